@@ -1,0 +1,138 @@
+"""Self-describing, atomically written checkpoints that load without executing code.
+
+A checkpoint is a folder::
+
+    run/ckpt/
+      config.json          # model configs, training config, iteration, anything JSON — written last
+      weights.safetensors  # every module's parameters and buffers, keys "<module>.<param>"
+      state.pt             # optimiser states + RNG states + history; loaded with torch.load(weights_only=True)
+
+The folder is written to a temporary sibling and swapped in with ``os.replace``, so a crash mid-write leaves the
+previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_model", "load_model", "checkpoint_exists"]
+
+
+@dataclass
+class Checkpoint:
+    """What ``load_checkpoint`` returns: the JSON config, the tensors per module and the extra state."""
+
+    config: dict[str, Any]
+    weights: dict[str, dict[str, torch.Tensor]]
+    state: dict[str, Any]
+
+
+def _atomic_dir(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+
+
+def _swap_in(tmp: Path, path: Path) -> None:
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def save_checkpoint(
+    path: str | Path,
+    *,
+    modules: dict[str, nn.Module],
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``modules`` (safetensors), ``config`` (JSON) and ``state`` (tensors/containers) atomically to ``path``.
+
+    ``config`` should carry each module's constructor config (``module.config``) so the checkpoint rebuilds its
+    own models; it is stored together with ``{"modules": {name: module.config}}``.
+    """
+    path = Path(path)
+    tmp = _atomic_dir(path)
+    try:
+        tensors: dict[str, torch.Tensor] = {}
+        for name, module in modules.items():
+            if "." in name:
+                raise ValueError(f"module names must not contain '.'; got {name!r}")
+            for k, v in module.state_dict().items():
+                tensors[f"{name}.{k}"] = v.detach().cpu().contiguous()
+        save_file(tensors, str(tmp / "weights.safetensors"))
+        torch.save(state or {}, tmp / "state.pt")
+        full = dict(config)
+        full["modules"] = {name: getattr(m, "config", None) for name, m in modules.items()}
+        (tmp / "config.json").write_text(json.dumps(full, indent=2, default=_json_default))
+        _swap_in(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, (torch.Tensor,)):
+        return o.tolist()
+    if hasattr(o, "item"):
+        return o.item()
+    raise TypeError(f"cannot store {type(o).__name__} in a checkpoint's JSON config")
+
+
+def checkpoint_exists(path: str | Path) -> bool:
+    """True when ``path`` holds a complete checkpoint (all three files)."""
+    p = Path(path)
+    return all((p / f).is_file() for f in ("config.json", "weights.safetensors", "state.pt"))
+
+
+def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint`. Never unpickles arbitrary objects."""
+    p = Path(path)
+    if not checkpoint_exists(p):
+        raise FileNotFoundError(
+            f"no complete checkpoint at {p}: expected {p}/config.json, {p}/weights.safetensors and {p}/state.pt"
+        )
+    config = json.loads((p / "config.json").read_text())
+    flat = load_file(str(p / "weights.safetensors"), device=str(map_location))
+    weights: dict[str, dict[str, torch.Tensor]] = {}
+    for key, v in flat.items():
+        mod, _, param = key.partition(".")
+        weights.setdefault(mod, {})[param] = v
+    state = torch.load(p / "state.pt", map_location=map_location, weights_only=True)
+    return Checkpoint(config=config, weights=weights, state=state)
+
+
+def save_model(path: str | Path, model: nn.Module, *, extra: dict[str, Any] | None = None) -> Path:
+    """Save one model (its ``config`` and weights) as a checkpoint folder."""
+    return save_checkpoint(path, modules={"model": model}, config=dict(extra or {}))
+
+
+def load_model(path: str | Path, *, map_location: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model saved by :func:`save_model` (or the ``model`` entry of any checkpoint) from its config."""
+    from .models import build_model
+
+    ck = load_checkpoint(path, map_location=map_location)
+    cfg = ck.config.get("modules", {}).get("model")
+    if cfg is None:
+        raise ValueError(f"checkpoint {path} holds no model config under modules.model")
+    model = build_model(cfg)
+    model.load_state_dict(ck.weights["model"])
+    return model

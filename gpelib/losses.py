@@ -1,0 +1,164 @@
+"""Losses: the Gromov-Monge embedding (GME) cost and the reconstruction/regularisation terms.
+
+Notation (SPEC §1): data ``x`` of shape ``(B, ...)`` (flattened to ``(B, D)``), latents ``z`` of shape
+``(B, d)``. Every pairwise quantity uses the Gram identity ``‖a−b‖² = ‖a‖² + ‖b‖² − 2 a·b`` clamped at 0.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+Reduction = Literal["ustat", "vstat"]
+
+__all__ = [
+    "pairwise_sq_dists",
+    "gme_cost",
+    "gme_cost_matrix",
+    "reconstruction_mse",
+    "gaussian_kl",
+    "mds_penalty",
+]
+
+
+def _flat(x: Tensor) -> Tensor:
+    return x.reshape(x.shape[0], -1)
+
+
+def pairwise_sq_dists(a: Tensor, b: Tensor | None = None) -> Tensor:
+    """Squared Euclidean distances ``‖a_i − b_j‖²`` of shape ``(Ba, Bb)`` via the Gram identity, clamped at 0.
+
+    ``a``: ``(Ba, ...)``, ``b``: ``(Bb, ...)`` (defaults to ``a``). Inputs are flattened per row.
+    """
+    a = _flat(a)
+    b = a if b is None else _flat(b)
+    sq_a = (a * a).sum(dim=1, keepdim=True)
+    sq_b = sq_a if b is a else (b * b).sum(dim=1, keepdim=True)
+    d = torch.addmm(sq_a + sq_b.T, a, b.T, beta=1.0, alpha=-2.0)
+    return d.clamp_min_(0.0) if not d.requires_grad else d.clamp_min(0.0)
+
+
+def gme_cost_matrix(x: Tensor, z: Tensor, *, data_scale: float = 1.0) -> Tensor:
+    """Per-pair squared residuals ``(c_Y(z_i, z_j) − c_X(x_i, x_j))²`` of shape ``(B, B)``, diagonal zeroed.
+
+    ``c_X(x, x') = log(1 + s²‖x − x'‖²)`` and ``c_Y(y, y') = log(1 + ‖y − y'‖²)`` (GPE eq. 14, GMEGAN eq. 3.4).
+    """
+    _check_pair(x, z)
+    cx = _cost_x(x, x, data_scale)
+    cy = torch.log1p(pairwise_sq_dists(z))
+    r = (cy - cx).square()
+    eye = torch.eye(r.shape[0], dtype=torch.bool, device=r.device)
+    return r.masked_fill(eye, 0.0)
+
+
+def _cost_x(xa: Tensor, xb: Tensor, data_scale: float) -> Tensor:
+    """``log(1 + s²‖x_a − x_b‖²)``; computed without autograd when the data need no gradient."""
+    if xa.requires_grad or xb.requires_grad:
+        return torch.log1p(pairwise_sq_dists(xa, xb) * data_scale**2)
+    with torch.no_grad():
+        return torch.log1p(pairwise_sq_dists(xa, xb).mul_(data_scale**2))
+
+
+def _check_pair(x: Tensor, z: Tensor) -> None:
+    if z.ndim != 2:
+        raise ValueError(f"latents z must have shape (B, d); got {tuple(z.shape)}")
+    if x.shape[0] != z.shape[0]:
+        raise ValueError(f"x and z must hold the same number of points; got {x.shape[0]} and {z.shape[0]}")
+    if x.shape[0] < 2:
+        raise ValueError("the GME cost needs at least two points (it averages over pairs i ≠ j)")
+
+
+def _block_sum(x: Tensor, z: Tensor, x_rows: Tensor, z_rows: Tensor, start: Tensor, data_scale: float) -> Tensor:
+    """Sum over rows ``start:start+len(z_rows)`` of the residual matrix, diagonal entries excluded."""
+    cx = _cost_x(x_rows, x, data_scale)
+    cy = torch.log1p(pairwise_sq_dists(z_rows, z))
+    r = (cy - cx).square()
+    rows = torch.arange(r.shape[0], device=r.device)
+    cols = rows + start.to(r.device)
+    r = r.index_put((rows, cols), torch.zeros((), dtype=r.dtype, device=r.device))
+    return r.sum()
+
+
+def gme_cost(
+    x: Tensor,
+    z: Tensor,
+    *,
+    data_scale: float = 1.0,
+    chunk_size: int | None = None,
+    reduction: Reduction = "ustat",
+) -> Tensor:
+    """Minibatch Gromov-Monge embedding cost ``GM(T; µ_B)`` (GPE eq. 14; GMEGAN eqs. 3.2–3.4).
+
+    ``GM = 1/(B(B−1)) Σ_{i≠j} ( log(1 + ‖z_i − z_j‖²) − log(1 + s²‖x_i − x_j‖²) )²``
+
+    Args:
+        x: data, shape ``(B, ...)``; flattened per row. Gradients flow into ``x`` only if it requires them.
+        z: latents ``T(x)``, shape ``(B, d)``.
+        data_scale: ``s``, multiplies data distances (use < 1 for very high-dimensional data).
+        chunk_size: if given, evaluate ``chunk_size`` rows at a time with activation checkpointing, so that
+            peak memory is ``O(B · chunk_size)`` instead of ``O(B²)``, for forward *and* backward; values and
+            gradients equal the dense path up to floating-point summation order.
+        reduction: ``"ustat"`` (default) averages the ``B(B−1)`` ordered pairs ``i ≠ j`` (unbiased U-statistic);
+            ``"vstat"`` averages all ``B²`` entries (diagonal = 0), i.e. ``(B−1)/B`` times the U-statistic.
+
+    Returns:
+        A scalar tensor.
+    """
+    _check_pair(x, z)
+    if reduction not in ("ustat", "vstat"):
+        raise ValueError(f"reduction must be 'ustat' or 'vstat'; got {reduction!r}")
+    b = z.shape[0]
+    denom = b * (b - 1) if reduction == "ustat" else b * b
+    xf = _flat(x)
+    if chunk_size is None or chunk_size >= b:
+        total = gme_cost_matrix(xf, z, data_scale=data_scale).sum()
+        return total / denom
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer; got {chunk_size}")
+    needs_grad = torch.is_grad_enabled() and (z.requires_grad or xf.requires_grad)
+    total = z.new_zeros(())
+    for start in range(0, b, chunk_size):
+        stop = min(start + chunk_size, b)
+        s = torch.tensor(start)
+        if needs_grad:
+            part = checkpoint(
+                _block_sum, xf, z, xf[start:stop], z[start:stop], s, data_scale, use_reentrant=False
+            )
+        else:
+            part = _block_sum(xf, z, xf[start:stop], z[start:stop], s, data_scale)
+        total = total + part
+    return total / denom
+
+
+def reconstruction_mse(x_hat: Tensor, x: Tensor) -> Tensor:
+    """Per-pixel mean squared error ``mean((x̂ − x)²)`` (SPEC §1, data on [−1, 1])."""
+    if x_hat.shape != x.shape:
+        raise ValueError(f"reconstruction shape {tuple(x_hat.shape)} differs from data shape {tuple(x.shape)}")
+    return (x_hat - x).square().mean()
+
+
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
+    """``KL(N(µ, diag σ²) ‖ N(0, I))`` summed over the latent coordinates, averaged over the batch.
+
+    Closed form: ``½ Σ_k (µ_k² + σ_k² − 1 − log σ_k²)``. Shapes ``(B, d)`` → scalar.
+    """
+    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+
+
+def mds_penalty(x: Tensor, z: Tensor) -> Tensor:
+    """MDS regulariser ``mean_{i≠j} (‖z_i − z_j‖ − ‖x_i − x_j‖)²`` (Yu et al. 2013; GPE §8.4).
+
+    ``x``: ``(B, ...)`` data, ``z``: ``(B, d)`` latent means. The square root of the clamped Gram distances is
+    taken with a small floor so the gradient stays finite on the diagonal, which is excluded anyway.
+    """
+    _check_pair(x, z)
+    b = z.shape[0]
+    with torch.no_grad():
+        dx = pairwise_sq_dists(x).sqrt()
+    dz = (pairwise_sq_dists(z) + 1e-12).sqrt()
+    r = (dz - dx).square()
+    eye = torch.eye(b, dtype=torch.bool, device=r.device)
+    return r.masked_fill(eye, 0.0).sum() / (b * (b - 1))

@@ -1,0 +1,162 @@
+"""Figures for the notebooks. Every function returns a matplotlib Figure; :func:`save_figure` writes PNG + PDF
+with a stable name into the output folder. Nothing here trains or computes a result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+__all__ = [
+    "save_figure",
+    "embedding_panels",
+    "ratio_scatter",
+    "certificate_plot",
+    "loss_curves",
+    "image_grid",
+    "image_rows",
+]
+
+
+def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, *, pdf: bool = True, dpi: int = 130) -> Path:
+    """Save ``fig`` as ``<out_dir>/<name>.png`` (and ``.pdf``); returns the PNG path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"{name}.png"
+    fig.savefig(png, dpi=dpi, bbox_inches="tight")
+    if pdf:
+        fig.savefig(out / f"{name}.pdf", bbox_inches="tight")
+    return png
+
+
+def _np(a) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+
+def embedding_panels(
+    panels: Mapping[str, np.ndarray | torch.Tensor],
+    labels: np.ndarray | torch.Tensor,
+    *,
+    title: str | None = None,
+    size: float = 3.2,
+) -> plt.Figure:
+    """One scatter per panel (first two coordinates), points coloured by ``labels`` (GPE Fig. 3 layout)."""
+    lab = _np(labels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(size * len(panels), size))
+    axes = np.atleast_1d(axes)
+    for ax, (name, pts) in zip(axes, panels.items()):
+        p = _np(pts)
+        ax.scatter(p[:, 0], p[:, 1], c=lab, cmap="tab20", s=4, linewidths=0)
+        ax.set_title(name, fontsize=10)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_scatter(frames: Mapping[str, pd.DataFrame], *, size: float = 3.6) -> plt.Figure:
+    """``‖Tx−Tx'‖/‖x−x'‖`` against ``‖x−x'‖`` per encoder (GMEGAN Fig. 3); frames from ``PairSample.frame()``."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(size * len(frames), size), sharey=False)
+    axes = np.atleast_1d(axes)
+    for ax, (name, df) in zip(axes, frames.items()):
+        ax.scatter(df["data_dist"], df["ratio"], s=2, alpha=0.3, linewidths=0)
+        ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("‖x − x′‖")
+        ax.set_ylabel("‖Tx − Tx′‖ / ‖x − x′‖")
+        ax.set_title(name, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def certificate_plot(cert: pd.DataFrame, *, hue: str = "encoder") -> plt.Figure:
+    """Empirical ``µ²[K_α]`` (solid) and the Theorem-1 bound ``1 − ε/(log α)²`` (dashed) against α."""
+    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    groups = cert.groupby(hue) if hue in cert else [("", cert)]
+    for i, (name, df) in enumerate(groups):
+        c = f"C{i}"
+        ax.plot(df["alpha"], df["empirical"], "o-", color=c, label=f"{name} empirical")
+        ax.plot(df["alpha"], df["bound"].clip(lower=0), "--", color=c, label=f"{name} bound (ε={df['eps'].iloc[0]:.3g})")
+    ax.set_xlabel("α")
+    ax.set_ylabel("µ²[K_α]")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(
+    df: pd.DataFrame,
+    *,
+    x: str = "iteration",
+    y: str = "val_loss",
+    hue: str = "method",
+    logy: bool = True,
+    thresholds: Sequence[float] = (),
+    title: str | None = None,
+) -> plt.Figure:
+    """Tidy curves ``y`` vs ``x`` per ``hue`` with optional horizontal threshold lines."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.8))
+    sns.lineplot(data=df, x=x, y=y, hue=hue, ax=ax, errorbar=None)
+    for t in thresholds:
+        ax.axhline(t, color="grey", lw=0.8, ls=":")
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images: torch.Tensor | np.ndarray, *, nrow: int = 8, title: str | None = None,
+               size: float = 0.6) -> plt.Figure:
+    """A grid of images ``(N, C, H, W)`` in [−1, 1]."""
+    imgs = _np(images)
+    n = imgs.shape[0]
+    ncol = min(nrow, n)
+    nr = int(np.ceil(n / ncol))
+    fig, axes = plt.subplots(nr, ncol, figsize=(size * ncol + 0.2, size * nr + (0.3 if title else 0.1)))
+    axes = np.atleast_1d(axes).reshape(nr, ncol)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            _show(ax, imgs[k])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(wspace=0.04, hspace=0.04)
+    return fig
+
+
+def image_rows(rows: Mapping[str, torch.Tensor | np.ndarray], *, size: float = 0.7) -> plt.Figure:
+    """Rows of images with a label per row (e.g. originals / GPE reconstructions / VAE reconstructions)."""
+    names = list(rows)
+    n = max(_np(r).shape[0] for r in rows.values())
+    fig, axes = plt.subplots(len(names), n, figsize=(size * n + 1.2, size * len(names)))
+    axes = np.atleast_2d(axes)
+    for r, name in enumerate(names):
+        imgs = _np(rows[name])
+        for k in range(n):
+            ax = axes[r, k]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for s in ax.spines.values():
+                s.set_visible(False)
+            if k < imgs.shape[0]:
+                _show(ax, imgs[k])
+        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    fig.subplots_adjust(wspace=0.04, hspace=0.04)
+    return fig
+
+
+def _show(ax: plt.Axes, img: np.ndarray) -> None:
+    img = np.clip((img + 1.0) / 2.0, 0.0, 1.0)
+    if img.shape[0] == 1:
+        ax.imshow(img[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(np.transpose(img, (1, 2, 0)), interpolation="nearest")

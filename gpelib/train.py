@@ -1,0 +1,480 @@
+"""One training-loop shape for every encoder/decoder method (GPE Algorithms 1–2, β-VAE, AE, +MDS).
+
+Every trainer returns a :class:`TrainResult` whose ``history`` is a tidy DataFrame with one row per evaluation:
+
+    iteration | seconds | train_loss | val_loss | <loss components...>
+
+``seconds`` is cumulative *training* wall-clock (evaluation time excluded), ``train_loss`` the mean training loss
+since the previous row, ``val_loss`` the method's validation metric on a fixed held-out set (GME cost for the GPE
+encoder, per-pixel reconstruction MSE for every decoder). ``steps`` holds the per-iteration training loss for
+threshold counting (GPE Table 1).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+from .losses import gaussian_kl, gme_cost, mds_penalty, reconstruction_mse
+
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "NonFiniteLossError",
+    "resolve_device",
+    "seed_everything",
+    "fit",
+    "train_encoder",
+    "train_decoder",
+    "train_autoencoder",
+    "train_vae",
+    "evaluate_gme",
+    "evaluate_reconstruction",
+]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a training loss becomes NaN or infinite; names the trainer and the iteration."""
+
+
+@dataclass
+class TrainConfig:
+    """Settings shared by every trainer (defaults: GPE reference settings, SPEC §1).
+
+    ``target``: stop as soon as the validation metric is ≤ target (checked every ``eval_every`` iterations).
+    ``max_seconds``: training wall-clock budget. ``checkpoint_dir``: if set, a checkpoint is written there every
+    ``checkpoint_every`` iterations (0: only at the end) and training resumes from it when ``resume`` is true.
+    """
+
+    iterations: int = 1000
+    batch_size: int = 100
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    seed: int = 0
+    device: str | None = None
+    eval_every: int = 50
+    target: float | None = None
+    max_seconds: float | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 0
+    resume: bool = True
+    progress: bool = True
+    chunk_size: int | None = None
+    data_scale: float = 1.0
+    val_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.iterations < 0:
+            raise ValueError("iterations must be ≥ 0")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be ≥ 2 (the GME cost averages over pairs)")
+        if self.eval_every < 1:
+            raise ValueError("eval_every must be ≥ 1")
+        if self.lr <= 0:
+            raise ValueError("lr must be > 0")
+        self.betas = tuple(self.betas)  # type: ignore[assignment]
+
+
+@dataclass
+class TrainResult:
+    """Outcome of a trainer: the trained modules, the tidy history and why training stopped."""
+
+    modules: dict[str, nn.Module]
+    history: pd.DataFrame
+    steps: pd.DataFrame
+    stopped: str
+    iterations: int
+    seconds: float
+    config: TrainConfig = field(repr=False)
+
+    @property
+    def final_val(self) -> float:
+        """Last validation metric (NaN if never evaluated)."""
+        v = self.history["val_loss"].dropna()
+        return float(v.iloc[-1]) if len(v) else math.nan
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _progress(total: int, desc: str, enabled: bool, initial: int = 0):
+    from tqdm.auto import tqdm
+
+    disable = not enabled or os.environ.get("TQDM_DISABLE", "") not in ("", "0")
+    return tqdm(total=total, desc=desc, initial=initial, disable=disable, leave=False, dynamic_ncols=True)
+
+
+class _Batches:
+    """Seeded epoch-wise shuffling of ``n`` indices whose state can be saved and restored."""
+
+    def __init__(self, n: int, batch_size: int, seed: int) -> None:
+        if n < 2:
+            raise ValueError(f"need at least 2 training points; got {n}")
+        self.n, self.b = n, min(batch_size, n)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.perm = torch.randperm(n, generator=self.gen)
+        self.pos = 0
+
+    def next(self) -> Tensor:
+        if self.pos + self.b > self.n:
+            self.perm = torch.randperm(self.n, generator=self.gen)
+            self.pos = 0
+        idx = self.perm[self.pos : self.pos + self.b]
+        self.pos += self.b
+        return idx
+
+    def state(self) -> dict[str, Any]:
+        return {"gen": self.gen.get_state(), "perm": self.perm.clone(), "pos": self.pos}
+
+    def load(self, s: dict[str, Any]) -> None:
+        self.gen.set_state(s["gen"])
+        self.perm, self.pos = s["perm"], int(s["pos"])
+
+
+StepFn = Callable[[Tensor], dict[str, Tensor]]
+EvalFn = Callable[[], dict[str, float]]
+
+
+def fit(
+    *,
+    name: str,
+    modules: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    step: StepFn,
+    evaluate: EvalFn,
+    data: Tensor,
+    config: TrainConfig,
+    extra_config: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Generic loop: draw a batch, call ``step(batch)`` (which back-propagates and steps the optimisers and
+    returns ``{"loss": ..., <components>}``), evaluate every ``config.eval_every`` iterations, stop at the
+    iteration budget, the time budget or ``val_loss ≤ config.target``; checkpoint and resume.
+
+    ``evaluate()`` returns ``{"val_loss": ..., <other metrics>}``. Raises :class:`NonFiniteLossError` at the first
+    non-finite training loss.
+    """
+    device = resolve_device(config.device)
+    batches = _Batches(data.shape[0], config.batch_size, config.seed)
+    data_dev = data.to(device) if data.device != device else data
+    rows: list[dict[str, float]] = []
+    step_rows: list[dict[str, float]] = []
+    it, seconds = 0, 0.0
+    ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+    meta = {"trainer": name, "train_config": asdict(config), **(extra_config or {})}
+
+    if ckpt is not None and config.resume and checkpoint_exists(ckpt):
+        ck = load_checkpoint(ckpt, map_location=device)
+        if ck.config.get("trainer") != name:
+            raise ValueError(f"checkpoint at {ckpt} was written by {ck.config.get('trainer')!r}, not {name!r}")
+        for k, m in modules.items():
+            m.load_state_dict(ck.weights[k])
+        for k, o in optimizers.items():
+            o.load_state_dict(ck.state["optimizers"][k])
+        batches.load(ck.state["batches"])
+        torch.set_rng_state(ck.state["torch_rng"].cpu())
+        if device.type == "cuda" and "cuda_rng" in ck.state:
+            torch.cuda.set_rng_state(ck.state["cuda_rng"].cpu())
+        it, seconds = int(ck.state["iteration"]), float(ck.state["seconds"])
+        rows, step_rows = list(ck.state["history"]), list(ck.state["steps"])
+
+    def save() -> None:
+        if ckpt is None:
+            return
+        state = {
+            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+            "batches": batches.state(),
+            "torch_rng": torch.get_rng_state(),
+            "iteration": it,
+            "seconds": seconds,
+            "history": rows,
+            "steps": step_rows,
+        }
+        if device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state()
+        save_checkpoint(ckpt, modules=modules, config={**meta, "iteration": it}, state=state)
+
+    def do_eval(train_loss: float) -> float:
+        for m in modules.values():
+            m.eval()
+        with torch.no_grad():
+            metrics = evaluate()
+        for m in modules.values():
+            m.train()
+        val = float(metrics.get("val_loss", math.nan))
+        rows.append({"iteration": it, "seconds": seconds, "train_loss": train_loss, **metrics})
+        return val
+
+    stopped = "iterations"
+    if not rows:
+        val = do_eval(math.nan)
+        if config.target is not None and val <= config.target:
+            stopped = "target"
+    else:
+        val = float(rows[-1].get("val_loss", math.nan))
+        if config.target is not None and val <= config.target:
+            stopped = "target"
+    running: list[float] = []
+    bar = _progress(config.iterations, name, config.progress, initial=it)
+    try:
+        while stopped == "iterations" and it < config.iterations:
+            if config.max_seconds is not None and seconds >= config.max_seconds:
+                stopped = "time"
+                break
+            idx = batches.next()
+            batch = data_dev[idx.to(data_dev.device)] if data_dev.device.type != "cpu" else data_dev[idx]
+            batch = batch.to(device, non_blocking=True)
+            t0 = time.perf_counter()
+            out = step(batch)
+            loss = float(out["loss"])
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds += time.perf_counter() - t0
+            it += 1
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"{name}: training loss became {loss} at iteration {it}; lower the learning rate, check the data"
+                    " for NaN/inf, or resume from the last checkpoint"
+                )
+            running.append(loss)
+            step_rows.append({"iteration": it, "seconds": seconds, **{k: float(v) for k, v in out.items()}})
+            bar.update(1)
+            if it % config.eval_every == 0 or it == config.iterations:
+                val = do_eval(float(np.mean(running)))
+                running = []
+                bar.set_postfix(train=f"{rows[-1]['train_loss']:.4g}", val=f"{val:.4g}")
+                if config.target is not None and val <= config.target:
+                    stopped = "target"
+            if ckpt is not None and config.checkpoint_every and it % config.checkpoint_every == 0:
+                save()
+    finally:
+        bar.close()
+    if running:
+        do_eval(float(np.mean(running)))
+    save()
+    return TrainResult(
+        modules=modules,
+        history=pd.DataFrame(rows),
+        steps=pd.DataFrame(step_rows, columns=["iteration", "seconds", "loss"] if not step_rows else None),
+        stopped=stopped,
+        iterations=it,
+        seconds=seconds,
+        config=config,
+    )
+
+
+def _split_val(data: Tensor, val_data: Tensor | None, n_val: int, seed: int) -> Tensor:
+    """The fixed held-out set: ``val_data`` if given, else a seeded subset of ``data``."""
+    if val_data is not None:
+        return val_data
+    g = torch.Generator().manual_seed(seed + 12345)
+    return data[torch.randperm(data.shape[0], generator=g)[: min(n_val, data.shape[0])]]
+
+
+def _batched(fn: Callable[[Tensor], Tensor], x: Tensor, bs: int, device: torch.device) -> Tensor:
+    return torch.cat([fn(x[i : i + bs].to(device)) for i in range(0, x.shape[0], bs)])
+
+
+@torch.no_grad()
+def evaluate_gme(
+    encoder: nn.Module, x: Tensor, *, data_scale: float = 1.0, chunk_size: int | None = 512, batch_size: int = 1000
+) -> float:
+    """U-statistic GME cost (GPE eq. 14) of ``encoder`` over all pairs of the fixed set ``x`` (B, ...)."""
+    device = next(encoder.parameters()).device
+    z = _batched(encoder, x, batch_size, device)
+    return float(gme_cost(x.to(device), z, data_scale=data_scale, chunk_size=chunk_size))
+
+
+@torch.no_grad()
+def evaluate_reconstruction(encoder: nn.Module, decoder: nn.Module, x: Tensor, *, batch_size: int = 1000) -> float:
+    """Per-pixel MSE ``mean‖x − S(T x)‖²`` on ``x`` (the encoder's mean for a VAE)."""
+    device = next(decoder.parameters()).device
+    total, n = 0.0, 0
+    for i in range(0, x.shape[0], batch_size):
+        xb = x[i : i + batch_size].to(device)
+        total += float((decoder(encoder(xb)) - xb).square().sum())
+        n += xb.numel()
+    return total / n
+
+
+def _adam(params, config: TrainConfig) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
+
+
+def train_encoder(
+    encoder: nn.Module,
+    data: Tensor,
+    *,
+    config: TrainConfig | None = None,
+    val_data: Tensor | None = None,
+) -> TrainResult:
+    """GPE Algorithm 1: minimise the GME cost ``GM(T; µ_n)`` (GPE eq. 15) alone with Adam.
+
+    Stops at ``config.target`` (= ε, checked on the validation GME cost), the iteration budget or the time budget.
+    ``data``: ``(N, ...)`` tensor. ``val_data``: the fixed held-out set (default: 1000 seeded training points).
+    """
+    config = config or TrainConfig()
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    encoder.to(device).train()
+    val = _split_val(data, val_data, 1000, config.seed)
+    opt = _adam(encoder.parameters(), config)
+
+    def step(x: Tensor) -> dict[str, Tensor]:
+        opt.zero_grad(set_to_none=True)
+        loss = gme_cost(x, encoder(x), data_scale=config.data_scale, chunk_size=config.chunk_size)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    def evaluate() -> dict[str, float]:
+        return {"val_loss": evaluate_gme(encoder, val, data_scale=config.data_scale, batch_size=config.val_batch_size)}
+
+    return fit(name="gpe_encoder", modules={"encoder": encoder}, optimizers={"encoder": opt}, step=step,
+               evaluate=evaluate, data=data, config=config)
+
+
+def train_decoder(
+    decoder: nn.Module,
+    encoder: nn.Module,
+    data: Tensor,
+    *,
+    config: TrainConfig | None = None,
+    val_data: Tensor | None = None,
+) -> TrainResult:
+    """GPE Algorithm 2 (and the fresh-decoder protocol of Table 1): freeze ``encoder`` and minimise the per-pixel
+    reconstruction error ``E‖x − S(T x)‖²`` over the decoder ``S`` only."""
+    config = config or TrainConfig()
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    encoder.to(device).eval()
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    decoder.to(device).train()
+    val = _split_val(data, val_data, 1000, config.seed)
+    opt = _adam(decoder.parameters(), config)
+
+    def step(x: Tensor) -> dict[str, Tensor]:
+        with torch.no_grad():
+            z = encoder(x)
+        opt.zero_grad(set_to_none=True)
+        loss = reconstruction_mse(decoder(z), x)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    def evaluate() -> dict[str, float]:
+        encoder.eval()
+        return {"val_loss": evaluate_reconstruction(encoder, decoder, val, batch_size=config.val_batch_size)}
+
+    result = fit(name="gpe_decoder", modules={"decoder": decoder}, optimizers={"decoder": opt}, step=step,
+                 evaluate=evaluate, data=data, config=config)
+    encoder.eval()
+    return result
+
+
+def train_autoencoder(
+    encoder: nn.Module,
+    decoder: nn.Module,
+    data: Tensor,
+    *,
+    kl_weight: float = 0.0,
+    mds_weight: float = 0.0,
+    config: TrainConfig | None = None,
+    val_data: Tensor | None = None,
+    name: str | None = None,
+) -> TrainResult:
+    """Joint encoder/decoder training: AE, β-VAE, AE+MDS and VAE+MDS (GPE §8.3–8.4) in one loss
+
+    ``L = mean‖x − S(y)‖² + kl_weight · KL(N(µ, σ²) ‖ N(0, I)) / d + mds_weight · MDS(x, µ)``
+
+    where ``y = µ + σ ⊙ ξ`` for a variational encoder (:class:`~gpelib.models.GaussianEncoder`) and ``y = T(x)``
+    otherwise; KL is summed over the ``d`` latent coordinates and averaged over the batch, so ``kl_weight = 0.1``
+    is the authors' public per-pixel normalisation (SPEC §1). The validation metric is the reconstruction MSE of
+    the *mean* latent.
+    """
+    config = config or TrainConfig()
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    variational = hasattr(encoder, "distribution")
+    if kl_weight and not variational:
+        raise ValueError("kl_weight > 0 needs a variational encoder (make_encoder(..., variational=True))")
+    encoder.to(device).train()
+    decoder.to(device).train()
+    val = _split_val(data, val_data, 1000, config.seed)
+    opt = _adam(list(encoder.parameters()) + list(decoder.parameters()), config)
+
+    def step(x: Tensor) -> dict[str, Tensor]:
+        opt.zero_grad(set_to_none=True)
+        if variational:
+            mu, logvar = encoder.distribution(x)
+            y = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        else:
+            mu = y = encoder(x)
+        rec = reconstruction_mse(decoder(y), x)
+        loss = rec
+        out = {"recon": rec.detach()}
+        if variational:
+            kl = gaussian_kl(mu, logvar)
+            out["kl"] = kl.detach()
+            if kl_weight:
+                loss = loss + kl_weight * kl / mu.shape[1]
+        if mds_weight:
+            mds = mds_penalty(x, mu)
+            out["mds"] = mds.detach()
+            loss = loss + mds_weight * mds
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach(), **out}
+
+    def evaluate() -> dict[str, float]:
+        return {"val_loss": evaluate_reconstruction(encoder, decoder, val, batch_size=config.val_batch_size)}
+
+    if name is None:
+        name = ("vae" if variational and kl_weight else "ae") + ("+mds" if mds_weight else "")
+    return fit(name=name, modules={"encoder": encoder, "decoder": decoder}, optimizers={"joint": opt}, step=step,
+               evaluate=evaluate, data=data, config=config,
+               extra_config={"kl_weight": kl_weight, "mds_weight": mds_weight})
+
+
+def train_vae(
+    encoder: nn.Module,
+    decoder: nn.Module,
+    data: Tensor,
+    *,
+    beta: float = 0.1,
+    config: TrainConfig | None = None,
+    val_data: Tensor | None = None,
+) -> TrainResult:
+    """β-VAE: :func:`train_autoencoder` with ``kl_weight = beta`` (per-pixel normalisation, SPEC §1)."""
+    if not hasattr(encoder, "distribution"):
+        raise ValueError("train_vae needs a variational encoder: make_encoder(..., variational=True)")
+    return train_autoencoder(encoder, decoder, data, kl_weight=beta, config=config, val_data=val_data, name="vae")
+
+
+def with_overrides(config: TrainConfig, **kw: Any) -> TrainConfig:
+    """A copy of ``config`` with fields replaced."""
+    return replace(config, **kw)

@@ -1,0 +1,156 @@
+#!/usr/bin/env python
+"""Regenerate every figure and table: run the notebooks with papermill under one profile.
+
+    python reproduce/run_all.py --profile quick            # the README's main command (via `make reproduce`)
+    python reproduce/run_all.py --profile smoke --only 01 02
+    python reproduce/run_all.py --profile paper --device cuda
+
+Each notebook runs in its own kernel process, one after the other. Executed copies go to
+``runs/<profile>-<timestamp>/executed/``, their figures and CSVs to ``runs/<...>/figures/``, which are then copied
+into ``figures/`` (not for ``smoke``, unless ``--copy``). ``figures/report.md`` gathers every notebook's verdict table.
+A failing notebook does not stop the others; the script exits non-zero at the end naming the failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+FIGURES = ROOT / "figures"
+
+
+def discover(only: list[str] | None) -> list[Path]:
+    """Notebooks ``NN_*.ipynb`` in order; ``only`` filters by number prefix or name fragment."""
+    books = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        keep = [b for b in books if any(b.name.startswith(o.zfill(2)) or o in b.stem for o in only)]
+        missing = [o for o in only if not any(b.name.startswith(o.zfill(2)) or o in b.stem for b in books)]
+        if missing:
+            raise SystemExit(f"--only: no notebook matches {missing}; have {[b.stem for b in books]}")
+        books = keep
+    return books
+
+
+def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_output: bool) -> tuple[bool, float, str]:
+    import papermill as pm
+
+    out_nb = run_dir / "executed" / nb.name
+    params = {"profile": profile, "out_dir": str(run_dir / "figures")}
+    if device:
+        params["device"] = device
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(nb), str(out_nb), parameters=params, cwd=str(NOTEBOOKS), kernel_name="python3",
+            progress_bar=False, log_output=log_output, request_save_on_cell_execute=True,
+        )
+        return True, time.perf_counter() - t0, ""
+    except Exception as e:  # noqa: BLE001 — report and go on with the next notebook
+        msg = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+        (run_dir / "executed" / f"{nb.stem}.error.txt").write_text(traceback.format_exc())
+        return False, time.perf_counter() - t0, msg
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(str(r[c]).replace("|", "\\|").replace("\n", " ") for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
+    """``report.md``: every ``NN_verdict.csv`` in ``fig_dir`` as a table, plus the timings of this run."""
+    parts = [
+        "# gpelib — reproduction report",
+        "",
+        f"Written by `reproduce/run_all.py` on {datetime.now():%Y-%m-%d %H:%M} (last profile run: `{profile}`).",
+        "Each section is the verdict table a notebook ends with: the paper's claim, our number, and whether the claim",
+        "holds in our run. Figures and tidy CSVs with the same prefix sit beside this file.",
+        "",
+    ]
+    meta_path = fig_dir / "runs.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    for r in runs:
+        meta[r["notebook"]] = r
+    meta_path.write_text(json.dumps(meta, indent=2))
+    for csv in sorted(fig_dir.glob("*_verdict.csv")):
+        nb = csv.name.split("_verdict")[0]
+        df = pd.read_csv(csv)
+        title = next((k for k in meta if k.startswith(nb)), nb)
+        info = meta.get(title, {})
+        parts.append(f"## {title}")
+        if info:
+            parts.append(
+                f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
+                f"{'ok' if info.get('ok') else 'FAILED'} ({info.get('date', '')})"
+            )
+        parts += ["", _md_table(df.drop(columns=[c for c in ("profile",) if c in df])), ""]
+        figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
+        if figs:
+            parts.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))
+            parts.append("")
+    failed = [k for k, v in meta.items() if not v.get("ok")]
+    if failed:
+        parts += ["## Failures", "", *[f"- {k}: {meta[k].get('error', '')}" for k in failed], ""]
+    path = fig_dir / "report.md"
+    path.write_text("\n".join(parts))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", choices=("smoke", "quick", "paper"), default=os.environ.get("GPE_PROFILE", "quick"))
+    ap.add_argument("--only", nargs="*", help="notebook numbers or name fragments, e.g. --only 01 02")
+    ap.add_argument("--device", default=None, help="torch device for every notebook (default: cuda if available)")
+    ap.add_argument("--run-dir", type=Path, default=None, help="default: runs/<profile>-<timestamp>")
+    ap.add_argument("--copy", action="store_true", help="copy results into figures/ even for the smoke profile")
+    ap.add_argument("--no-copy", action="store_true", help="never copy results into figures/")
+    ap.add_argument("--log-output", action="store_true", help="stream the notebooks' output to this terminal")
+    args = ap.parse_args(argv)
+
+    books = discover(args.only)
+    run_dir = args.run_dir or ROOT / "runs" / f"{args.profile}-{datetime.now():%Y%m%d-%H%M%S}"
+    (run_dir / "executed").mkdir(parents=True, exist_ok=True)
+    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
+    os.environ["GPE_PROFILE"] = args.profile
+    copy = (args.profile != "smoke" or args.copy) and not args.no_copy
+    print(f"running {len(books)} notebook(s) under profile '{args.profile}' into {run_dir}", flush=True)
+
+    runs, failures = [], []
+    for nb in books:
+        print(f"  {nb.stem} ...", end=" ", flush=True)
+        ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
+        print(f"{'ok' if ok else 'FAILED'} ({secs:.0f} s){'  ' + err if err else ''}", flush=True)
+        runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
+                     "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}"})
+        if not ok:
+            failures.append(nb.stem)
+
+    target = FIGURES if copy else run_dir / "figures"
+    if copy:
+        FIGURES.mkdir(exist_ok=True)
+        for f in (run_dir / "figures").iterdir():
+            if f.is_file():
+                shutil.copy2(f, FIGURES / f.name)
+    report = write_report(target, runs, args.profile)
+    print(f"report: {report}")
+    if failures:
+        print(f"FAILED notebooks: {', '.join(failures)} (tracebacks in {run_dir / 'executed'})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Trainers: tidy histories, stopping rules, non-finite losses, checkpoints and resume."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from gpelib.checkpoint import load_checkpoint, load_model, save_model
+from gpelib.models import make_decoder, make_encoder
+from gpelib.train import (
+    NonFiniteLossError,
+    TrainConfig,
+    train_autoencoder,
+    train_decoder,
+    train_encoder,
+    train_vae,
+)
+
+COLS = {"iteration", "seconds", "train_loss", "val_loss"}
+
+
+def data(n=120, d=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.tanh(torch.randn(n, d, generator=g))
+
+
+def cfg(**kw):
+    base = dict(iterations=30, batch_size=16, lr=1e-3, eval_every=10, progress=False)
+    return TrainConfig(**(base | kw))
+
+
+def test_encoder_history_is_tidy_and_loss_decreases():
+    x = data()
+    res = train_encoder(make_encoder((12,), 2, hidden=32), x, config=cfg(iterations=60, lr=3e-3))
+    h = res.history
+    assert COLS <= set(h.columns) and list(h.iteration) == [0, 10, 20, 30, 40, 50, 60]
+    assert h.seconds.is_monotonic_increasing and res.iterations == 60 and res.stopped == "iterations"
+    assert h.val_loss.iloc[-1] < h.val_loss.iloc[0]
+    assert len(res.steps) == 60 and set(res.steps.columns) >= {"iteration", "seconds", "loss"}
+
+
+def test_encoder_stops_at_target():
+    x = data()
+    res = train_encoder(make_encoder((12,), 2, hidden=32), x, config=cfg(iterations=2000, lr=3e-3, target=10.0))
+    assert res.stopped == "target" and res.iterations < 2000 and res.final_val <= 10.0
+
+
+def test_time_budget():
+    res = train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=10**6, max_seconds=0.2))
+    assert res.stopped == "time" and res.seconds >= 0.2 and res.iterations < 10**6
+
+
+def test_same_seed_same_result():
+    torch.manual_seed(7)
+    ea = make_encoder((12,), 2, hidden=32)
+    torch.manual_seed(7)
+    eb = make_encoder((12,), 2, hidden=32)
+    a = train_encoder(ea, data(), config=cfg(seed=3))
+    torch.rand(100)  # the trainer re-seeds: the global RNG's state in between must not matter
+    b = train_encoder(eb, data(), config=cfg(seed=3))
+    assert a.history.val_loss.tolist() == pytest.approx(b.history.val_loss.tolist(), rel=1e-6)
+
+
+def test_non_finite_loss_names_the_step():
+    x = data()
+    x[5, 0] = float("nan")  # a NaN in the data makes the loss NaN on the first batch that contains it
+    with pytest.raises(NonFiniteLossError, match=r"iteration \d+"):
+        train_encoder(make_encoder((12,), 2, hidden=32), x, config=cfg(iterations=50, batch_size=60),
+                      val_data=data(20, seed=1))
+
+
+def test_decoder_freezes_encoder_and_learns():
+    g = torch.Generator().manual_seed(0)
+    x = torch.tanh(torch.randn(200, 3, generator=g) @ torch.randn(3, 12, generator=g))  # 3-D manifold in R^12
+    enc = make_encoder((12,), 8, hidden=32)
+    before = [p.detach().clone() for p in enc.parameters()]
+    dec = make_decoder((12,), 8, hidden=64)
+    res = train_decoder(dec, enc, x, config=cfg(iterations=200, lr=3e-3, eval_every=50))
+    assert all(torch.equal(a, b) for a, b in zip(before, enc.parameters()))
+    assert res.history.val_loss.iloc[-1] < 0.7 * res.history.val_loss.iloc[0]
+
+
+@pytest.mark.parametrize("kl,mds,name", [(0.1, 0.0, "vae"), (0.0, 0.0, "ae"), (0.1, 0.01, "vae+mds"),
+                                         (0.0, 0.01, "ae+mds")])
+def test_autoencoder_family(kl, mds, name):
+    x = data()
+    enc = make_encoder((12,), 3, hidden=32, variational=kl > 0)
+    res = train_autoencoder(enc, make_decoder((12,), 3, hidden=32), x, kl_weight=kl, mds_weight=mds, config=cfg())
+    assert COLS <= set(res.history.columns)
+    steps = res.steps
+    assert ("kl" in steps) == (kl > 0) and ("mds" in steps) == (mds > 0)
+    assert math.isfinite(res.final_val)
+
+
+def test_kl_needs_variational_encoder():
+    with pytest.raises(ValueError, match="variational"):
+        train_autoencoder(make_encoder((12,), 3), make_decoder((12,), 3), data(), kl_weight=0.1, config=cfg())
+    with pytest.raises(ValueError, match="variational"):
+        train_vae(make_encoder((12,), 3), make_decoder((12,), 3), data(), config=cfg())
+
+
+def test_vae_loss_composition():
+    """The logged loss equals recon + β·KL/d for the VAE (SPEC §1 per-pixel normalisation)."""
+    res = train_vae(make_encoder((12,), 3, variational=True, hidden=32), make_decoder((12,), 3, hidden=32), data(),
+                    beta=0.5, config=cfg(iterations=5))
+    s = res.steps
+    pd.testing.assert_series_equal(s["loss"], s["recon"] + 0.5 * s["kl"] / 3, check_names=False, rtol=1e-5)
+
+
+def test_checkpoint_resume_equals_uninterrupted(tmp_path):
+    x = data()
+    full = train_vae(make_encoder((12,), 3, variational=True, hidden=32), make_decoder((12,), 3, hidden=32), x,
+                     config=cfg(iterations=40, seed=1))
+    ck = tmp_path / "ck"
+    torch.manual_seed(0)
+    part = train_vae(make_encoder((12,), 3, variational=True, hidden=32), make_decoder((12,), 3, hidden=32), x,
+                     config=cfg(iterations=20, seed=1, checkpoint_dir=str(ck)))
+    assert part.iterations == 20 and load_checkpoint(ck).config["iteration"] == 20
+    resumed = train_vae(make_encoder((12,), 3, variational=True, hidden=32), make_decoder((12,), 3, hidden=32), x,
+                        config=cfg(iterations=40, seed=1, checkpoint_dir=str(ck)))
+    assert resumed.iterations == 40
+    assert resumed.history.iteration.tolist() == full.history.iteration.tolist()
+    assert resumed.history.val_loss.tolist() == pytest.approx(full.history.val_loss.tolist(), rel=1e-5)
+
+
+def test_checkpoint_from_other_trainer_is_refused(tmp_path):
+    ck = tmp_path / "ck"
+    train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=5, checkpoint_dir=str(ck)))
+    with pytest.raises(ValueError, match="gpe_encoder"):
+        train_autoencoder(make_encoder((12,), 2, hidden=32), make_decoder((12,), 2, hidden=32), data(),
+                          config=cfg(iterations=5, checkpoint_dir=str(ck)))
+
+
+def test_save_load_model_round_trip(tmp_path):
+    enc = make_encoder((1, 8, 8), 5, variational=True, width=8)
+    save_model(tmp_path / "m", enc)
+    again = load_model(tmp_path / "m")
+    x = torch.randn(4, 1, 8, 8)
+    torch.testing.assert_close(enc(x), again(x))
+    assert again.config == enc.config
+    # the folder holds only safetensors/JSON/weights-only data
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "state.pt", "weights.safetensors"]
+
+
+def test_atomic_write_keeps_old_checkpoint_on_failure(tmp_path, monkeypatch):
+    import gpelib.checkpoint as c
+
+    enc = make_encoder((4,), 2, hidden=8)
+    save_model(tmp_path / "m", enc)
+    monkeypatch.setattr(c, "save_file", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        save_model(tmp_path / "m", make_encoder((4,), 2, hidden=8))
+    torch.testing.assert_close(load_model(tmp_path / "m")(torch.ones(1, 4)), enc(torch.ones(1, 4)))
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_missing_checkpoint_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_checkpoint(tmp_path / "nothing")

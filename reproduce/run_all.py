@@ -33,9 +33,13 @@ FIGURES = ROOT / "figures"
 def discover(only: list[str] | None) -> list[Path]:
     """Notebooks ``NN_*.ipynb`` in order; ``only`` filters by number prefix or name fragment."""
     books = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+    def hit(o: str, b: Path) -> bool:
+        return b.name.startswith(o.zfill(2) + "_") if o.isdigit() else o in b.stem
+
     if only:
-        keep = [b for b in books if any(b.name.startswith(o.zfill(2)) or o in b.stem for o in only)]
-        missing = [o for o in only if not any(b.name.startswith(o.zfill(2)) or o in b.stem for b in books)]
+        keep = [b for b in books if any(hit(o, b) for o in only)]
+        missing = [o for o in only if not any(hit(o, b) for b in books)]
         if missing:
             raise SystemExit(f"--only: no notebook matches {missing}; have {[b.stem for b in books]}")
         books = keep

@@ -1,0 +1,93 @@
+"""Profiles, output folders, verdict tables and the runner's report."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gpelib import reporting
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_runner():
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "reproduce" / "run_all.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_resolve_profile(monkeypatch):
+    monkeypatch.delenv("GPE_PROFILE", raising=False)
+    assert reporting.resolve_profile() == "quick"
+    monkeypatch.setenv("GPE_PROFILE", "smoke")
+    assert reporting.resolve_profile() == "smoke"
+    assert reporting.resolve_profile("paper") == "paper"
+    with pytest.raises(ValueError, match="smoke"):
+        reporting.resolve_profile("fast")
+
+
+def test_pick_names_missing_profile():
+    with pytest.raises(KeyError, match="paper"):
+        reporting.pick("paper", {"smoke": 1, "quick": 2})
+
+
+def test_output_dir_defaults_under_runs(monkeypatch, tmp_path):
+    monkeypatch.delenv("GPE_OUT_DIR", raising=False)
+    monkeypatch.chdir(ROOT / "notebooks")
+    assert reporting.output_dir(None, "smoke") == ROOT / "runs" / "smoke" / "figures"
+    monkeypatch.setenv("GPE_OUT_DIR", str(tmp_path / "o"))
+    assert reporting.output_dir(None, "quick") == tmp_path / "o"
+    assert reporting.output_dir(tmp_path / "x", "quick") == tmp_path / "x"
+
+
+def test_verdict_table_requires_columns_and_maps_holds(tmp_path):
+    with pytest.raises(ValueError, match="holds"):
+        reporting.verdict_table([{"claim": "a", "paper": 1, "ours": 2}])
+    df = reporting.verdict_table([dict(claim="a", paper=1, ours=2, holds=True),
+                                  dict(claim="b", paper=1, ours=2, holds=False),
+                                  dict(claim="c", paper=1, ours=2, holds=None)])
+    assert df.holds.tolist() == ["yes", "no", "n/a"]
+    path = reporting.save_verdict(df, tmp_path, "07", profile="quick")
+    back = pd.read_csv(path)
+    assert path.name == "07_verdict.csv" and back.profile.unique().tolist() == ["quick"]
+
+
+def test_report_gathers_verdicts(tmp_path):
+    run_all = load_runner()
+    reporting.save_verdict(reporting.verdict_table([dict(claim="x | y", paper="p", ours="o", holds=True)]),
+                           tmp_path, "01", profile="quick")
+    (tmp_path / "01_thing.png").write_bytes(b"")
+    runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "", "date": "d"},
+            {"notebook": "02_other", "ok": False, "seconds": 1.0, "profile": "quick", "error": "Boom", "date": "d"}]
+    report = run_all.write_report(tmp_path, runs, "quick").read_text()
+    assert "## 01_mixture" in report and "x \\| y" in report and "[01_thing.png]" in report
+    assert "## Failures" in report and "Boom" in report
+    assert json.loads((tmp_path / "runs.json").read_text())["02_other"]["ok"] is False
+
+
+def test_discover_filters_and_rejects_unknown():
+    run_all = load_runner()
+    books = run_all.discover(None)
+    assert books and all(b.suffix == ".ipynb" for b in books) and books == sorted(books)
+    assert [b.name[:2] for b in run_all.discover(["1"])] == ["01"]
+    with pytest.raises(SystemExit, match="no notebook"):
+        run_all.discover(["99"])
+
+
+def test_notebooks_have_kernel_language_and_one_parameters_cell():
+    import nbformat
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3", path.name
+        assert nb.metadata["language_info"]["name"] == "python", path.name
+        tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name}: exactly one parameters cell"
+        assert "profile = None" in tagged[0].source, path.name
+        # the library holds the ideas: no loss or optimiser is written in a notebook
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        for banned in (".backward(", "optim.", "zero_grad"):
+            assert banned not in code, f"{path.name} contains {banned!r}"

@@ -31,13 +31,18 @@ def _flat(x: Tensor) -> Tensor:
 def pairwise_sq_dists(a: Tensor, b: Tensor | None = None) -> Tensor:
     """Squared Euclidean distances ``‖a_i − b_j‖²`` of shape ``(Ba, Bb)`` via the Gram identity, clamped at 0.
 
+    Always computed in at least float32 (also under bf16/fp16 autocast): the identity subtracts large numbers.
+
     ``a``: ``(Ba, ...)``, ``b``: ``(Bb, ...)`` (defaults to ``a``). Inputs are flattened per row.
     """
     a = _flat(a)
     b = a if b is None else _flat(b)
-    sq_a = (a * a).sum(dim=1, keepdim=True)
-    sq_b = sq_a if b is a else (b * b).sum(dim=1, keepdim=True)
-    d = torch.addmm(sq_a + sq_b.T, a, b.T, beta=1.0, alpha=-2.0)
+    if a.dtype in (torch.float16, torch.bfloat16):  # the Gram identity cancels catastrophically in half precision
+        a, b = a.float(), b.float()
+    with torch.autocast(device_type=a.device.type, enabled=False):
+        sq_a = (a * a).sum(dim=1, keepdim=True)
+        sq_b = sq_a if b is a else (b * b).sum(dim=1, keepdim=True)
+        d = torch.addmm(sq_a + sq_b.T, a, b.T, beta=1.0, alpha=-2.0)
     return d.clamp_min_(0.0) if not d.requires_grad else d.clamp_min(0.0)
 
 

@@ -12,6 +12,7 @@ threshold counting (GPE Table 1).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -73,6 +74,8 @@ class TrainConfig:
     chunk_size: int | None = None
     data_scale: float = 1.0
     val_batch_size: int = 1000
+    precision: str = "fp32"
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         if self.iterations < 0:
@@ -83,6 +86,8 @@ class TrainConfig:
             raise ValueError("eval_every must be ≥ 1")
         if self.lr <= 0:
             raise ValueError("lr must be > 0")
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"precision must be 'fp32' or 'bf16'; got {self.precision!r}")
         self.betas = tuple(self.betas)  # type: ignore[assignment]
 
 
@@ -179,6 +184,11 @@ def fit(
     """
     device = resolve_device(config.device)
     batches = _Batches(data.shape[0], config.batch_size, config.seed)
+    if config.channels_last and data.ndim == 4:
+        for m in modules.values():
+            m.to(memory_format=torch.channels_last)
+    autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16) if config.precision == "bf16"
+                else contextlib.nullcontext())
     data_dev = data.to(device) if data.device != device else data
     rows: list[dict[str, float]] = []
     step_rows: list[dict[str, float]] = []
@@ -247,8 +257,11 @@ def fit(
             idx = batches.next()
             batch = data_dev[idx.to(data_dev.device)] if data_dev.device.type != "cpu" else data_dev[idx]
             batch = batch.to(device, non_blocking=True)
+            if config.channels_last and batch.ndim == 4:
+                batch = batch.contiguous(memory_format=torch.channels_last)
             t0 = time.perf_counter()
-            out = step(batch)
+            with autocast:
+                out = step(batch)
             loss = float(out["loss"])
             if device.type == "cuda":
                 torch.cuda.synchronize(device)

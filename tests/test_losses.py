@@ -150,3 +150,14 @@ def test_reconstruction_mse_shape_check():
     assert reconstruction_mse(torch.ones(2, 3), torch.zeros(2, 3)).item() == 1.0
     with pytest.raises(ValueError, match="shape"):
         reconstruction_mse(torch.ones(2, 3), torch.zeros(2, 4))
+
+
+def test_distances_stay_fp32_under_bf16_autocast():
+    x = torch.rand(16, 3072) * 2 - 1
+    z = torch.randn(16, 10, requires_grad=True)
+    ref = gme_cost(x, z)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        got = gme_cost(x, z)
+        d = pairwise_sq_dists(x.bfloat16())
+    assert d.dtype == torch.float32
+    assert got.item() == pytest.approx(ref.item(), rel=1e-5)

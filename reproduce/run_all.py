@@ -9,11 +9,15 @@ Each notebook runs in its own kernel process, one after the other. Executed copi
 ``runs/<profile>-<timestamp>/executed/``, their figures and CSVs to ``runs/<...>/figures/``, which are then copied
 into ``figures/`` (not for ``smoke``, unless ``--copy``). ``figures/report.md`` gathers every notebook's verdict table.
 A failing notebook does not stop the others; the script exits non-zero at the end naming the failures.
+
+A notebook is skipped when its outputs in ``figures/`` are up to date: same profile and parameters, same notebook
+file and same gpelib source (a fingerprint stored in ``figures/runs.json``). ``--force`` reruns everything.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -44,6 +48,29 @@ def discover(only: list[str] | None) -> list[Path]:
             raise SystemExit(f"--only: no notebook matches {missing}; have {[b.stem for b in books]}")
         books = keep
     return books
+
+
+def fingerprint(nb: Path, profile: str, device: str | None) -> str:
+    """sha256 of the notebook, every gpelib source file and the run's parameters."""
+    h = hashlib.sha256()
+    h.update(nb.read_bytes())
+    for f in sorted((ROOT / "gpelib").rglob("*.py")):
+        h.update(f.relative_to(ROOT).as_posix().encode())
+        h.update(f.read_bytes())
+    h.update(json.dumps({"profile": profile, "device": device}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def up_to_date(nb: Path, fp: str) -> bool:
+    """True when ``figures/runs.json`` records a successful run of ``nb`` with fingerprint ``fp`` and every output
+    it listed is still in ``figures/``."""
+    meta_path = FIGURES / "runs.json"
+    if not meta_path.exists():
+        return False
+    rec = json.loads(meta_path.read_text()).get(nb.stem, {})
+    outputs = rec.get("outputs", [])
+    return bool(rec.get("ok")) and rec.get("fingerprint") == fp and bool(outputs) and all(
+        (FIGURES / o).is_file() for o in outputs)
 
 
 def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_output: bool) -> tuple[bool, float, str]:
@@ -122,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--copy", action="store_true", help="copy results into figures/ even for the smoke profile")
     ap.add_argument("--no-copy", action="store_true", help="never copy results into figures/")
     ap.add_argument("--log-output", action="store_true", help="stream the notebooks' output to this terminal")
+    ap.add_argument("--force", action="store_true", help="rerun notebooks even when their outputs are up to date")
     args = ap.parse_args(argv)
 
     books = discover(args.only)
@@ -134,11 +162,18 @@ def main(argv: list[str] | None = None) -> int:
 
     runs, failures = [], []
     for nb in books:
+        fp = fingerprint(nb, args.profile, args.device)
+        if copy and not args.force and up_to_date(nb, fp):
+            print(f"  {nb.stem} ... up to date (same notebook, gpelib source and parameters; --force reruns)")
+            continue
         print(f"  {nb.stem} ...", end=" ", flush=True)
         ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
         print(f"{'ok' if ok else 'FAILED'} ({secs:.0f} s){'  ' + err if err else ''}", flush=True)
+        prefix = nb.name[:3]
+        outputs = sorted(f.name for f in (run_dir / "figures").iterdir() if f.name.startswith(prefix))
         runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
-                     "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}"})
+                     "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}", "fingerprint": fp,
+                     "outputs": outputs})
         if not ok:
             failures.append(nb.stem)
 

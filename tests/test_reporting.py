@@ -91,3 +91,25 @@ def test_notebooks_have_kernel_language_and_one_parameters_cell():
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         for banned in (".backward(", "optim.", "zero_grad"):
             assert banned not in code, f"{path.name} contains {banned!r}"
+
+
+def test_fingerprint_changes_with_parameters_and_notebook(tmp_path, monkeypatch):
+    run_all = load_runner()
+    nb = sorted((ROOT / "notebooks").glob("01_*.ipynb"))[0]
+    a = run_all.fingerprint(nb, "quick", None)
+    assert a == run_all.fingerprint(nb, "quick", None)
+    assert a != run_all.fingerprint(nb, "paper", None) != run_all.fingerprint(nb, "quick", "cuda")
+    copy = tmp_path / nb.name
+    copy.write_bytes(nb.read_bytes() + b" ")
+    assert run_all.fingerprint(copy, "quick", None) != a
+
+
+def test_up_to_date_needs_matching_record_and_outputs(tmp_path, monkeypatch):
+    run_all = load_runner()
+    monkeypatch.setattr(run_all, "FIGURES", tmp_path)
+    nb = tmp_path / "01_x.ipynb"
+    assert not run_all.up_to_date(nb, "f")
+    (tmp_path / "runs.json").write_text(json.dumps({"01_x": {"ok": True, "fingerprint": "f", "outputs": ["01_a.csv"]}}))
+    assert not run_all.up_to_date(nb, "f")  # output missing
+    (tmp_path / "01_a.csv").write_text("a")
+    assert run_all.up_to_date(nb, "f") and not run_all.up_to_date(nb, "g")

@@ -158,3 +158,48 @@ def test_atomic_write_keeps_old_checkpoint_on_failure(tmp_path, monkeypatch):
 def test_missing_checkpoint_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_checkpoint(tmp_path / "nothing")
+
+
+KILL_SCRIPT = r"""
+import os, signal, sys, torch
+from gpelib.models import make_encoder, make_decoder
+from gpelib.train import TrainConfig, train_vae
+calls = {"n": 0}
+orig = torch.optim.Adam.step
+def step(self, *a, **k):
+    calls["n"] += 1
+    if calls["n"] == 35:  # between the checkpoints at 30 and 40: die like a killed job
+        os.kill(os.getpid(), signal.SIGKILL)
+    return orig(self, *a, **k)
+torch.optim.Adam.step = step
+g = torch.Generator().manual_seed(0)
+x = torch.tanh(torch.randn(120, 12, generator=g))
+torch.manual_seed(5)
+enc, dec = make_encoder((12,), 3, variational=True, hidden=32), make_decoder((12,), 3, hidden=32)
+train_vae(enc, dec, x, config=TrainConfig(iterations=60, batch_size=16, lr=1e-3, eval_every=10, progress=False,
+          seed=1, checkpoint_dir=sys.argv[1], checkpoint_every=10))
+"""
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    import subprocess
+    import sys
+
+    ck = tmp_path / "ck"
+    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(ck)], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr  # SIGKILL
+    assert load_checkpoint(ck).config["iteration"] == 30
+    g = torch.Generator().manual_seed(0)
+    x = torch.tanh(torch.randn(120, 12, generator=g))
+
+    def models():
+        torch.manual_seed(5)
+        return make_encoder((12,), 3, variational=True, hidden=32), make_decoder((12,), 3, hidden=32)
+
+    c = dict(iterations=60, batch_size=16, lr=1e-3, eval_every=10, progress=False, seed=1)
+    full = train_vae(*models(), x, config=TrainConfig(**c))
+    resumed = train_vae(*models(), x, config=TrainConfig(**c, checkpoint_dir=str(ck), checkpoint_every=10))
+    assert resumed.iterations == 60
+    assert resumed.history.val_loss.tolist() == pytest.approx(full.history.val_loss.tolist(), rel=1e-5)
+    s_full, s_res = full.steps.set_index("iteration"), resumed.steps.set_index("iteration")
+    assert s_res.loc[31:, "loss"].tolist() == pytest.approx(s_full.loc[31:, "loss"].tolist(), rel=1e-5)

@@ -160,6 +160,25 @@ class _Batches:
         self.perm, self.pos = s["perm"], int(s["pos"])
 
 
+# settings that may differ between a run and its resumption (budgets, bookkeeping, hardware)
+_RESUMABLE_CHANGES = {"iterations", "max_seconds", "target", "checkpoint_dir", "checkpoint_every", "resume", "progress",
+                      "device", "eval_every", "val_batch_size", "chunk_size"}
+
+
+def _changed_settings(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Fields of TrainConfig that differ between a checkpoint and the current run and would change the result."""
+    out = []
+    for k, v in current.items():
+        if k in _RESUMABLE_CHANGES or k not in stored:
+            continue
+        a, b = stored[k], v
+        if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+            a, b = list(a), list(b)
+        if a != b:
+            out.append(f"{k}: {stored[k]!r} → {v!r}")
+    return out
+
+
 StepFn = Callable[[Tensor], dict[str, Tensor]]
 EvalFn = Callable[[], dict[str, float]]
 
@@ -200,6 +219,12 @@ def fit(
         ck = load_checkpoint(ckpt, map_location=device)
         if ck.config.get("trainer") != name:
             raise ValueError(f"checkpoint at {ckpt} was written by {ck.config.get('trainer')!r}, not {name!r}")
+        changed = _changed_settings(ck.config.get("train_config", {}), asdict(config))
+        if changed:
+            raise ValueError(
+                f"checkpoint at {ckpt} was trained with other settings ({', '.join(changed)}); resuming would mix "
+                "two runs. Delete the folder, pick another checkpoint_dir, or set resume=False"
+            )
         for k, m in modules.items():
             m.load_state_dict(ck.weights[k])
         for k, o in optimizers.items():

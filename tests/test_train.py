@@ -203,3 +203,14 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert resumed.history.val_loss.tolist() == pytest.approx(full.history.val_loss.tolist(), rel=1e-5)
     s_full, s_res = full.steps.set_index("iteration"), resumed.steps.set_index("iteration")
     assert s_res.loc[31:, "loss"].tolist() == pytest.approx(s_full.loc[31:, "loss"].tolist(), rel=1e-5)
+
+
+def test_resume_refuses_checkpoint_with_other_settings(tmp_path):
+    ck = tmp_path / "ck"
+    train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=5, checkpoint_dir=str(ck)))
+    with pytest.raises(ValueError, match="lr"):
+        train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=10, lr=5e-3,
+                                                                              checkpoint_dir=str(ck)))
+    # a longer budget is a legitimate resumption
+    res = train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=10, checkpoint_dir=str(ck)))
+    assert res.iterations == 10

@@ -160,3 +160,83 @@ def _show(ax: plt.Axes, img: np.ndarray) -> None:
         ax.imshow(img[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     else:
         ax.imshow(np.transpose(img, (1, 2, 0)), interpolation="nearest")
+
+
+def wallclock_curves(
+    df: pd.DataFrame,
+    *,
+    offsets: Mapping[str, float] | None = None,
+    x: str = "seconds",
+    y: str = "val_loss",
+    hue: str = "method",
+    thresholds: Sequence[float] = (),
+    logy: bool = True,
+    title: str | None = None,
+) -> plt.Figure:
+    """Validation reconstruction against wall-clock per method (GPE Fig. 8). ``offsets`` maps a method to the
+    seconds its curve was shifted by (the GPE encoder's training time); each offset is drawn as a dashed vertical
+    line with its value, so the encoder phase is visible on the figure."""
+    fig, ax = plt.subplots(figsize=(5.8, 3.9))
+    for i, (name, g) in enumerate(df.groupby(hue, sort=False)):
+        ax.plot(g[x], g[y], color=f"C{i}", lw=1.4, label=str(name))
+        off = (offsets or {}).get(name)
+        if off:
+            ax.axvline(off, color=f"C{i}", lw=0.8, ls="--")
+            ax.annotate(f"{name} encoder: {off:.1f} s", (off, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -12), textcoords="offset points", fontsize=7, color=f"C{i}")
+    for t in thresholds:
+        ax.axhline(t, color="grey", lw=0.8, ls=":")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("wall-clock training seconds" if x == "seconds" else x)
+    ax.set_ylabel("validation reconstruction MSE" if y == "val_loss" else y)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_vs_beta(df: pd.DataFrame, *, x: str = "beta", y: str = "ratio", hue: str = "threshold",
+                  lower: str | None = "ratio_lower_bound", title: str | None = None) -> plt.Figure:
+    """VAE/GPE iteration ratio against the KL weight β (symmetric-log x axis so that β = 0 shows). Where the VAE
+    never reached the threshold, ``lower`` (budget / GPE iterations) is drawn as an open triangle: a lower bound."""
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    for i, (name, g) in enumerate(df.groupby(hue, sort=True)):
+        g = g.sort_values(x)
+        ax.plot(g[x], g[y], "o-", color=f"C{i}", label=f"{hue} {name}")
+        if lower is not None and lower in g:
+            lb = g[g[y].isna() & g[lower].notna()]
+            if len(lb):
+                ax.plot(lb[x], lb[lower], "^", mfc="none", color=f"C{i}", ms=8,
+                        label=f"{hue} {name}: lower bound (VAE never reached it)")
+    ax.axhline(1.0, color="k", lw=0.8, ls="--")
+    xs = np.asarray(df[x], dtype=float)
+    pos = xs[xs > 0]
+    lin = float(pos.min()) if pos.size else 1.0
+    ax.set_xscale("symlog", linthresh=lin)
+    ax.set_xlim(-0.3 * lin if (xs <= 0).any() else lin / 2, (float(pos.max()) if pos.size else 1.0) * 2)
+    ax.set_yscale("log")
+    ax.set_xlabel("β (MSE + β·KL/d)")
+    ax.set_ylabel("VAE iterations / GPE iterations")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: str = "source",
+               title: str | None = None) -> plt.Figure:
+    """Grouped bars of a ratio per method and source (e.g. seconds per iteration ÷ VAE's, ours vs the paper)."""
+    fig, ax = plt.subplots(figsize=(5.8, 3.4))
+    sns.barplot(data=df, x=x, y=y, hue=hue, ax=ax)
+    ax.axhline(1.0, color="k", lw=0.8, ls="--")
+    ax.tick_params(axis="x", labelsize=8, rotation=20)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["wallclock_curves", "ratio_vs_beta", "ratio_bars"]

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 __all__ = ["PROFILES", "resolve_profile", "pick", "project_root", "output_dir", "save_table", "verdict_table",
-           "save_verdict", "Claim"]
+           "save_verdict", "Claim", "checkpoint_folder"]
 
 PROFILES = ("smoke", "quick", "paper")
 T = TypeVar("T")
@@ -55,6 +55,18 @@ def output_dir(out_dir: str | Path | None, profile: str, *, kind: str = "figures
     base = out_dir or os.environ.get("GPE_OUT_DIR")
     path = Path(base) if base else project_root() / "runs" / profile / kind
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def checkpoint_folder(profile: str, notebook: str, name: str, settings: Mapping[str, Any]) -> Path:
+    """``<root>/runs/<profile>/checkpoints/<notebook>/<name>-<hash>``: trained models are reused when a notebook is
+    rerun with the same settings, and a change of settings gets a folder of its own (never a mixed resume)."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps(dict(settings), sort_keys=True, default=str).encode()).hexdigest()[:10]
+    path = project_root() / "runs" / profile / "checkpoints" / notebook / f"{name}-{h}"
+    path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -1,0 +1,299 @@
+"""Reconstruction-efficiency protocols: threshold counts, wall-clock shift, the five-method interface, the
+fresh-decoder protocol, timing tables and the paper's numbers (GPE Tables 1–2)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gpelib import protocols
+from gpelib.protocols import (
+    METHODS,
+    MethodRun,
+    default_mds_weight,
+    fresh_decoder,
+    iterations_to_reach,
+    seconds_per_iteration,
+    shift_wallclock,
+    threshold_table,
+    time_to_reach,
+    timing_table,
+    train_method,
+)
+from gpelib.train import TrainConfig
+
+TIDY = ["method", "phase", "iteration", "seconds", "train_loss", "val_loss"]
+
+
+def images(n=48, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.tanh(torch.randn(n, 1, 8, 8, generator=g))
+
+
+def cfg(**kw):
+    base = dict(iterations=6, batch_size=12, lr=1e-3, eval_every=3, progress=False)
+    return TrainConfig(**(base | kw))
+
+
+# ---------------------------------------------------------------- iterations_to_reach
+
+
+@pytest.mark.parametrize(
+    "losses, threshold, window, expected",
+    [
+        ([1.0, 0.5, 0.2, 0.05, 0.01], 0.2, 1, 3),  # iteration = position + 1
+        ([1.0, 0.5, 0.2, 0.05, 0.01], 0.01, 1, 5),  # reached at the very last iteration
+        ([1.0, 0.5, 0.2, 0.05, 0.01], 0.001, 1, None),  # never reached
+        ([0.05, 0.5], 0.1, 1, 1),  # already below at iteration 1
+        ([1.0, 0.0, 1.0, 1.0], 0.4, 1, 2),  # the raw loss counts a single lucky batch ...
+        ([1.0, 0.0, 1.0, 1.0], 0.4, 2, None),  # ... a running mean of 2 never goes below 0.5
+        ([1.0, 0.4, 0.4, 0.4], 0.4, 2, 3),  # mean(1.0, 0.4) = 0.7 > 0.4, mean(0.4, 0.4) = 0.4 ≤ 0.4
+        ([0.2, 0.2, 0.2], 0.3, 5, 1),  # partial windows at the start (min_periods=1)
+        ([], 0.3, 1, None),
+    ],
+)
+def test_iterations_to_reach_on_known_sequences(losses, threshold, window, expected):
+    assert iterations_to_reach(losses, threshold, window=window) == expected
+
+
+def test_iterations_to_reach_against_direct_running_mean():
+    rng = np.random.default_rng(0)
+    loss = np.exp(-np.arange(500) / 80) + 0.05 * rng.random(500)
+    w, t = 7, 0.2
+    means = [loss[max(0, k - w + 1) : k + 1].mean() for k in range(loss.size)]
+    expected = next(k + 1 for k, m in enumerate(means) if m <= t)
+    assert iterations_to_reach(loss, t, window=w) == expected
+    assert iterations_to_reach(torch.tensor(loss), t, window=w) == expected
+
+
+def test_iterations_to_reach_uses_the_iteration_column():
+    steps = pd.DataFrame({"iteration": [101, 102, 103], "seconds": [1, 2, 3], "loss": [0.5, 0.3, 0.1]})
+    assert iterations_to_reach(steps, 0.3, window=1) == 102
+    hist = pd.DataFrame({"iteration": [0, 50, 100], "val_loss": [0.9, 0.2, 0.1], "train_loss": [np.nan, 0.3, 0.1]})
+    assert iterations_to_reach(hist, 0.2, window=1) == 50  # val_loss is the default when there is no "loss"
+    assert iterations_to_reach(hist, 0.2, column="train_loss", window=1) == 100  # NaN rows are skipped
+    with pytest.raises(KeyError):
+        iterations_to_reach(hist, 0.2, column="nope")
+    with pytest.raises(ValueError):
+        iterations_to_reach([1.0], 0.2, window=0)
+
+
+# ---------------------------------------------------------------- wall-clock
+
+
+def test_shift_wallclock_moves_only_the_time_column():
+    h = pd.DataFrame({"iteration": [0, 10, 20], "seconds": [0.0, 1.0, 2.5], "val_loss": [1.0, 0.5, 0.2]})
+    s = shift_wallclock(h, 4.0)
+    assert s.seconds.tolist() == [4.0, 5.0, 6.5] and (s.offset == 4.0).all()
+    assert s.iteration.tolist() == h.iteration.tolist() and s.val_loss.tolist() == h.val_loss.tolist()
+    assert h.seconds.tolist() == [0.0, 1.0, 2.5]  # the input is not modified
+    assert time_to_reach(s, 0.5) == 5.0 and time_to_reach(h, 0.5) == 1.0 and time_to_reach(s, 0.1) is None
+    with pytest.raises(ValueError):
+        shift_wallclock(h, -1.0)
+
+
+def test_seconds_per_iteration_skips_warm_up():
+    steps = pd.DataFrame({"iteration": np.arange(1, 21), "seconds": np.r_[5.0, 5.0 + 0.1 * np.arange(1, 20)]})
+    assert seconds_per_iteration(steps, skip=0) == pytest.approx(0.1)  # first step's 5 s warm-up left out anyway
+    assert seconds_per_iteration(steps, skip=5) == pytest.approx(0.1)
+    assert math.isnan(seconds_per_iteration(steps.iloc[:1]))
+
+
+# ---------------------------------------------------------------- the five methods
+
+
+@pytest.fixture(scope="module")
+def five_runs():
+    x, xv = images(48, 0), images(24, 1)
+    runs = {m: train_method(m, x, latent_dim=3, config=cfg(), encoder_config=cfg(iterations=4), val_data=xv)
+            for m in METHODS}
+    return runs, x, xv
+
+
+def test_five_methods_return_the_same_tidy_history(five_runs):
+    runs, _, _ = five_runs
+    for m, r in runs.items():
+        assert isinstance(r, MethodRun) and r.method == m
+        assert list(r.history.columns[:6]) == TIDY
+        assert (r.history.method == m).all() and r.history.iteration.tolist() == [0, 3, 6]
+        assert r.history.seconds.is_monotonic_increasing and np.isfinite(r.history.val_loss).all()
+        assert r.iterations == 6 and len(r.steps) == 6 and r.seconds > 0
+        assert r.decoder(r.encoder(torch.zeros(2, 1, 8, 8))).shape == (2, 1, 8, 8)
+    assert (runs["gpe"].history.phase == "decoder").all()
+    assert all((runs[m].history.phase == "joint").all() for m in METHODS[1:])
+    with pytest.raises(ValueError, match="unknown method"):
+        train_method("wae", images(), latent_dim=2, config=cfg())
+
+
+def test_gpe_records_its_encoder_phase_for_the_shift(five_runs):
+    g = five_runs[0]["gpe"]
+    assert g.encoder_iterations == 4 and g.encoder_seconds > 0 and len(g.encoder_steps) == 4
+    assert math.isfinite(g.info["eps"]) and g.total_seconds == pytest.approx(g.encoder_seconds + g.seconds)
+    w = g.wallclock()
+    assert np.allclose(w.seconds, g.history.seconds + g.encoder_seconds)
+    for m in METHODS[1:]:  # joint methods are not shifted
+        r = five_runs[0][m]
+        assert r.encoder_seconds == 0 and np.allclose(r.wallclock().seconds, r.history.seconds)
+    wf = protocols.wallclock_frame(five_runs[0])
+    assert set(wf.method) == set(METHODS) and wf.loc[wf.method == "gpe", "seconds"].min() >= g.encoder_seconds
+
+
+@pytest.mark.parametrize("method", ["vae", "ae", "vae+mds", "ae+mds"])
+def test_kl_and_mds_weights_reach_the_loss(five_runs, method):
+    r = five_runs[0][method]
+    s = r.steps
+    d, lam, beta = 3, default_mds_weight((1, 8, 8)), 0.1
+    expected = s["recon"].copy()
+    if method.startswith("vae"):
+        assert r.info["beta"] == beta and (s["kl"] > 0).all()
+        expected += beta * s["kl"] / d
+    else:
+        assert "kl" not in s
+    if method.endswith("+mds"):
+        assert r.info["mds_weight"] == pytest.approx(1 / 64) and (s["mds"] > 0).all()
+        expected += lam * s["mds"]
+    else:
+        assert "mds" not in s
+    assert np.allclose(s["loss"], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_custom_weights_change_the_loss():
+    x = images(36)
+    r = train_method("vae+mds", x, latent_dim=2, config=cfg(iterations=3), beta=1.0, mds_weight=0.5)
+    s = r.steps
+    assert r.info == {"beta": 1.0, "mds_weight": 0.5, "stopped": "iterations"}
+    assert np.allclose(s["loss"], s["recon"] + 1.0 * s["kl"] / 2 + 0.5 * s["mds"], rtol=1e-5)
+
+
+def test_every_method_starts_from_the_same_decoder():
+    x = images(36)
+    a = train_method("gpe", x, latent_dim=2, config=cfg(iterations=0))
+    b = train_method("vae", x, latent_dim=2, config=cfg(iterations=0))
+    for pa, pb in zip(a.decoder.parameters(), b.decoder.parameters()):
+        assert torch.equal(pa, pb)
+
+
+# ---------------------------------------------------------------- fresh decoder (Table 1)
+
+
+def test_fresh_decoder_freezes_the_encoder_and_trains_a_new_decoder(five_runs):
+    runs, x, xv = five_runs
+    vae = runs["vae"]
+    before = [p.detach().clone() for p in vae.encoder.parameters()]
+    fd = fresh_decoder(vae, x, config=cfg(iterations=9), val_data=xv)
+    assert fd.decoder is not vae.decoder and fd.method == "VAE"
+    assert all(torch.equal(p, q) for p, q in zip(before, vae.encoder.parameters()))
+    assert fd.encoder_iterations == vae.iterations and fd.encoder_seconds == pytest.approx(vae.seconds)
+    assert fd.iterations == 9 and list(fd.history.columns[:6]) == TIDY and (fd.history.phase == "decoder").all()
+    assert math.isfinite(fd.info["eps"]) and fd.info["beta"] == 0.1
+    g = fresh_decoder(runs["gpe"], x, config=cfg(iterations=9), val_data=xv, name="GPE eps")
+    assert g.method == "GPE eps" and g.encoder_iterations == 4
+    # identical decoder initialisation for every encoder: same seed, same architecture
+    h = fresh_decoder(runs["gpe"].encoder, x, config=cfg(iterations=0), val_data=xv)
+    k = fresh_decoder(vae.encoder, x, config=cfg(iterations=0), val_data=xv)
+    assert all(torch.equal(p, q) for p, q in zip(h.decoder.parameters(), k.decoder.parameters()))
+
+    tab = threshold_table({"VAE": fd, "GPE": g}, [10.0, 1e-9], window=3)
+    assert list(tab.columns) == ["method", "threshold", "iterations", "iterations_val", "budget",
+                                 "encoder_iterations", "encoder_seconds", "eps"]
+    assert len(tab) == 4 and tab.iterations.dtype == "Int64"
+    hi, lo = tab[tab.threshold == 10.0], tab[tab.threshold == 1e-9]
+    assert (hi.iterations == 1).all() and (hi.iterations_val == 0).all()  # reached at once
+    assert lo.iterations.isna().all() and lo.iterations_val.isna().all()  # never reached → <NA>
+
+
+def test_timing_table_ratios(five_runs):
+    runs = five_runs[0]
+    t = timing_table(runs, skip=1)
+    assert t.method.tolist() == ["GPE encoder", "GPE decoder", "VAE", "AE", "VAE+MDS", "AE+MDS"]
+    assert (t.s_per_iter > 0).all() and t.loc[t.method == "VAE", "ratio"].item() == pytest.approx(1.0)
+
+
+def test_encoder_diagnostics_table(five_runs):
+    runs, _, xv = five_runs
+    d = protocols.encoder_diagnostics({"gpe": runs["gpe"]}, xv, max_pairs=100)
+    assert {"eps", "spread", "gme", "encoder_iterations"} <= set(d.columns) and d.spread.iloc[0] >= 1
+
+
+# ---------------------------------------------------------------- the paper's numbers
+
+
+def test_paper_values_hold_tables_1_and_2():
+    v = protocols.paper_values()
+    assert list(v.columns) == ["table", "dataset", "method", "quantity", "value"]
+    assert set(v.dataset) == {"MNIST", "CIFAR10", "CelebA", "CelebA-HQ"}
+    t1 = protocols.paper_table1(v, "mnist")
+    assert t1.method.tolist() == ["VAE", "GPE eps=0.03", "GPE eps=0.004"]
+    vae, tight = t1.iloc[0], t1.iloc[2]
+    assert vae.iterations_threshold_2 == 280899 and tight.iterations_threshold_2 == 308
+    assert t1.threshold_2.iloc[0] == 0.022 and t1.latent_dim.iloc[0] == 30
+    # "3× (CelebA) to 900× (MNIST)" is the ratio of the last column
+    assert round(vae.iterations_threshold_2 / tight.iterations_threshold_2) == 912
+    c = protocols.paper_table1(v, "CelebA")
+    assert round(c.iterations_threshold_2.iloc[0] / c.iterations_threshold_2.iloc[1]) == 3
+    t2 = v[(v.table == "Table 2") & (v.quantity == "seconds_per_iteration")]
+    assert len(t2) == 4 * 6 and t2.value.between(0.01, 1).all()
+    with pytest.raises(KeyError):
+        protocols.paper_table1(v, "imagenet")
+
+
+# ---------------------------------------------------------------- ratios, races and Table-1 layout
+
+
+def _run(name, losses, seconds, offset=0.0, every=1):
+    """A MethodRun stand-in with given per-iteration losses; history = every ``every``-th step as validation."""
+    it = np.arange(1, len(losses) + 1)
+    steps = pd.DataFrame({"iteration": it, "seconds": np.cumsum(seconds), "loss": losses})
+    h = steps.iloc[every - 1 :: every].rename(columns={"loss": "val_loss"}).assign(train_loss=np.nan)
+    h = h.assign(method=name, phase="decoder" if offset else "joint")[TIDY]
+    return MethodRun(name, torch.nn.Identity(), torch.nn.Identity(), h.reset_index(drop=True), steps,
+                     float(steps.seconds.iloc[-1]), len(losses), encoder_seconds=offset, info={"eps": 0.1})
+
+
+def test_iteration_ratios_and_lower_bounds():
+    vae = _run("VAE", [1.0, 0.5, 0.3, 0.2, 0.2, 0.2], [1.0] * 6)
+    gpe = _run("GPE", [1.0, 0.3, 0.1, 0.05, 0.05, 0.05], [1.0] * 6, offset=2.0)
+    tab = threshold_table({"VAE": vae, "GPE": gpe}, [0.5, 0.1], window=1)
+    r = protocols.iteration_ratios(tab, numerator="VAE", denominator="GPE").set_index("threshold")
+    assert r.loc[0.5, "ratio"] == pytest.approx(2 / 2) and math.isnan(r.loc[0.5, "ratio_lower_bound"])
+    assert math.isnan(r.loc[0.1, "ratio"]) and r.loc[0.1, "ratio_lower_bound"] == pytest.approx(6 / 3)
+    assert protocols.format_ratio(r.loc[0.5, "ratio"]) == "1×"
+    assert protocols.format_ratio(math.nan, 2.0) == "> 2×" and protocols.format_ratio(math.nan) == "n/a"
+    assert protocols.reached_sooner(3, None) and not protocols.reached_sooner(None, 3)
+    assert not protocols.reached_sooner(None, None) and protocols.reached_sooner(2, 3)
+    assert not protocols.reached_sooner(3, 3)
+    assert protocols.reached_sooner(2, pd.NA) and not protocols.reached_sooner(pd.NA, 2)
+
+
+def test_wallclock_race_and_table_count_the_encoder_time():
+    gpe = _run("GPE", [0.5, 0.1, 0.05, 0.04], [1.0] * 4, offset=3.0)  # reaches 0.05 at 3 + 3 = 6 s
+    ae = _run("AE", [0.5, 0.2, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05], [1.0] * 8)  # final 0.05, first at 4 s
+    vae = _run("VAE", [0.5, 0.3, 0.2] + [0.2] * 9, [1.0] * 12)  # final 0.2 first at 3 s; GPE at 3 + 2 = 5 s
+    race = protocols.wallclock_race({"GPE": gpe, "AE": ae, "VAE": vae}).set_index("method")
+    assert race.loc["AE", "seconds_method"] == 4.0 and race.loc["AE", "seconds_reference"] == 6.0
+    assert race.loc["AE", "speedup"] == pytest.approx(4 / 6)
+    assert race.loc["VAE", "seconds_method"] == 3.0 and race.loc["VAE", "seconds_reference"] == 5.0
+    never = protocols.wallclock_race({"GPE": _run("GPE", [0.5, 0.4], [1.0, 1.0], offset=1.0), "AE": ae})
+    assert math.isnan(never.speedup.iloc[0]) and math.isnan(never.seconds_reference.iloc[0])
+    wt = protocols.wallclock_table({"GPE": gpe, "AE": ae}, [0.1, 0.01]).set_index(["method", "level"])
+    assert wt.loc[("GPE", 0.1), "seconds"] == 5.0 and wt.loc[("GPE", 0.1), "iteration"] == 2
+    assert wt.loc[("AE", 0.1), "seconds"] == 3.0 and math.isnan(wt.loc[("AE", 0.01), "seconds"])
+    assert pd.isna(wt.loc[("AE", 0.01), "iteration"]) and wt.loc[("GPE", 0.1), "total_seconds"] == 7.0
+
+
+def test_compare_table1_aligns_our_rows_with_the_papers():
+    runs = {"VAE": _run("VAE", [0.5, 0.2, 0.05], [1.0] * 3),
+            "GPE ε=0.03": _run("GPE", [0.5, 0.1, 0.02], [1.0] * 3, offset=1.0),
+            "GPE ε=0.01": _run("GPE", [0.3, 0.05, 0.01], [1.0] * 3, offset=1.0)}
+    runs["GPE ε=0.03"].info["eps"], runs["GPE ε=0.01"].info["eps"] = 0.03, 0.01
+    ours = threshold_table(runs, [0.1, 0.02], window=1)
+    side = protocols.compare_table1(ours, protocols.paper_table1(protocols.paper_values(), "MNIST"))
+    assert side.method.tolist() == ["VAE", "GPE ε=0.03", "GPE ε=0.01"]
+    assert side["paper method"].tolist() == ["VAE", "GPE eps=0.03", "GPE eps=0.004"]
+    assert side["iterations ≤ 0.1"].tolist() == [3, 2, 2] and side["paper ≤ 0.022"].tolist() == [280899, 1044, 308]
+    assert pd.isna(side.loc[0, "iterations ≤ 0.02"]) and side.loc[2, "iterations ≤ 0.02"] == 3
+    celeba = protocols.compare_table1(ours, protocols.paper_table1(protocols.paper_values(), "CelebA"))
+    assert celeba["paper method"].iloc[:2].tolist() == ["VAE", "GPE eps=0.0007"]
+    assert pd.isna(celeba["paper method"].iloc[2])  # the paper has one GPE row for CelebA

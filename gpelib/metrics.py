@@ -1,0 +1,675 @@
+"""Generation metrics: Fréchet distances on two kinds of features, mode coverage, exact W2 (SPEC §1 "Metrics").
+
+* :func:`frechet_distance` — ``‖µ1 − µ2‖² + Tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^{1/2})`` with a true matrix square root,
+  computed in float64 from the eigenvalues of ``Σ1^{1/2} Σ2 Σ1^{1/2}`` (SPEC §5; no ``scipy.linalg.sqrtm``).
+* Features: :class:`InceptionFeatures` (the standard FID network, **local weights only**; score name ``"FID"``)
+  or :class:`ClassifierFeatures` (a small classifier gpelib trains on the real labelled data; score name
+  ``"FD-classifier"``, never ``"FID"``). :func:`default_feature_extractor` picks one.
+* :class:`FrechetScore` always carries the sample counts and the feature extractor (SPEC §5).
+* Mode coverage (GMEGAN §6.3): :func:`class_counts`, :func:`relative_std`, :func:`mode_coverage`.
+* :func:`wasserstein2_exact` — exact W2 between two point clouds with POT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import types
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import linalg
+from torch import Tensor, nn
+
+from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+from .models import MLP
+from .train import resolve_device
+
+__all__ = [
+    "frechet_distance",
+    "gaussian_stats",
+    "frechet_distance_from_features",
+    "FeatureStats",
+    "feature_stats",
+    "FrechetScore",
+    "frechet_score",
+    "FeatureExtractor",
+    "WeightsNotFoundError",
+    "INCEPTION_WEIGHTS_FILE",
+    "find_inception_weights",
+    "InceptionFeatures",
+    "ClassifierNet",
+    "build_classifier",
+    "ClassifierFeatures",
+    "train_classifier",
+    "default_feature_extractor",
+    "class_counts",
+    "relative_std",
+    "mode_coverage",
+    "wasserstein2_exact",
+]
+
+log = logging.getLogger(__name__)
+
+ArrayLike = np.ndarray | Tensor
+
+
+def _np64(a: Any, name: str) -> np.ndarray:
+    arr = a.detach().cpu().double().numpy() if isinstance(a, Tensor) else np.asarray(a, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Fréchet distance
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _psd_sqrt(s: np.ndarray) -> np.ndarray:
+    """Symmetric PSD square root via ``eigh``; tiny negative eigenvalues (round-off) are clamped to 0."""
+    w, v = linalg.eigh((s + s.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
+    """Fréchet (2-Wasserstein) distance between ``N(µ1, Σ1)`` and ``N(µ2, Σ2)`` — the FID formula (SPEC §1)::
+
+        d² = ‖µ1 − µ2‖² + Tr(Σ1) + Tr(Σ2) − 2 Tr((Σ1 Σ2)^{1/2})
+
+    ``Tr((Σ1 Σ2)^{1/2}) = Σ_k sqrt(max(λ_k, 0))`` with ``λ_k`` the eigenvalues of the symmetric PSD matrix
+    ``Σ1^{1/2} Σ2 Σ1^{1/2}`` (similar to ``Σ1 Σ2``), all in float64 (SPEC §5: no ``scipy.linalg.sqrtm``).
+    ``µ``: ``(F,)``; ``Σ``: ``(F, F)`` symmetric PSD. Returns ``d²`` (as FID does), clamped at 0 against round-off.
+    Raises ``ValueError`` on non-finite input or mismatched shapes.
+    """
+    m1, m2 = _np64(mu1, "mu1"), _np64(mu2, "mu2")
+    s1, s2 = _np64(sigma1, "sigma1"), _np64(sigma2, "sigma2")
+    f = m1.shape[0] if m1.ndim == 1 else -1
+    if m1.ndim != 1 or m2.shape != (f,) or s1.shape != (f, f) or s2.shape != (f, f):
+        raise ValueError(
+            f"shape mismatch: mu1 {m1.shape}, mu2 {m2.shape}, sigma1 {s1.shape}, sigma2 {s2.shape}; "
+            "expected (F,), (F,), (F, F), (F, F)"
+        )
+    r1 = _psd_sqrt(s1)
+    m = r1 @ ((s2 + s2.T) / 2) @ r1
+    lam = linalg.eigvalsh((m + m.T) / 2)
+    tr_sqrt = float(np.sqrt(np.clip(lam, 0.0, None)).sum())
+    diff = m1 - m2
+    d = float(diff @ diff) + float(np.trace(s1)) + float(np.trace(s2)) - 2.0 * tr_sqrt
+    return max(d, 0.0)
+
+
+def gaussian_stats(features: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(F,)`` and covariance ``(F, F)`` (``ddof=1``) of ``features`` ``(N, F)``, in float64."""
+    x = _np64(features, "features")
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"features must have shape (N ≥ 2, F); got {x.shape}")
+    return x.mean(0), np.atleast_2d(np.cov(x, rowvar=False, ddof=1))
+
+
+def frechet_distance_from_features(f1: ArrayLike, f2: ArrayLike) -> float:
+    """:func:`frechet_distance` between Gaussians fitted to ``f1`` ``(N1, F)`` and ``f2`` ``(N2, F)``."""
+    return frechet_distance(*gaussian_stats(f1), *gaussian_stats(f2))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# feature extractors
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _as_tensor(x: ArrayLike) -> Tensor:
+    t = torch.as_tensor(np.asarray(x)) if not isinstance(x, Tensor) else x
+    return t.detach().float()
+
+
+class FeatureExtractor(ABC):
+    """Maps samples to feature vectors: ``__call__(images (N, C, H, W) in [−1, 1]) → np.ndarray (N, F)``.
+
+    ``name`` is the metric's name (``"FID"`` only for the Inception network); ``description`` says which network
+    and weights. Subclasses implement :meth:`_features` for one batch on :attr:`device`; calls run batched,
+    without gradients, in eval mode.
+    """
+
+    name: str
+    description: str
+    batch_size: int = 256
+
+    @property
+    @abstractmethod
+    def device(self) -> torch.device: ...
+
+    @abstractmethod
+    def _features(self, x: Tensor) -> Tensor:
+        """Features ``(B, F)`` of one batch ``x`` already on :attr:`device`."""
+
+    def __call__(self, images: ArrayLike, *, batch_size: int | None = None) -> np.ndarray:
+        x = _as_tensor(images)
+        bs = batch_size or self.batch_size
+        out = []
+        with torch.no_grad():
+            for i in range(0, x.shape[0], bs):
+                out.append(self._features(x[i : i + bs].to(self.device)).float().cpu())
+        if not out:
+            raise ValueError("no samples given")
+        return torch.cat(out).numpy()
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """The Inception FID weights are not on this machine (gpelib never downloads them)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        looked = "\n".join(f"  {p}" for p in paths)
+        super().__init__(
+            f"Inception FID weights not found; looked at:\n{looked}\n"
+            f"Place {INCEPTION_WEIGHTS_FILE} (the pytorch-fid weights) there or pass weights_path=...; without them "
+            "gpelib reports the Fréchet distance on its own classifier's features as 'FD-classifier'."
+        )
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+INCEPTION_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+
+
+def _inception_candidates(weights_path: str | Path | None) -> list[Path]:
+    if weights_path is not None:
+        return [Path(weights_path).expanduser()]
+    return [Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILE]
+
+
+def find_inception_weights(weights_path: str | Path | None = None) -> Path | None:
+    """The local FID weights file: ``weights_path`` if given (and only it), else
+    ``$TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth`` (default ``~/.cache/torch/...``).
+    ``None`` when absent."""
+    for p in _inception_candidates(weights_path):
+        if p.is_file():
+            return p
+    return None
+
+
+def _avg_pool_excl(x: Tensor) -> Tensor:
+    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+
+
+def _max_pool(x: Tensor) -> Tensor:
+    return F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
+
+
+def _fid_block_a(self: nn.Module, x: Tensor) -> list[Tensor]:
+    """torchvision InceptionA branches with the FID network's pool branch (padding excluded from the average)."""
+    return [
+        self.branch1x1(x),
+        self.branch5x5_2(self.branch5x5_1(x)),
+        self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+        self.branch_pool(_avg_pool_excl(x)),
+    ]
+
+
+def _fid_block_c(self: nn.Module, x: Tensor) -> list[Tensor]:
+    b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+    bd = x
+    for k in range(1, 6):
+        bd = getattr(self, f"branch7x7dbl_{k}")(bd)
+    return [self.branch1x1(x), b7, bd, self.branch_pool(_avg_pool_excl(x))]
+
+
+def _make_fid_block_e(pool):
+    def _fid_block_e(self: nn.Module, x: Tensor) -> list[Tensor]:
+        b3 = self.branch3x3_1(x)
+        b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
+        bd = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        bd = torch.cat([self.branch3x3dbl_3a(bd), self.branch3x3dbl_3b(bd)], 1)
+        return [self.branch1x1(x), b3, bd, self.branch_pool(pool(x))]
+
+    return _fid_block_e
+
+
+class InceptionFeatures(FeatureExtractor):
+    """The standard FID network's 2048-d pool features (Inception-v3, TF 2015-12-05 weights as ported by
+    pytorch-fid), from a **local** weights file only; never downloads.
+
+    Built on torchvision's ``inception_v3(weights=None, aux_logits=False, init_weights=False)`` with the FID
+    variant's pooling (average pools that exclude padding in the A/C/E₁ blocks, a max pool in the last E block),
+    the classifier replaced by the identity. Inputs ``(N, C, H, W)`` in [−1, 1] with ``C`` ∈ {1, 3} (grayscale is
+    replicated to 3 channels) are resized to 299×299 (bilinear) and fed as they are: the FID weights expect
+    [−1, 1]. Values may differ slightly from TensorFlow FID (different resize), as with pytorch-fid.
+
+    Raises :class:`WeightsNotFoundError` naming the paths looked at when the file is absent.
+    """
+
+    name = "FID"
+
+    def __init__(
+        self, weights_path: str | Path | None = None, *, device: str | torch.device | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        path = find_inception_weights(weights_path)
+        if path is None:
+            raise WeightsNotFoundError(_inception_candidates(weights_path))
+        from torchvision.models import inception_v3
+        from torchvision.models.inception import InceptionA, InceptionC, InceptionE
+
+        net = inception_v3(weights=None, aux_logits=False, init_weights=False, transform_input=False)
+        net.fc = nn.Identity()
+        for mod_name, mod in net.named_children():
+            if isinstance(mod, InceptionA):
+                mod._forward = types.MethodType(_fid_block_a, mod)
+            elif isinstance(mod, InceptionC):
+                mod._forward = types.MethodType(_fid_block_c, mod)
+            elif isinstance(mod, InceptionE):
+                pool = _max_pool if mod_name == "Mixed_7c" else _avg_pool_excl
+                mod._forward = types.MethodType(_make_fid_block_e(pool), mod)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} does not hold a state dict")
+        state = {k: v for k, v in state.items() if not k.startswith(("fc.", "AuxLogits."))}
+        try:
+            res = net.load_state_dict(state, strict=False)
+        except RuntimeError as e:
+            raise ValueError(f"{path} is not an Inception-v3 FID state dict: {e}") from e
+        self.missing_keys: list[str] = list(res.missing_keys)
+        self.unexpected_keys: list[str] = list(res.unexpected_keys)
+        n_params = len(net.state_dict())
+        if len(self.missing_keys) >= n_params:
+            raise ValueError(f"{path} matched none of Inception-v3's parameters: not the FID weights")
+        if self.missing_keys:
+            warnings.warn(f"Inception FID weights {path}: {len(self.missing_keys)} parameters missing "
+                          f"(left uninitialised): {self.missing_keys[:8]}...", stacklevel=2)
+        if self.unexpected_keys:
+            log.info("Inception FID weights %s: ignored keys %s", path, self.unexpected_keys[:8])
+        self._device = resolve_device(device)
+        self.net = net.eval().to(self._device)
+        self.weights_path = path
+        self.batch_size = batch_size
+        self.description = f"Inception-v3 pool3 (2048-d), weights {path.name}"
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @staticmethod
+    def compatible(shape: tuple[int, ...]) -> bool:
+        """True for image batches ``(N, C, H, W)`` with 1 or 3 channels."""
+        return len(shape) == 4 and shape[1] in (1, 3)
+
+    def _features(self, x: Tensor) -> Tensor:
+        if not self.compatible(tuple(x.shape)):
+            raise ValueError(f"Inception features need images (N, 1 or 3, H, W); got {tuple(x.shape)}")
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        return self.net(x)
+
+
+# ------------------------------- the classifier that stands in for Inception ------------------------------------
+
+
+class ClassifierNet(nn.Module):
+    """Small classifier with a penultimate feature layer: ``body: x → (B, feature_dim)``, ``head → (B, K)``.
+
+    Images ``(C, H, W)`` (8 to 64 px): blocks ``[conv3×3, ReLU, conv3×3 stride 2, ReLU]`` halving the size down to
+    ≤ 4 px, the width doubling from ``width`` (capped at 128), then ``Linear → ReLU`` to ``feature_dim``. Vectors
+    ``(D,)``: an MLP ``D → 128 → feature_dim`` with ReLU. Inputs are first shifted and scaled by the buffers
+    ``shift``/``scale`` (set from the training data). Features are the post-ReLU penultimate activations.
+    """
+
+    def __init__(self, input_shape: tuple[int, ...], n_classes: int, *, feature_dim: int = 128, width: int = 32
+                 ) -> None:
+        super().__init__()
+        shape = tuple(int(s) for s in input_shape)
+        if n_classes < 2:
+            raise ValueError(f"need at least 2 classes; got {n_classes}")
+        self.register_buffer("shift", torch.zeros(()))
+        self.register_buffer("scale", torch.ones(()))
+        if len(shape) == 3:
+            c, size = shape[0], shape[1]
+            layers: list[nn.Module] = []
+            w = width
+            while True:
+                layers += [nn.Conv2d(c, w, 3, 1, 1), nn.ReLU(), nn.Conv2d(w, w, 3, 2, 1), nn.ReLU()]
+                c, size = w, (size + 1) // 2
+                w = min(2 * w, 128)
+                if size <= 4:
+                    break
+            layers += [nn.Flatten(), nn.Linear(c * size * size, feature_dim), nn.ReLU()]
+            self.body: nn.Module = nn.Sequential(*layers)
+        elif len(shape) == 1:
+            self.body = nn.Sequential(MLP(shape[0], feature_dim, hidden=128, n_layers=2), nn.ReLU())
+        else:
+            raise ValueError(f"input_shape must be (C, H, W) or (D,); got {shape}")
+        self.head = nn.Linear(feature_dim, n_classes)
+        self.config: dict[str, Any] = {"kind": "classifier", "input_shape": list(shape), "n_classes": int(n_classes),
+                                       "feature_dim": int(feature_dim), "width": int(width)}
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body((x - self.shift) / self.scale)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+def build_classifier(config: dict[str, Any]) -> ClassifierNet:
+    """Rebuild a :class:`ClassifierNet` from its ``config``."""
+    return ClassifierNet(tuple(config["input_shape"]), int(config["n_classes"]),
+                         feature_dim=int(config.get("feature_dim", 128)), width=int(config.get("width", 32)))
+
+
+class ClassifierFeatures(FeatureExtractor):
+    """Penultimate features of a classifier trained by gpelib on the real labelled data (SPEC §1 "Metrics").
+
+    The Fréchet distance on these features is reported as ``"FD-classifier"`` — never as ``"FID"``.
+    ``test_accuracy`` is the accuracy on the held-out fraction of the data it was trained on.
+    """
+
+    name = "FD-classifier"
+
+    def __init__(self, net: ClassifierNet, *, test_accuracy: float = math.nan, tag: str = "",
+                 device: str | torch.device | None = None, batch_size: int = 512) -> None:
+        self._device = resolve_device(device)
+        self.net = net.eval().to(self._device)
+        self.test_accuracy = float(test_accuracy)
+        self.tag = tag
+        self.batch_size = batch_size
+        self.cache_path: Path | None = None
+        acc = "n/a" if math.isnan(self.test_accuracy) else f"{self.test_accuracy:.3f}"
+        self.description = (f"gpelib classifier{' ' + tag if tag else ''} "
+                            f"({net.config['feature_dim']}-d penultimate features, test accuracy {acc})")
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.net.config["n_classes"])
+
+    def _check(self, x: Tensor) -> None:
+        want = tuple(self.net.config["input_shape"])
+        if tuple(x.shape[1:]) != want:
+            raise ValueError(f"this classifier takes inputs of shape (N, {', '.join(map(str, want))}); "
+                             f"got {tuple(x.shape)}")
+
+    def _features(self, x: Tensor) -> Tensor:
+        self._check(x)
+        return self.net.features(x)
+
+    def features(self, images: ArrayLike, *, batch_size: int | None = None) -> np.ndarray:
+        """Penultimate activations ``(N, feature_dim)``."""
+        return self(images, batch_size=batch_size)
+
+    @torch.no_grad()
+    def predict(self, images: ArrayLike, *, batch_size: int | None = None) -> np.ndarray:
+        """Predicted class indices ``(N,)`` (int64)."""
+        x = _as_tensor(images)
+        self._check(x)
+        bs = batch_size or self.batch_size
+        return torch.cat([self.net(x[i : i + bs].to(self.device)).argmax(1).cpu()
+                          for i in range(0, x.shape[0], bs)]).numpy()
+
+    def save(self, path: str | Path, *, extra: dict[str, Any] | None = None) -> Path:
+        """Checkpoint (safetensors + JSON) via :func:`gpelib.checkpoint.save_checkpoint`."""
+        cfg = {"kind": "classifier_features", "tag": self.tag, "test_accuracy": self.test_accuracy, **(extra or {})}
+        return save_checkpoint(path, modules={"classifier": self.net}, config=cfg)
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | torch.device | None = None) -> ClassifierFeatures:
+        ck = load_checkpoint(path)
+        if ck.config.get("kind") != "classifier_features":
+            raise ValueError(f"{path} is not a ClassifierFeatures checkpoint (kind={ck.config.get('kind')!r})")
+        net = build_classifier(ck.config["modules"]["classifier"])
+        net.load_state_dict(ck.weights["classifier"])
+        out = cls(net, test_accuracy=float(ck.config.get("test_accuracy", math.nan)), tag=ck.config.get("tag", ""),
+                  device=device)
+        out.cache_path = Path(path)
+        return out
+
+    @classmethod
+    def load_or_train(
+        cls,
+        cache_dir: str | Path,
+        images: ArrayLike,
+        labels: ArrayLike,
+        *,
+        tag: str = "data",
+        epochs: int = 15,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        val_fraction: float = 0.2,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        feature_dim: int = 128,
+        width: int = 32,
+        verbose: bool = False,
+    ) -> ClassifierFeatures:
+        """Load the cached classifier for this dataset and these settings, or train (:func:`train_classifier`) and
+        cache it under ``cache_dir/classifier-<tag>-<key>``.
+
+        ``key`` hashes the data shape, the label counts, a coarse fingerprint of the values (mean and std rounded
+        to 6 significant digits), the seed and every training setting.
+        """
+        x, y = _as_tensor(images), torch.as_tensor(np.asarray(labels)).long()
+        spec = {
+            "tag": tag, "shape": list(x.shape), "label_counts": torch.bincount(y).tolist(),
+            "fingerprint": [float(f"{float(x.double().mean()):.6g}"), float(f"{float(x.double().std()):.6g}")],
+            "epochs": epochs, "seed": seed, "val_fraction": val_fraction, "batch_size": batch_size, "lr": lr,
+            "feature_dim": feature_dim, "width": width,
+        }
+        key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", tag) or "data"
+        path = Path(cache_dir) / f"classifier-{safe}-{key}"
+        if checkpoint_exists(path):
+            out = cls.load(path, device=device)
+            if verbose:
+                print(f"FD-classifier: loaded cached classifier {path} (test accuracy {out.test_accuracy:.3f})")
+            return out
+        out = train_classifier(x, y, epochs=epochs, seed=seed, device=device, val_fraction=val_fraction,
+                               batch_size=batch_size, lr=lr, feature_dim=feature_dim, width=width, tag=tag,
+                               verbose=verbose)
+        out.save(path, extra={"cache_key": key, "cache_spec": spec})
+        out.cache_path = path
+        return out
+
+
+def train_classifier(
+    images: ArrayLike,
+    labels: ArrayLike,
+    *,
+    epochs: int = 15,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    val_fraction: float = 0.2,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    feature_dim: int = 128,
+    width: int = 32,
+    tag: str = "",
+    verbose: bool = False,
+) -> ClassifierFeatures:
+    """Train a :class:`ClassifierNet` (Adam, cross-entropy) on ``images`` ``(N, C, H, W)`` in [−1, 1] or vectors
+    ``(N, D)`` with integer ``labels`` ``(N,)``; a seeded ``val_fraction`` of the data is held out and its accuracy
+    stored as ``test_accuracy``. Deterministic for a given ``seed`` on a given device; leaves the global RNG alone.
+    """
+    x, y = _as_tensor(images), torch.as_tensor(np.asarray(labels)).long()
+    if x.shape[0] != y.shape[0] or y.ndim != 1:
+        raise ValueError(f"images {tuple(x.shape)} and labels {tuple(y.shape)} do not match")
+    if not 0 <= val_fraction < 1:
+        raise ValueError("val_fraction must be in [0, 1)")
+    if not torch.isfinite(x).all():
+        raise ValueError("images contain NaN or inf")
+    n_classes = int(y.max()) + 1
+    dev = resolve_device(device)
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(x.shape[0], generator=g)
+    n_val = int(round(val_fraction * x.shape[0]))
+    val_idx, tr_idx = perm[:n_val], perm[n_val:]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = ClassifierNet(tuple(x.shape[1:]), n_classes, feature_dim=feature_dim, width=width)
+    xt, yt = x[tr_idx], y[tr_idx]
+    net.shift.fill_(float(xt.mean()))
+    net.scale.fill_(max(float(xt.std()), 1e-8))
+    net.to(dev).train()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    xt_d, yt_d = xt.to(dev), yt.to(dev)
+    for epoch in range(epochs):
+        order = torch.randperm(xt.shape[0], generator=g).to(dev)
+        total = 0.0
+        for i in range(0, xt.shape[0], batch_size):
+            idx = order[i : i + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(net(xt_d[idx]), yt_d[idx])
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * idx.shape[0]
+        if not math.isfinite(total):
+            raise FloatingPointError(f"classifier loss became non-finite in epoch {epoch + 1}")
+    acc = math.nan
+    if n_val:
+        acc = float((ClassifierFeatures(net, device=dev).predict(x[val_idx]) == y[val_idx].numpy()).mean())
+    out = ClassifierFeatures(net, test_accuracy=acc, tag=tag, device=dev)
+    if verbose:
+        print(f"FD-classifier: trained classifier on {xt.shape[0]} samples, {epochs} epochs, "
+              f"held-out accuracy {out.test_accuracy:.3f}")
+    return out
+
+
+def default_feature_extractor(
+    dataset_images: ArrayLike,
+    labels: ArrayLike | None,
+    *,
+    cache_dir: str | Path,
+    weights_path: str | Path | None = None,
+    tag: str = "data",
+    epochs: int = 15,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    verbose: bool = True,
+) -> FeatureExtractor:
+    """Inception (``"FID"``) when its weights are found locally and the data are 1- or 3-channel images; otherwise
+    a classifier trained on ``(dataset_images, labels)`` and cached in ``cache_dir`` (``"FD-classifier"``).
+    Prints (``verbose``) and logs which one, with the classifier's held-out accuracy. An explicit ``weights_path``
+    that does not exist raises :class:`WeightsNotFoundError` instead of silently falling back."""
+    shape = tuple(dataset_images.shape)
+    weights = find_inception_weights(weights_path)
+    if weights is not None and InceptionFeatures.compatible(shape):
+        ext: FeatureExtractor = InceptionFeatures(weights, device=device)
+        msg = f"feature extractor: Inception-v3 ({weights}); scores are reported as FID"
+    else:
+        if weights_path is not None and weights is None:
+            raise WeightsNotFoundError(_inception_candidates(weights_path))
+        if labels is None:
+            raise ValueError("no local Inception weights (or non-image data) and no labels to train a classifier on")
+        why = "no local Inception FID weights" if weights is None else f"data of shape {shape[1:]} do not suit Inception"
+        ext = ClassifierFeatures.load_or_train(cache_dir, dataset_images, labels, tag=tag, epochs=epochs, seed=seed,
+                                               device=device)
+        msg = (f"feature extractor: gpelib classifier ({why}); held-out accuracy {ext.test_accuracy:.3f}; "
+               "scores are reported as FD-classifier, not FID")
+    log.info(msg)
+    if verbose:
+        print(msg)
+    return ext
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# scores
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeatureStats:
+    """Gaussian statistics of one sample set's features, with where they came from (to reuse the real set's)."""
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    n: int
+    extractor: str
+
+
+def feature_stats(extractor: FeatureExtractor, images: ArrayLike) -> FeatureStats:
+    """Features of ``images`` → mean, covariance (ddof=1) and count."""
+    f = extractor(images)
+    mu, sigma = gaussian_stats(f)
+    return FeatureStats(mu=mu, sigma=sigma, n=f.shape[0], extractor=extractor.description)
+
+
+@dataclass
+class FrechetScore:
+    """A Fréchet distance with what it means: ``metric`` (``"FID"`` or ``"FD-classifier"``), the sample counts
+    and the feature extractor (SPEC §5: scores are only comparable at equal counts and features)."""
+
+    value: float
+    metric: str
+    n_real: int
+    n_fake: int
+    extractor: str
+
+    def __str__(self) -> str:
+        return f"{self.metric} = {self.value:.4g} ({self.n_real} real vs {self.n_fake} generated; {self.extractor})"
+
+
+def frechet_score(
+    extractor: FeatureExtractor, real_images: ArrayLike | FeatureStats, fake_images: ArrayLike | FeatureStats
+) -> FrechetScore:
+    """Fréchet distance between the features of ``real_images`` and ``fake_images`` (each ``(N, ...)``, or
+    precomputed :class:`FeatureStats`). Warns when a sample count does not exceed the feature dimension."""
+    real = real_images if isinstance(real_images, FeatureStats) else feature_stats(extractor, real_images)
+    fake = fake_images if isinstance(fake_images, FeatureStats) else feature_stats(extractor, fake_images)
+    dim = real.mu.shape[0]
+    if min(real.n, fake.n) <= dim:
+        warnings.warn(f"{extractor.name} with {min(real.n, fake.n)} samples for {dim}-d features: the covariance is "
+                      "singular and the score biased; use many more samples than feature dimensions", stacklevel=2)
+    value = frechet_distance(real.mu, real.sigma, fake.mu, fake.sigma)
+    return FrechetScore(value=value, metric=extractor.name, n_real=real.n, n_fake=fake.n,
+                        extractor=extractor.description)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# mode coverage (GMEGAN §6.3) and exact W2
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def class_counts(predictions: ArrayLike, n_classes: int) -> np.ndarray:
+    """``n_i`` = number of predictions equal to ``i``, for ``i < n_classes``; shape ``(n_classes,)``."""
+    p = np.asarray(predictions.cpu() if isinstance(predictions, Tensor) else predictions).astype(np.int64).ravel()
+    if p.size and (p.min() < 0 or p.max() >= n_classes):
+        raise ValueError(f"predictions must lie in [0, {n_classes}); got range [{p.min()}, {p.max()}]")
+    return np.bincount(p, minlength=n_classes)
+
+
+def relative_std(counts: ArrayLike) -> float:
+    """``std(n_i, ddof=1) / mean(n_i)`` over the K class counts (GMEGAN §6.3; 0 = perfectly balanced)."""
+    c = np.asarray(counts, dtype=np.float64).ravel()
+    if c.size < 2:
+        raise ValueError("need at least 2 class counts")
+    if c.mean() <= 0:
+        raise ValueError("all counts are zero")
+    return float(c.std(ddof=1) / c.mean())
+
+
+def mode_coverage(predictions: ArrayLike, n_classes: int, min_count: int = 1) -> int:
+    """Number of classes predicted at least ``min_count`` times."""
+    return int((class_counts(predictions, n_classes) >= min_count).sum())
+
+
+def wasserstein2_exact(a: ArrayLike, b: ArrayLike, *, max_iter: int = 1_000_000) -> float:
+    """Exact ``W2`` between the empirical measures of ``a`` ``(N, d)`` and ``b`` ``(M, d)`` (uniform weights,
+    squared Euclidean cost) by network simplex (POT ``ot.emd2``): ``sqrt(min_π Σ π_ij ‖a_i − b_j‖²)``."""
+    import ot
+
+    x, y = _np64(a, "a"), _np64(b, "b")
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"expected (N, d) and (M, d); got {x.shape} and {y.shape}")
+    cost = ot.dist(x, y, metric="sqeuclidean")
+    wa, wb = np.full(x.shape[0], 1.0 / x.shape[0]), np.full(y.shape[0], 1.0 / y.shape[0])
+    return float(math.sqrt(max(float(ot.emd2(wa, wb, cost, numItermax=max_iter)), 0.0)))

@@ -1,0 +1,225 @@
+"""Fréchet distances against closed forms, mode-coverage statistics, the FD-classifier, Inception's local weights."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from sklearn.datasets import load_digits
+
+from gpelib import metrics
+from gpelib.metrics import (
+    INCEPTION_WEIGHTS_FILE,
+    ClassifierFeatures,
+    FeatureStats,
+    FrechetScore,
+    InceptionFeatures,
+    WeightsNotFoundError,
+    class_counts,
+    default_feature_extractor,
+    feature_stats,
+    frechet_distance,
+    frechet_distance_from_features,
+    frechet_score,
+    gaussian_stats,
+    mode_coverage,
+    relative_std,
+    train_classifier,
+    wasserstein2_exact,
+)
+
+
+def random_spd(f, rng, rank=None):
+    a = rng.standard_normal((f, rank or f))
+    return a @ a.T / f + (0 if rank else 0.1 * np.eye(f))
+
+
+# ------------------------------------------------------------------ Fréchet distance
+
+
+def test_commuting_covariances_closed_form():
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.1, 3, 6), rng.uniform(0.1, 3, 6)
+    m1, m2 = rng.standard_normal(6), rng.standard_normal(6)
+    want = np.sum((m1 - m2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
+    assert frechet_distance(m1, np.diag(a), m2, np.diag(b)) == pytest.approx(want, rel=1e-10)
+
+
+def test_non_commuting_pair_matches_sqrtm():
+    rng = np.random.default_rng(1)
+    s1, s2 = random_spd(8, rng), random_spd(8, rng)
+    m1, m2 = rng.standard_normal(8), rng.standard_normal(8)
+    assert not np.allclose(s1 @ s2, s2 @ s1)
+    root = scipy.linalg.sqrtm(s1 @ s2)  # independent float64 route (called without ``disp``, gone in SciPy 1.18)
+    root = root[0] if isinstance(root, tuple) else root
+    want = np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(root).real
+    got = frechet_distance(m1, s1, m2, s2)
+    assert got == pytest.approx(want, rel=1e-8)
+    assert got == pytest.approx(frechet_distance(m2, s2, m1, s1), rel=1e-10)  # symmetric
+    # accepts torch tensors too
+    assert frechet_distance(*(torch.as_tensor(v) for v in (m1, s1, m2, s2))) == pytest.approx(got, rel=1e-10)
+
+
+def test_identical_statistics_give_zero():
+    rng = np.random.default_rng(2)
+    s, m = random_spd(20, rng), rng.standard_normal(20)
+    assert abs(frechet_distance(m, s, m, s)) < 1e-8
+
+
+def test_rank_deficient_covariance_is_finite_and_non_negative():
+    rng = np.random.default_rng(3)
+    s1, s2 = random_spd(16, rng, rank=3), random_spd(16, rng, rank=5)
+    m = np.zeros(16)
+    for a, b in [(s1, s2), (s1, s1), (s2, s1)]:
+        d = frechet_distance(m, a, m, b)
+        assert math.isfinite(d) and d >= 0
+    assert frechet_distance(m, s1, m, s1) < 1e-8
+
+
+def test_errors_on_nan_and_shape_mismatch():
+    m, s = np.zeros(3), np.eye(3)
+    bad = s.copy()
+    bad[0, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(m, bad, m, s)
+    with pytest.raises(ValueError, match="NaN"):
+        frechet_distance(np.array([0, np.inf, 0]), s, m, s)
+    with pytest.raises(ValueError, match="shape"):
+        frechet_distance(m, s, np.zeros(4), np.eye(4))
+    with pytest.raises(ValueError, match="shape"):
+        frechet_distance(m, np.eye(2), m, s)
+
+
+def test_gaussian_stats_and_features():
+    rng = np.random.default_rng(4)
+    f = rng.standard_normal((50, 3))
+    mu, sigma = gaussian_stats(f)
+    assert mu.dtype == np.float64 and np.allclose(sigma, np.cov(f.T, ddof=1))
+    g = f + np.array([1.0, 0.0, 0.0])
+    assert frechet_distance_from_features(f, g) == pytest.approx(1.0, rel=1e-10)  # a pure shift
+
+
+def test_wasserstein2_exact_on_a_shift_and_a_permutation():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((40, 2))
+    assert wasserstein2_exact(a, a[rng.permutation(40)]) == pytest.approx(0.0, abs=1e-7)
+    assert wasserstein2_exact(a, a + np.array([3.0, 4.0])) == pytest.approx(5.0, rel=1e-9)
+
+
+# ------------------------------------------------------------------ mode coverage (GMEGAN §6.3)
+
+
+def test_relative_std_and_counts():
+    assert relative_std([10, 10, 10]) == 0.0
+    c = np.array([3.0, 10.0, 0.0, 7.0])
+    mean = c.sum() / 4
+    by_hand = math.sqrt(((c - mean) ** 2).sum() / 3) / mean
+    assert relative_std(c) == pytest.approx(by_hand, rel=1e-12)
+    assert class_counts([0, 2, 2, 4, 4, 4], 6).tolist() == [1, 0, 2, 0, 3, 0]
+    assert mode_coverage([0, 2, 2, 4, 4, 4], 6) == 3
+    assert mode_coverage([0, 2, 2, 4, 4, 4], 6, min_count=2) == 2
+    with pytest.raises(ValueError):
+        class_counts([0, 7], 6)
+    with pytest.raises(ValueError):
+        relative_std([0, 0, 0])
+
+
+# ------------------------------------------------------------------ FD-classifier on the 8×8 digits
+
+
+@pytest.fixture(scope="module")
+def digits():
+    d = load_digits()
+    x = (torch.tensor(d.images, dtype=torch.float32) / 16.0 * 2 - 1)[:, None]
+    return x, torch.tensor(d.target)
+
+
+@pytest.fixture(scope="module")
+def classifier(digits, tmp_path_factory):
+    x, y = digits
+    cache = tmp_path_factory.mktemp("clf")
+    return ClassifierFeatures.load_or_train(cache, x, y, tag="digits", epochs=8, seed=0, device="cpu"), cache
+
+
+def test_classifier_accuracy_name_and_shapes(classifier, digits):
+    clf, _ = classifier
+    x, y = digits
+    assert clf.name == "FD-classifier" and "FID" not in clf.name
+    assert clf.test_accuracy > 0.85
+    f = clf.features(x[:10])
+    assert f.shape == (10, 128) and np.isfinite(f).all()
+    assert clf.predict(x[:10]).shape == (10,)
+    with pytest.raises(ValueError, match="shape"):
+        clf.features(torch.zeros(2, 3, 8, 8))
+
+
+def test_classifier_cache_round_trip(classifier, digits, monkeypatch):
+    clf, cache = classifier
+    x, y = digits
+
+    def no_training(*a, **k):
+        raise AssertionError("should have loaded the cached classifier")
+
+    monkeypatch.setattr(metrics, "train_classifier", no_training)
+    again = ClassifierFeatures.load_or_train(cache, x, y, tag="digits", epochs=8, seed=0, device="cpu")
+    assert again.cache_path == clf.cache_path and again.test_accuracy == clf.test_accuracy
+    np.testing.assert_array_equal(again.features(x[:50]), clf.features(x[:50]))
+    with pytest.raises(AssertionError, match="cached"):  # other settings: another cache entry
+        ClassifierFeatures.load_or_train(cache, x, y, tag="digits", epochs=9, seed=0, device="cpu")
+
+
+def test_fd_between_real_halves_is_far_below_real_vs_noise(classifier, digits):
+    clf, _ = classifier
+    x, _ = digits
+    perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+    a, b = x[perm[:800]], x[perm[800:1600]]
+    noise = torch.rand(800, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    real = feature_stats(clf, a)
+    same = frechet_score(clf, real, b)
+    other = frechet_score(clf, real, noise)
+    assert isinstance(same, FrechetScore) and isinstance(real, FeatureStats)
+    assert same.metric == "FD-classifier" and (same.n_real, same.n_fake) == (800, 800)
+    assert "classifier" in same.extractor
+    assert 0 <= same.value < 0.1 * other.value
+    assert frechet_score(clf, a, b).value == pytest.approx(same.value, rel=1e-9)
+
+
+def test_classifier_on_vectors():
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 5.0], [5.0, 0.0], [0.0, -5.0], [-5.0, 0.0]])
+    k = torch.randint(0, 4, (600,), generator=g)
+    pts = centres[k] + 0.5 * torch.randn(600, 2, generator=g)
+    clf = train_classifier(pts, k, epochs=10, seed=0, device="cpu")
+    assert clf.test_accuracy > 0.95 and clf.features(pts).shape == (600, 128)
+    pred = clf.predict(pts[:200])
+    assert mode_coverage(pred, 4) == 4 and relative_std(class_counts(pred, 4)) < 0.3
+
+
+def test_default_extractor_without_weights_is_the_classifier(digits, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    x, y = digits
+    ext = default_feature_extractor(x[:400], y[:400], cache_dir=tmp_path / "c", epochs=2)
+    assert isinstance(ext, ClassifierFeatures) and ext.name == "FD-classifier"
+    out = capsys.readouterr().out
+    assert "FD-classifier" in out and "accuracy" in out
+
+
+# ------------------------------------------------------------------ Inception: local weights only
+
+
+def test_inception_missing_weights_names_the_expected_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    expected = tmp_path / "hub" / "checkpoints" / INCEPTION_WEIGHTS_FILE
+    with pytest.raises(WeightsNotFoundError) as e:
+        InceptionFeatures()
+    assert str(expected) in str(e.value) and e.value.paths == [expected]
+    assert isinstance(e.value, FileNotFoundError)
+
+
+def test_inception_explicit_missing_path_errors(tmp_path):
+    missing = tmp_path / "nowhere" / "fid.pth"
+    with pytest.raises(WeightsNotFoundError, match="nowhere"):
+        InceptionFeatures(weights_path=missing)
+    with pytest.raises(WeightsNotFoundError, match="nowhere"):
+        default_feature_extractor(torch.zeros(4, 1, 8, 8), torch.arange(4), cache_dir=tmp_path, weights_path=missing)

@@ -1,0 +1,313 @@
+"""``gpe`` — the GPE pipeline from the command line.
+
+    gpe train-encoder --data digits --run runs/digits --latent-dim 10 --iterations 5000 --lr 1e-3
+    gpe train-decoder --run runs/digits --iterations 5000 --lr 1e-3
+    gpe train-flow    --run runs/digits --iterations 5000
+    gpe sample        --run runs/digits -n 64 --out samples.png
+    gpe evaluate      --run runs/digits
+
+``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq) or a folder of images. Settings come from
+defaults < ``--config FILE.yaml`` < flags; the merged settings are stored in ``RUN/config.yaml`` so later stages
+(and a rerun) know the data and the architecture. Each stage writes ``RUN/<stage>/`` (safetensors weights + JSON
+config, resumable) and ``RUN/<stage>_history.csv``. Errors print one message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["main", "build_parser"]
+
+STAGES = ("encoder", "decoder", "flow")
+DEFAULTS: dict[str, Any] = {
+    "data": "digits",
+    "root": None,
+    "size": None,
+    "n_val": 300,
+    "latent_dim": 10,
+    "arch": None,
+    "width": 32,
+    "data_scale": 1.0,
+    "seed": 0,
+    "device": None,
+    "precision": "fp32",
+    "encoder": {"iterations": 5000, "batch_size": 100, "lr": 1e-3, "target": None, "chunk_size": None},
+    "decoder": {"iterations": 5000, "batch_size": 100, "lr": 1e-3},
+    "flow": {"iterations": 5000, "batch_size": 256, "lr": 1e-3, "hidden": 256, "n_layers": 4},
+}
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one message, exit status 2."""
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CLIError(f"config file {path} does not exist")
+    try:
+        cfg = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise CLIError(f"config file {path} is not valid YAML: {e}") from e
+    if not isinstance(cfg, dict):
+        raise CLIError(f"config file {path} must hold a mapping of settings, got {type(cfg).__name__}")
+    unknown = set(cfg) - set(DEFAULTS)
+    if unknown:
+        raise CLIError(f"config file {path}: unknown keys {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    return cfg
+
+
+def _settings(args: argparse.Namespace, stage: str | None) -> dict[str, Any]:
+    """defaults < RUN/config.yaml < --config < flags."""
+    run = Path(args.run)
+    cfg = dict(DEFAULTS)
+    if (run / "config.yaml").is_file():
+        cfg = _merge(cfg, _read_yaml(run / "config.yaml"))
+    if getattr(args, "config", None):
+        cfg = _merge(cfg, _read_yaml(Path(args.config)))
+    for key in ("data", "root", "size", "latent_dim", "arch", "width", "data_scale", "seed", "device", "precision"):
+        v = getattr(args, key, None)
+        if v is not None:
+            cfg[key] = v
+    if stage is not None:
+        for key in ("iterations", "batch_size", "lr", "target", "chunk_size"):
+            v = getattr(args, key, None)
+            if v is not None:
+                cfg[stage] = {**cfg[stage], key: v}
+    return cfg
+
+
+def _save_settings(run: Path, cfg: dict[str, Any]) -> None:
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def _load_images(cfg: dict[str, Any]):
+    from .data import load_dataset, load_image_folder
+
+    name = str(cfg["data"])
+    kw = {"size": cfg["size"]} if cfg.get("size") else {}
+    if Path(name).is_dir():
+        return load_image_folder(name, **({"size": 64} | kw))
+    return load_dataset(name, cfg.get("root"), **kw)
+
+
+def _split(cfg: dict[str, Any]):
+    images = _load_images(cfg)
+    train, val = images.split(min(int(cfg["n_val"]), len(images) // 5), seed=int(cfg["seed"]))
+    return images, train.images, val.images
+
+
+def _train_config(cfg: dict[str, Any], stage: str, run: Path):
+    from .train import TrainConfig
+
+    s = cfg[stage]
+    return TrainConfig(
+        iterations=int(s["iterations"]), batch_size=int(s["batch_size"]), lr=float(s["lr"]),
+        seed=int(cfg["seed"]), device=cfg["device"], eval_every=max(int(s["iterations"]) // 20, 1),
+        target=s.get("target"), chunk_size=s.get("chunk_size"), data_scale=float(cfg["data_scale"]),
+        checkpoint_dir=str(run / stage), checkpoint_every=max(int(s["iterations"]) // 10, 1),
+        precision=cfg.get("precision", "fp32"),
+    )
+
+
+def _need(run: Path, stage: str) -> Path:
+    from .checkpoint import checkpoint_exists
+
+    path = run / stage
+    if not checkpoint_exists(path):
+        raise CLIError(f"{path} holds no trained {stage}: run `gpe train-{stage} --run {run}` first")
+    return path
+
+
+def _load_module(run: Path, stage: str, name: str):
+    from .checkpoint import load_checkpoint
+    from .models import build_model
+
+    ck = load_checkpoint(_need(run, stage))
+    model = build_model(ck.config["modules"][name])
+    model.load_state_dict(ck.weights[name])
+    return model.eval()
+
+
+def cmd_train_encoder(args: argparse.Namespace) -> None:
+    from .models import make_encoder
+    from .train import train_encoder
+
+    run = Path(args.run)
+    cfg = _settings(args, "encoder")
+    images, x, xv = _split(cfg)
+    _save_settings(run, cfg)
+    enc = make_encoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
+    res = train_encoder(enc, x, config=_train_config(cfg, "encoder", run), val_data=xv)
+    res.history.to_csv(run / "encoder_history.csv", index=False)
+    print(f"encoder: {res.iterations} iterations, {res.seconds:.1f} s, stopped by {res.stopped}, "
+          f"held-out GME cost {res.final_val:.4g} -> {run / 'encoder'}")
+
+
+def cmd_train_decoder(args: argparse.Namespace) -> None:
+    from .models import make_decoder
+    from .train import train_decoder
+
+    run = Path(args.run)
+    cfg = _settings(args, "decoder")
+    enc = _load_module(run, "encoder", "encoder")
+    images, x, xv = _split(cfg)
+    _save_settings(run, cfg)
+    dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
+    res = train_decoder(dec, enc, x, config=_train_config(cfg, "decoder", run), val_data=xv)
+    res.history.to_csv(run / "decoder_history.csv", index=False)
+    print(f"decoder: {res.iterations} iterations, {res.seconds:.1f} s, held-out reconstruction MSE "
+          f"{res.final_val:.4g} -> {run / 'decoder'}")
+
+
+def cmd_train_flow(args: argparse.Namespace) -> None:
+    from .flows import VelocityMLP, train_flow
+    from .models import encode
+
+    run = Path(args.run)
+    cfg = _settings(args, "flow")
+    enc = _load_module(run, "encoder", "encoder")
+    _, x, xv = _split(cfg)
+    _save_settings(run, cfg)
+    d = int(cfg["latent_dim"])
+    vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
+    res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv))
+    res.history.to_csv(run / "flow_history.csv", index=False)
+    print(f"flow: {res.iterations} iterations, {res.seconds:.1f} s, held-out CFM loss {res.final_val:.4g} "
+          f"-> {run / 'flow'}")
+
+
+def _generator(run: Path):
+    from .flows import LatentGenerator
+
+    dec = _load_module(run, "decoder", "decoder")
+    return LatentGenerator.load(_need(run, "flow"), decoder=dec)
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from safetensors.torch import save_file
+
+    from .plots import image_grid, save_figure
+
+    run = Path(args.run)
+    gen = _generator(run)
+    x = gen.generate(args.n, seed=args.seed)
+    out = Path(args.out) if args.out else run / "samples.png"
+    save_figure(image_grid(x, nrow=int(max(1, round(args.n**0.5)))), out.parent, out.stem, pdf=False)
+    save_file({"samples": x.contiguous()}, str(out.with_suffix(".safetensors")))
+    print(f"{args.n} samples -> {out} and {out.with_suffix('.safetensors')}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from .geometry import diagnose_encoder
+    from .train import evaluate_reconstruction
+
+    run = Path(args.run)
+    cfg = _settings(args, None)
+    images, x, xv = _split(cfg)
+    enc = _load_module(run, "encoder", "encoder")
+    d = diagnose_encoder(enc, xv, data_scale=float(cfg["data_scale"]))
+    lines = [f"held-out points: {len(xv)} of {images.name}",
+             f"GME cost (U-statistic): {d.gme:.5g}",
+             f"distance correlation: Pearson {d.distance_corr:.4f}, Spearman {d.spearman:.4f}",
+             f"distance ratio ‖Tx−Tx′‖/‖x−x′‖: q05 {d.ratio_q05:.3f}, median {d.ratio_median:.3f}, "
+             f"q95 {d.ratio_q95:.3f}, spread q95/q05 {d.spread:.3f}"]
+    if (run / "decoder").exists():
+        dec = _load_module(run, "decoder", "decoder")
+        lines.append(f"reconstruction MSE (per pixel, [-1, 1]): {evaluate_reconstruction(enc, dec, xv):.5g}")
+    if (run / "flow").exists() and images.labels is not None:
+        from .metrics import default_feature_extractor, frechet_score
+
+        gen = _generator(run)
+        extractor = default_feature_extractor(images.images, images.labels, cache_dir=run / "classifier")
+        fake = gen.generate(len(xv), seed=int(cfg["seed"]))
+        score = frechet_score(extractor, xv, fake)
+        lines.append(f"{score.metric}: {score.value:.4g} ({score.n_real} real vs {score.n_fake} generated, "
+                     f"features: {score.extractor})")
+    torch.set_printoptions(precision=4)
+    print("\n".join(lines))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gpe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser, stage: str | None) -> None:
+        sp.add_argument("--run", required=True, help="run folder (created if needed)")
+        sp.add_argument("--config", help="YAML file of settings (keys as in RUN/config.yaml)")
+        sp.add_argument("--data", help="dataset name (digits, mnist, cifar10, celeba, celeba_hq) or image folder")
+        sp.add_argument("--root", help="folder holding the datasets (default $GPE_DATA_ROOT or ~/data)")
+        sp.add_argument("--size", type=int, help="resize images to SIZE×SIZE")
+        sp.add_argument("--device", help="torch device (default: cuda if available)")
+        sp.add_argument("--seed", type=int)
+        if stage is not None:
+            sp.add_argument("--iterations", type=int)
+            sp.add_argument("--batch-size", type=int)
+            sp.add_argument("--lr", type=float)
+            sp.add_argument("--precision", choices=("fp32", "bf16"))
+
+    sp = sub.add_parser("train-encoder", help="GPE Algorithm 1: encoder on the GME cost alone")
+    common(sp, "encoder")
+    sp.add_argument("--latent-dim", type=int)
+    sp.add_argument("--arch", choices=("mlp", "conv"))
+    sp.add_argument("--width", type=int)
+    sp.add_argument("--target", type=float, help="stop when the held-out GME cost reaches this ε")
+    sp.add_argument("--data-scale", type=float, help="s in c_X = log(1 + s²‖x−x′‖²)")
+    sp.add_argument("--chunk-size", type=int, help="rows per block of the GME cost (bounds memory)")
+    sp.set_defaults(func=cmd_train_encoder)
+    sp = sub.add_parser("train-decoder", help="GPE Algorithm 2: decoder on reconstruction, encoder frozen")
+    common(sp, "decoder")
+    sp.set_defaults(func=cmd_train_decoder)
+    sp = sub.add_parser("train-flow", help="conditional flow matching in the standardised latent space")
+    common(sp, "flow")
+    sp.set_defaults(func=cmd_train_flow)
+    sp = sub.add_parser("sample", help="generate images: decoder(flow(noise))")
+    sp.add_argument("--run", required=True)
+    sp.add_argument("-n", type=int, default=64)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", help="PNG path (default RUN/samples.png); the tensors go beside it as .safetensors")
+    sp.set_defaults(func=cmd_sample)
+    sp = sub.add_parser("evaluate", help="reconstruction, GME cost, bi-Lipschitz statistics, generation metric")
+    common(sp, None)
+    sp.set_defaults(func=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for k in ("batch_size", "latent_dim", "data_scale", "chunk_size"):
+        if not hasattr(args, k):
+            setattr(args, k, None)
+    from .data import DatasetFormatError, DatasetNotFoundError
+
+    try:
+        args.func(args)
+    except CLIError as e:
+        print(f"gpe: error: {e}", file=sys.stderr)
+        return 2
+    except (DatasetNotFoundError, DatasetFormatError) as e:
+        print(f"gpe: error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, KeyError) as e:
+        print(f"gpe: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The `gpe` command line: a chain on the digits, config files, one-line errors."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from gpelib.cli import main
+
+FAST = ["--iterations", "30", "--batch-size", "32"]
+
+
+def test_chain_encoder_decoder_flow_sample_evaluate(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train-encoder", "--data", "digits", "--run", str(run), "--latent-dim", "4", *FAST, "--lr", "1e-3"]) == 0
+    assert (run / "encoder" / "weights.safetensors").is_file() and (run / "encoder_history.csv").is_file()
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["latent_dim"] == 4 and cfg["encoder"]["iterations"] == 30
+    assert main(["train-decoder", "--run", str(run), *FAST]) == 0
+    assert main(["train-flow", "--run", str(run), *FAST]) == 0
+    assert main(["sample", "--run", str(run), "-n", "9", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").is_file() and (tmp_path / "s.safetensors").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(run)]) == 0
+    out = capsys.readouterr().out
+    for needle in ("GME cost", "spread", "reconstruction MSE", "FD-classifier"):
+        assert needle in out, out
+
+
+def test_config_file_and_flag_override(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"latent_dim": 3, "encoder": {"iterations": 7, "lr": 0.002}}))
+    run = tmp_path / "r"
+    assert main(["train-encoder", "--run", str(run), "--config", str(cfg), "--iterations", "5", "--batch-size", "16"]) == 0
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["latent_dim"] == 3 and saved["encoder"]["iterations"] == 5 and saved["encoder"]["lr"] == 0.002
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["train-encoder", "--data", "mnist", "--root", "/nonexistent", "--run", "{run}"], "MNIST/raw"),
+        (["train-decoder", "--run", "{run}"], "gpe train-encoder"),
+        (["train-encoder", "--data", "imagenet", "--run", "{run}"], "digits"),
+        (["train-encoder", "--config", "/no/such.yaml", "--run", "{run}"], "does not exist"),
+    ],
+)
+def test_errors_are_one_message_not_a_traceback(tmp_path, capsys, argv, needle):
+    argv = [a.replace("{run}", str(tmp_path / "r")) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpe: error:") and needle in err and "Traceback" not in err
+
+
+def test_unknown_config_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("latent: 3\n")
+    assert main(["train-encoder", "--run", str(tmp_path / "r"), "--config", str(cfg)]) == 2
+    assert "unknown keys ['latent']" in capsys.readouterr().err
+
+
+def test_help_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "gpelib.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "train-encoder" in out.stdout and "evaluate" in out.stdout

@@ -43,6 +43,7 @@ __all__ = [
     "load_image_folder",
     "load_celeba",
     "load_celeba_hq",
+    "load_tiny_imagenet",
     "load_dataset",
     "default_data_root",
     "DATASETS",
@@ -524,6 +525,34 @@ def load_celeba_hq(root: str | Path, *, size: int = 256, limit: int | None = Non
     return load_image_folder(root, size=size, name="celeba_hq", limit=limit)
 
 
+def load_tiny_imagenet(
+    root: str | Path, *, size: int = 64, limit_per_class: int | None = None, classes: int | None = None
+) -> ImageData:
+    """Tiny ImageNet's training split from ``root/tiny-imagenet-200/train/<wnid>/images/*.JPEG`` (the layout of the
+    official zip), labelled by class folder (``wnid`` sorted alphabetically → 0…199), resized to ``size`` px.
+
+    ``limit_per_class`` keeps the first images of each class (sorted by name), ``classes`` the first classes;
+    the full split is 100,000 images (``N·3·64²·4`` bytes ≈ 4.9 GB as float32).
+    """
+    root = Path(root).expanduser()
+    train = root / "tiny-imagenet-200" / "train"
+    dirs = sorted(p for p in train.iterdir() if p.is_dir()) if train.is_dir() else []
+    if classes is not None:
+        dirs = dirs[:classes]
+    per_class = [sorted(f for f in (d / "images").glob("*") if f.suffix.lower() in IMAGE_SUFFIXES) for d in dirs]
+    if not dirs or not any(per_class):
+        expected = [f"{train}/n01443537/images/n01443537_0.JPEG", f"{train}/n01443537/images/...",
+                    f"{train}/<wnid>/images/*.JPEG   (200 classes × 500 images, 64×64)"]
+        raise DatasetNotFoundError("Tiny ImageNet", root, expected, _ROOT_HINT)
+    arrays, labels = [], []
+    for k, files in enumerate(per_class):
+        files = files[:limit_per_class] if limit_per_class else files
+        arrays += [_load_square_rgb(f, size, None) for f in files]
+        labels += [k] * len(files)
+    x = _to_unit_range(np.stack(arrays).transpose(0, 3, 1, 2))
+    return ImageData(x, torch.tensor(labels, dtype=torch.int64), "tiny_imagenet", len(dirs))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # By name
 # --------------------------------------------------------------------------------------------------------------
@@ -547,12 +576,14 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
     "cifar10": lambda root, **kw: load_cifar10(root, **kw),
     "celeba": lambda root, **kw: load_celeba(root / "celeba", **kw),
     "celeba_hq": lambda root, **kw: load_celeba_hq(root / "celeba_hq", **kw),
+    "tiny_imagenet": lambda root, **kw: load_tiny_imagenet(root, **kw),
     "folder": _folder,
 }
 
 
 def load_dataset(name: str, root: str | Path | None = None, **kw: Any) -> ImageData:
-    """Load a dataset by name (``digits``, ``mnist``, ``cifar10``, ``celeba``, ``celeba_hq``, ``folder``).
+    """Load a dataset by name (``digits``, ``mnist``, ``cifar10``, ``celeba``, ``celeba_hq``, ``tiny_imagenet``,
+    ``folder``).
 
     ``root`` defaults to :func:`default_data_root`. Layouts: ``root/MNIST/raw/…``, ``root/cifar-10-batches-py/…``,
     ``root/celeba/img_align_celeba/*.jpg``, ``root/celeba_hq/*``; for ``folder`` the root is the image folder.

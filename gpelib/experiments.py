@@ -137,22 +137,31 @@ def flow_metric_curve(
     extractor, flow_seconds) and the :class:`gpelib.flows.LatentGenerator` at the last milestone.
     """
     from .flows import LatentGenerator, make_velocity, train_flow
-    from .metrics import frechet_score
+    from .metrics import FeatureStats, frechet_score
+    from .train import observe_milestones
 
     if config.checkpoint_dir is None:
         raise ValueError("flow_metric_curve needs config.checkpoint_dir (each milestone resumes the previous one)")
-    rows, gen = [], None
-    for m in sorted(milestones):
+    state: dict = {}
+
+    def train_to(m: int):
         torch.manual_seed(config.seed)
         vel = make_velocity(latents.shape[1], velocity_size)
         res = train_flow(vel, latents, config=replace(config, iterations=int(m)), val_latents=val_latents)
-        gen = LatentGenerator.from_result(res, decoder)
-        fake = gen.generate(n_fake, seed=config.seed + 1, method=sample_method, steps=sample_steps)
+        state["gen"] = LatentGenerator.from_result(res, decoder)
+        return res
+
+    def score(res) -> dict:
+        fake = state["gen"].generate(n_fake, seed=config.seed + 1, method=sample_method, steps=sample_steps)
         s = frechet_score(extractor, real, fake)
-        rows.append(dict(method=name, flow_iteration=res.iterations, metric=s.metric, value=s.value, n_real=s.n_real,
-                         n_fake=s.n_fake, extractor=s.extractor, flow_seconds=res.seconds,
-                         flow_val_loss=res.final_val))
-    return pd.DataFrame(rows), gen
+        return dict(method=name, flow_iteration=res.iterations, metric=s.metric, value=s.value, n_real=s.n_real,
+                    n_fake=s.n_fake, extractor=s.extractor, flow_seconds=res.seconds, flow_val_loss=res.final_val)
+
+    real_key = (real.n, float(real.mu.sum())) if isinstance(real, FeatureStats) else tuple(real.shape)
+    key = dict(extractor=getattr(extractor, "description", str(extractor)), real=real_key, n_fake=n_fake,
+               method=sample_method, steps=sample_steps, seed=config.seed)
+    rows, _ = observe_milestones(train_to, score, milestones, config.checkpoint_dir, key=key)
+    return pd.DataFrame(rows).drop(columns="milestone"), state["gen"]
 
 
 def fit_decoder(

@@ -240,3 +240,89 @@ def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: st
 
 
 __all__ += ["wallclock_curves", "ratio_vs_beta", "ratio_bars"]
+
+
+def latent_and_data(latent: np.ndarray | torch.Tensor, datasets: Mapping[str, tuple], *, size: float = 3.0
+                    ) -> plt.Figure:
+    """GMEGAN Fig. 4: latent samples ``(n, 2)`` coloured by their distance to the origin, then each dataset's first
+    two coordinates coloured by mode (``datasets``: name → ``(points (n, ≥2), labels (n,))``)."""
+    y = _np(latent)
+    fig, axes = plt.subplots(1, 1 + len(datasets), figsize=(size * (1 + len(datasets)), size))
+    axes = np.atleast_1d(axes)
+    axes[0].scatter(y[:, 0], y[:, 1], c=np.linalg.norm(y, axis=1), cmap="viridis", s=4, linewidths=0)
+    axes[0].set_title("latent ν = N(0, I₂), coloured by ‖y‖", fontsize=9)
+    for ax, (name, (pts, lab)) in zip(axes[1:], datasets.items()):
+        p = _np(pts)
+        ax.scatter(p[:, 0], p[:, 1], c=_np(lab), cmap="tab20", s=4, linewidths=0)
+        ax.set_title(f"{name} (first two coordinates)", fontsize=9)
+    for ax in axes:
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def generator_panels(
+    panels: Mapping[str, tuple],
+    data_xy: np.ndarray | torch.Tensor,
+    *,
+    n_modes: int,
+    title: str | None = None,
+    size: float = 2.1,
+) -> plt.Figure:
+    """GMEGAN Fig. 5 for one dataset, one column per method. ``panels``: name → ``(y (n, 2), G(y) first two
+    coordinates (n, 2), mode of G(y) (n,))``. Row 1: the samples coloured by ``‖y‖`` over the data (grey); row 2: the
+    latent points coloured by the mode their sample falls nearest to (a monotone generator keeps the radial colour
+    order in row 1; a good latent embedding shows every mode as a connected region in row 2)."""
+    d = _np(data_xy)
+    names = list(panels)
+    fig, axes = plt.subplots(2, len(names), figsize=(size * len(names), 2 * size + 0.3), squeeze=False)
+    for j, name in enumerate(names):
+        y, s, modes = (_np(a) for a in panels[name])
+        ax = axes[0, j]
+        ax.scatter(d[:, 0], d[:, 1], c="0.75", s=2, linewidths=0)
+        ax.scatter(s[:, 0], s[:, 1], c=np.linalg.norm(y, axis=1), cmap="viridis", s=3, linewidths=0)
+        ax.set_title(name, fontsize=9)
+        ax = axes[1, j]
+        ax.scatter(y[:, 0], y[:, 1], c=modes, cmap="tab20", vmin=0, vmax=max(n_modes - 1, 1), s=3, linewidths=0)
+        for ax in axes[:, j]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal", adjustable="datalim")
+    axes[0, 0].set_ylabel("G(y), coloured by ‖y‖", fontsize=8)
+    axes[1, 0].set_ylabel("y, coloured by mode of G(y)", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def metric_boxes(
+    df: pd.DataFrame,
+    metrics: Mapping[str, str],
+    *,
+    x: str = "label",
+    hue: str | None = None,
+    order: Sequence[str] | None = None,
+    title: str | None = None,
+    logy: Sequence[str] = (),
+) -> plt.Figure:
+    """One box-and-whisker panel per metric (``metrics``: column → axis label) with every run as a dot (GMEGAN
+    Figs. 6–8: the spread over architectures or seeds is the point)."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6), squeeze=False)
+    for ax, (col, lab) in zip(axes[0], metrics.items()):
+        sns.boxplot(data=df, x=x, y=col, hue=hue, order=order, ax=ax, fliersize=0, linewidth=0.8)
+        sns.stripplot(data=df, x=x, y=col, hue=hue, order=order, ax=ax, dodge=hue is not None, size=3,
+                      color="k" if hue is None else None, alpha=0.6, legend=False)
+        ax.set_ylabel(lab)
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", labelsize=8, rotation=30)
+        if col in logy:
+            ax.set_yscale("log")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["latent_and_data", "generator_panels", "metric_boxes"]

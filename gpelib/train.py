@@ -16,7 +16,7 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "train_vae",
     "evaluate_gme",
     "evaluate_reconstruction",
+    "observe_milestones",
 ]
 
 
@@ -511,6 +512,56 @@ def train_vae(
     if not hasattr(encoder, "distribution"):
         raise ValueError("train_vae needs a variational encoder: make_encoder(..., variational=True)")
     return train_autoencoder(encoder, decoder, data, kl_weight=beta, config=config, val_data=val_data, name="vae")
+
+
+def observe_milestones(
+    train_to: Callable[[int], Any],
+    score: Callable[[Any], dict[str, Any]],
+    milestones: Sequence[int],
+    checkpoint_dir: str | Path,
+    *,
+    key: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], Any]:
+    """Watch one training run at several iterations: for each milestone ``m`` (ascending), ``train_to(m)`` trains
+    (resuming exactly from ``checkpoint_dir``) up to ``m`` and returns its result, and ``score(result)`` measures it.
+
+    The rows are stored beside the checkpoint in ``<checkpoint_dir>.milestones.json``. A rerun finds the checkpoint
+    already at the last milestone — ``train_to(m)`` would return the *final* model for every ``m`` — so the stored rows
+    are returned instead of scoring the final model again. When the stored rows were measured with another ``key``
+    (the scoring settings) or miss a milestone that the checkpoint has already passed, the checkpoint and the rows are
+    deleted and the run is trained again from the start.
+
+    Returns ``(rows, result)``: one dict per milestone (with ``milestone`` added) and the last ``train_to`` result.
+    """
+    import json
+    import shutil
+
+    ms = sorted({int(m) for m in milestones})
+    if not ms:
+        raise ValueError("milestones must not be empty")
+    ck = Path(checkpoint_dir)
+    store = ck.with_name(ck.name + ".milestones.json")
+    key_json = json.loads(json.dumps(dict(key), sort_keys=True, default=str))
+    rows: dict[int, dict[str, Any]] = {}
+    if store.is_file():
+        saved = json.loads(store.read_text())
+        if saved.get("key") == key_json:
+            rows = {int(k): v for k, v in saved.get("rows", {}).items()}
+    done = int(json.loads((ck / "config.json").read_text()).get("iteration", 0)) if checkpoint_exists(ck) else 0
+    missing = [m for m in ms if m not in rows]
+    if missing and done > missing[0]:  # the run went past a milestone that was never scored: start again
+        shutil.rmtree(ck, ignore_errors=True)
+        rows = {}
+    result = None
+    for m in ms:
+        result = train_to(m)
+        if m not in rows:
+            rows[m] = {**score(result), "milestone": m}
+            tmp = store.with_name(store.name + ".tmp")
+            tmp.write_text(json.dumps({"key": key_json, "rows": {str(k): v for k, v in rows.items()}}, indent=1,
+                                      default=float))
+            os.replace(tmp, store)
+    return [rows[m] for m in ms], result
 
 
 def with_overrides(config: TrainConfig, **kw: Any) -> TrainConfig:

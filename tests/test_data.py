@@ -276,6 +276,27 @@ def test_celeba_layouts(tmp_path):
     assert ds.images.shape == (1, 3, 16, 16) and ds.name == "celeba"
 
 
+def test_tiny_imagenet_layout_labels_and_missing(tmp_path):
+    from PIL import Image
+
+    with pytest.raises(DatasetNotFoundError) as err:
+        data.load_dataset("tiny_imagenet", tmp_path)
+    assert "Tiny ImageNet" in str(err.value) and "tiny-imagenet-200/train/<wnid>/images" in str(err.value)
+    train = tmp_path / "tiny-imagenet-200" / "train"
+    colours = {"n02": 200, "n01": 10}  # created out of order: labels follow the sorted class folders
+    for wnid, value in colours.items():
+        (train / wnid / "images").mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((64, 64, 3), value, dtype=np.uint8)).save(train / wnid / "images" /
+                                                                             f"{wnid}_{i}.JPEG")
+        (train / wnid / f"{wnid}_boxes.txt").write_text("ignored\n")
+    ds = data.load_dataset("tiny-imagenet", tmp_path, size=32, limit_per_class=2)
+    assert ds.images.shape == (4, 3, 32, 32) and ds.classes == 2
+    assert ds.labels.tolist() == [0, 0, 1, 1]
+    # class 0 is n01 (dark), class 1 is n02 (bright), whatever order the folders were made in
+    assert float(ds.images[0].mean()) < -0.8 and float(ds.images[2].mean()) > 0.5
+
+
 def test_default_root_and_unknown_name(tmp_path, monkeypatch):
     monkeypatch.setenv("GPE_DATA_ROOT", str(tmp_path))
     assert data.default_data_root() == tmp_path

@@ -24,6 +24,7 @@ from gpelib.gan import (
     load_gan,
     mode_stats,
     monotonicity_score,
+    procrustes_rotation,
     train_gan,
     wgan_div_penalty,
     wgan_gp_penalty,
@@ -310,6 +311,32 @@ def test_monotonicity_score_on_monotone_and_anti_monotone_maps():
     assert monotonicity_score(ident, lambda t: t @ rot.T, y, max_pairs=500) == 0.0
     with pytest.raises(ValueError, match="coordinates"):
         monotonicity_score(ident, embed, y)
+
+
+def test_aligned_monotonicity_forgives_rotations_and_reflections_only():
+    torch.manual_seed(1)
+    y = torch.randn(80, 2)
+    ident = lambda x: x  # noqa: E731
+    c, s = math.cos(3 * math.pi / 4), math.sin(3 * math.pi / 4)
+    rot = torch.tensor([[c, -s], [s, c]])
+    flip = torch.tensor([[1.0, 0.0], [0.0, -1.0]])
+    for q in (rot, flip, rot @ flip):
+        g = lambda t, q=q: 2.0 * t @ q.T + 3.0  # noqa: E731  (a scaled, shifted orthogonal map)
+        assert monotonicity_score(ident, g, y, align=True) == 1.0
+    assert monotonicity_score(ident, lambda t: t @ rot.T, y) == 0.0  # unaligned: anti-monotone
+    # no orthogonal map makes a scrambled generator monotone
+    perm = torch.randperm(80)
+    scrambled = monotonicity_score(ident, lambda t: t[perm], y, align=True)
+    assert 0.3 < scrambled < 0.75
+
+
+def test_procrustes_rotation_recovers_a_known_orthogonal_map():
+    torch.manual_seed(2)
+    a = torch.randn(50, 3, dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(3, 3, dtype=torch.float64))
+    q_hat = procrustes_rotation(a @ q + 5.0, a)
+    assert torch.allclose(q_hat, q.T, atol=1e-10)
+    assert torch.allclose(q_hat @ q_hat.T, torch.eye(3, dtype=torch.float64), atol=1e-12)
 
 
 def test_mode_stats_counts_covered_modes():

@@ -214,3 +214,33 @@ def test_resume_refuses_checkpoint_with_other_settings(tmp_path):
     # a longer budget is a legitimate resumption
     res = train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=10, checkpoint_dir=str(ck)))
     assert res.iterations == 10
+
+
+def test_observe_milestones_scores_the_run_on_the_way_and_a_rerun_returns_the_same_rows(tmp_path):
+    from gpelib.train import observe_milestones
+
+    ck = tmp_path / "ck"
+    scored: list[int] = []
+
+    def train_to(m):
+        return train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=m, checkpoint_dir=str(ck)))
+
+    def score(res):
+        scored.append(res.iterations)
+        return {"iterations": res.iterations, "val": res.final_val}
+
+    rows, last = observe_milestones(train_to, score, [20, 5, 10], ck, key={"n": 1})
+    assert [r["iterations"] for r in rows] == [5, 10, 20] and scored == [5, 10, 20] and last.iterations == 20
+    # the rerun's checkpoint is at 20: without the stored rows every milestone would see the 20-iteration model
+    again, _ = observe_milestones(train_to, score, [5, 10, 20], ck, key={"n": 1})
+    assert again == rows and scored == [5, 10, 20]
+    # a new milestone beyond the checkpoint extends the run; earlier rows are kept
+    more, last = observe_milestones(train_to, score, [5, 10, 20, 30], ck, key={"n": 1})
+    assert more[:3] == rows and scored == [5, 10, 20, 30] and last.iterations == 30
+    # other scoring settings, or a milestone the run has already passed unscored: retrain from the start
+    scored.clear()
+    observe_milestones(train_to, score, [5, 30], ck, key={"n": 2})
+    assert scored == [5, 30]
+    scored.clear()
+    observe_milestones(train_to, score, [5, 7, 30], ck, key={"n": 2})
+    assert scored == [5, 7, 30]

@@ -16,6 +16,7 @@ Any method runs with any architecture::
 
 from .architectures import (
     ARCHITECTURES,
+    PAPER_ARCHITECTURES,
     PARTS,
     Critic,
     JointCritic,
@@ -25,7 +26,14 @@ from .architectures import (
     get_architecture,
     register_architecture,
 )
-from .diagnostics import ModeStats, energy_distance, first_coordinates, mode_stats, monotonicity_score
+from .diagnostics import (
+    ModeStats,
+    energy_distance,
+    first_coordinates,
+    mode_stats,
+    monotonicity_score,
+    procrustes_rotation,
+)
 from .methods import (
     GAN,
     GMEGAN,
@@ -48,6 +56,7 @@ from .train import GANResult, default_val_metric, load_gan, train_gan
 
 __all__ = [
     "ARCHITECTURES",
+    "PAPER_ARCHITECTURES",
     "PARTS",
     "Networks",
     "Critic",
@@ -77,6 +86,7 @@ __all__ = [
     "load_gan",
     "default_val_metric",
     "monotonicity_score",
+    "procrustes_rotation",
     "first_coordinates",
     "mode_stats",
     "ModeStats",

@@ -21,8 +21,9 @@ part                map                                                   used b
 ==================  ====================================================  =========================================
 
 Registered architectures: vectors ``"mlp"``, ``"mlp_wide"``, ``"mlp_deep"`` (they also accept images, flattened);
-images ``(C, H, W)`` with ``H = W ∈ {8, 28, 32, 64}``: ``"dcgan"``, ``"dcgan_wide"``, ``"dcgan_leaky"``,
-``"dcgan_deep"``, ``"dcgan_bn"``. Critics never use batch norm (gradient penalties are per-sample), nor do
+images ``(C, H, W)`` with ``H = W ∈ {8, 28, 32, 64}``: ``"dcgan"``, ``"dcgan_wide"``, ``"dcgan_narrow"``,
+``"dcgan_leaky"``, ``"dcgan_deep"``, ``"dcgan_bn"``, ``"dcgan_deep_bn"``, ``"dcgan_fc"`` (:data:`PAPER_ARCHITECTURES`
+lists the eleven used by the paper profile). Critics never use batch norm (gradient penalties are per-sample), nor do
 encoders (the GME cost is pairwise). Every built module carries ``module.config`` (architecture, part, shape,
 options) so checkpoints describe themselves.
 """
@@ -42,6 +43,7 @@ from ..models import MLP, GaussianEncoder, _act, _n_down
 __all__ = [
     "PARTS",
     "ARCHITECTURES",
+    "PAPER_ARCHITECTURES",
     "Networks",
     "Critic",
     "JointCritic",
@@ -190,16 +192,22 @@ class _ConvBody(nn.Sequential):
 class ConvGenerator(nn.Module):
     """DCGAN-style generator ``(B, d) → (B, C, H, W)`` in [−1, 1]: a linear map to ``(width·2^{n−1}, s, s)``, then
     ``n`` stride-2 4×4 transposed convolutions halving the width (each followed by ``extra`` 3×3 convolutions),
-    a 3×3 convolution to ``C`` channels and ``tanh``. ``batchnorm`` adds BatchNorm after every hidden layer."""
+    a 3×3 convolution to ``C`` channels and ``tanh``. ``batchnorm`` adds BatchNorm after every hidden layer;
+    ``fc_hidden`` puts a hidden fully connected layer of that width before the first feature map."""
 
     def __init__(
-        self, latent_dim: int, channels: int, size: int, *, width: int, extra: int, act: str, batchnorm: bool
+        self, latent_dim: int, channels: int, size: int, *, width: int, extra: int, act: str, batchnorm: bool,
+        fc_hidden: int | None = None,
     ) -> None:
         super().__init__()
         n, final = _n_down(size)
         c = width * 2 ** max(n - 1, 0)
         self.start = (c, final)
-        self.fc = nn.Linear(latent_dim, c * final * final)
+        if fc_hidden:
+            self.fc: nn.Module = nn.Sequential(nn.Linear(latent_dim, fc_hidden), _act(act),
+                                               nn.Linear(fc_hidden, c * final * final))
+        else:
+            self.fc = nn.Linear(latent_dim, c * final * final)
 
         def norm(ch: int) -> list[nn.Module]:
             return [nn.BatchNorm2d(ch)] if batchnorm else []
@@ -300,12 +308,14 @@ def dcgan_parts(
     r_inv_hidden: int | None = None,
     transport_bottleneck: int | None = None,
     embedding_seed: int = 0,
+    fc_hidden: int | None = None,
 ) -> Builders:
     """DCGAN-style convolutional family for images ``(C, H, W)``, ``H = W ∈ {8, 28, 32, 64, …}``.
 
     ``width``: channels after the first down-sampling stage (the generator mirrors it); ``extra``: stride-1 3×3
     convolutions per stage (depth); ``act``: generator/encoder activation; ``critic_act``: critic activation;
-    ``batchnorm``: BatchNorm in the generator only.
+    ``batchnorm``: BatchNorm in the generator only; ``fc_hidden``: a hidden fully connected layer of that width
+    between the convolutions and the output of every network (none by default).
     """
     shape = _check_shape(data_shape)
     if len(shape) != 3:
@@ -317,20 +327,25 @@ def dcgan_parts(
     def body(a: str) -> _ConvBody:
         return _ConvBody(c, size, width=width, extra=extra, act=a)
 
+    def features(a: str) -> tuple[nn.Module, int]:
+        b = body(a)
+        if not fc_hidden:
+            return b, b.out_dim
+        return nn.Sequential(b, nn.Flatten(), nn.Linear(b.out_dim, fc_hidden), _act(a)), int(fc_hidden)
+
     def critic() -> nn.Module:
-        b = body(critic_act)
-        return Critic(b, b.out_dim)
+        return Critic(*features(critic_act))
 
     def encoder(out: int) -> nn.Module:
-        b = body("leaky_relu" if act == "relu" else act)  # down-sampling stacks use LeakyReLU (as models.ConvEncoder)
-        return nn.Sequential(b, nn.Flatten(), nn.Linear(b.out_dim, out))
+        f, dim_f = features("leaky_relu" if act == "relu" else act)  # down-sampling: LeakyReLU (as ConvEncoder)
+        return nn.Sequential(f, nn.Flatten(), nn.Linear(dim_f, out))
 
     def generator(latent: int) -> nn.Module:
-        return ConvGenerator(latent, c, size, width=width, extra=extra, act=act, batchnorm=batchnorm)
+        return ConvGenerator(latent, c, size, width=width, extra=extra, act=act, batchnorm=batchnorm,
+                             fc_hidden=fc_hidden)
 
     def joint() -> nn.Module:
-        b = body(critic_act)
-        return JointCritic(b, b.out_dim, d, hidden=max(64, 2 * d), act=critic_act)
+        return JointCritic(*features(critic_act), d, hidden=max(64, 2 * d), act=critic_act)
 
     def transport() -> nn.Module:
         k = transport_bottleneck or max(2 * d, 32)
@@ -394,6 +409,30 @@ def _dcgan_deep(data_shape: Sequence[int], latent_dim: int, **kw: Any) -> Builde
 def _dcgan_bn(data_shape: Sequence[int], latent_dim: int, **kw: Any) -> Builders:
     """BatchNorm in the generator (the critic and encoders stay normalisation-free)."""
     return dcgan_parts(data_shape, latent_dim, **{"batchnorm": True, **kw})
+
+
+@register_architecture("dcgan_narrow")
+def _dcgan_narrow(data_shape: Sequence[int], latent_dim: int, **kw: Any) -> Builders:
+    """Width 16."""
+    return dcgan_parts(data_shape, latent_dim, **{"width": 16, **kw})
+
+
+@register_architecture("dcgan_deep_bn")
+def _dcgan_deep_bn(data_shape: Sequence[int], latent_dim: int, **kw: Any) -> Builders:
+    """One extra 3×3 convolution per stage and BatchNorm in the generator."""
+    return dcgan_parts(data_shape, latent_dim, **{"extra": 1, "batchnorm": True, **kw})
+
+
+@register_architecture("dcgan_fc")
+def _dcgan_fc(data_shape: Sequence[int], latent_dim: int, **kw: Any) -> Builders:
+    """A hidden fully connected layer of 256 between the convolutions and every network's output."""
+    return dcgan_parts(data_shape, latent_dim, **{"fc_hidden": 256, **kw})
+
+
+PAPER_ARCHITECTURES: tuple[str, ...] = ("dcgan", "dcgan_wide", "dcgan_narrow", "dcgan_leaky", "dcgan_deep", "dcgan_bn",
+                                        "dcgan_deep_bn", "dcgan_fc", "mlp", "mlp_wide", "mlp_deep")
+"""Eleven architectures for the image experiments (GMEGAN §6.3 varies batch norm, fully connected layers, the number
+and depth of convolutional layers and the width of the layers; its exact eleven are not printed)."""
 
 
 # --------------------------------------------------------------------------------------------------------------

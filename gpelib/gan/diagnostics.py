@@ -17,6 +17,7 @@ from ..losses import pairwise_sq_dists
 __all__ = [
     "first_coordinates",
     "monotonicity_score",
+    "procrustes_rotation",
     "ModeStats",
     "mode_stats",
     "energy_distance",
@@ -46,6 +47,7 @@ def monotonicity_score(
     *,
     max_pairs: int | None = 200_000,
     seed: int = 0,
+    align: bool = False,
 ) -> float:
     """Fraction of pairs ``i ≠ j`` with ``⟨T(G(y_i)) − T(G(y_j)), y_i − y_j⟩ ≥ 0`` (GMEGAN eq. A.2).
 
@@ -54,6 +56,12 @@ def monotonicity_score(
     scores 1 (GMEGAN Appendix A.2); a random map about ½; an anti-monotone one 0. Ties (``= 0``) count as monotone.
     The inner product is symmetric in ``(i, j)``, so the fraction over unordered pairs is reported: all of them when
     ``N(N−1)/2 ≤ max_pairs`` (or ``max_pairs`` is ``None``), else ``max_pairs`` pairs drawn uniformly with ``seed``.
+
+    ``align=True`` first rotates (or reflects) ``u = T(G(y))`` by the orthogonal ``Q`` that best maps the centred
+    ``u`` onto the centred ``y`` (orthogonal Procrustes, ``Q = argmin ‖(u − ū)Q − (y − ȳ)‖_F``). A generator is only
+    defined up to such a map — ``G(Qy)`` has the same law as ``G(y)`` for ``y ~ N(0, I)`` — and GMEGAN's encoder
+    recovers the plane only "up to an orthogonal transformation" (GMEGAN §6.2), so the aligned score is the one to
+    compare methods by; a rotated monotone map scores 1 aligned and below 1 without alignment.
     """
     if y.ndim != 2:
         raise ValueError(f"y must have shape (N, d); got {tuple(y.shape)}")
@@ -66,6 +74,8 @@ def monotonicity_score(
         raise ValueError(f"T(G(y)) has {u.shape[1]} coordinates but y has {d}; the inner product needs the same "
                          f"dimension (pass T=first_coordinates({d}) for a method without an encoder)")
     yy = y.to(device=u.device, dtype=torch.float64)
+    if align:
+        u = u @ procrustes_rotation(u, yy)
     n_pairs = n * (n - 1) // 2
     if max_pairs is None or n_pairs <= max_pairs:
         m = u @ yy.T  # m_ij = ⟨u_i, y_j⟩
@@ -80,6 +90,17 @@ def monotonicity_score(
         i, j = i.to(u.device), j.to(u.device)
         vals = ((u[i] - u[j]) * (yy[i] - yy[j])).sum(dim=1)
     return float((vals >= 0).double().mean())
+
+
+def procrustes_rotation(a: Tensor, b: Tensor) -> Tensor:
+    """The orthogonal ``Q`` ``(d, d)`` minimising ``‖(a − ā)Q − (b − b̄)‖_F`` for ``a``, ``b`` of shape ``(N, d)``:
+    ``Q = U Vᵀ`` from the SVD ``(a − ā)ᵀ(b − b̄) = U Σ Vᵀ`` (Schönemann 1966). Reflections are allowed."""
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"need two (N, d) tensors of the same shape; got {tuple(a.shape)} and {tuple(b.shape)}")
+    a0 = (a - a.mean(0)).to(torch.float64)
+    b0 = (b - b.mean(0)).to(device=a.device, dtype=torch.float64)
+    u, _, vh = torch.linalg.svd(a0.T @ b0)
+    return (u @ vh).to(a.dtype)
 
 
 @dataclass

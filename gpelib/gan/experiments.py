@@ -1,0 +1,394 @@
+"""Recipes of the GMEGAN notebooks (07–09): sweeps over methods × architectures × seeds, each run trained by
+:func:`~gpelib.gan.train.train_gan` and scored once trained.
+
+A job is a module-level function of picklable arguments, so sweeps run on several processes with
+:func:`gpelib.parallel.map_jobs`; it returns a small :class:`SweepRun` (metrics, history, a few samples for the
+figures), while the networks stay in their checkpoint folders — a rerun with the same settings loads them instead of
+training again.
+
+* :func:`mixture_job` — the synthetic mixtures (GMEGAN §6.2, Figs. 4–5): modes covered, fraction of high-quality
+  samples, monotonicity of ``G`` (GMEGAN eq. A.2), energy distance to fresh data.
+* :func:`image_job` — image data (GMEGAN §6.3, Figs. 6–8): the Fréchet distance at several late milestones (the mean
+  of the ``best_k`` lowest, as the paper averages its 5 lowest FIDs of epochs 250–300) and the relative std of the
+  predicted class counts of generated samples.
+* :func:`sweep_table`, :func:`summarize`, :func:`compare_reference` — tidy tables for the verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from ..train import TrainConfig, observe_milestones
+from .diagnostics import energy_distance, first_coordinates, mode_stats, monotonicity_score
+from .train import GANResult, train_gan
+
+__all__ = [
+    "MixtureSpec",
+    "ImageSpec",
+    "SweepRun",
+    "mixture_job",
+    "image_job",
+    "sweep_table",
+    "summarize",
+    "compare_reference",
+    "sweep_jobs",
+    "LABELS",
+]
+
+LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gan": "GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
+                          "wgan_div": "WGAN-div", "otm": "OTM", "vaegan": "VAEGAN", "veegan": "VEEGAN"}
+"""Display names in the order of the GMEGAN paper's figures."""
+
+_CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
+
+
+@dataclass(frozen=True)
+class MixtureSpec:
+    """The Gaussian mixture of GMEGAN §6.2 (:func:`gpelib.data.gaussian_mixture`), loaded lazily in each worker."""
+
+    n: int = 1000
+    n_modes: int = 9
+    dim: int = 100
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.n_modes} modes in R^{self.dim}"
+
+    def load(self):
+        from ..data import gaussian_mixture
+
+        key = ("mixture", self)
+        if key not in _CACHE:
+            _CACHE[key] = gaussian_mixture(self.n, n_modes=self.n_modes, dim=self.dim, seed=self.seed)
+        return _CACHE[key]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """A labelled image dataset (:func:`gpelib.data.load_dataset`) with a fixed held-out split of ``n_val``."""
+
+    name: str = "digits"
+    root: str | None = None
+    n_val: int = 300
+    seed: int = 0
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def load(self):
+        """``(train, held_out)`` :class:`~gpelib.data.ImageData`, cached per process."""
+        from ..data import load_dataset
+
+        key = ("images", self)
+        if key not in _CACHE:
+            images = load_dataset(self.name, self.root, **dict(self.options))
+            if images.labels is None:
+                raise ValueError(f"{self.name}: the GAN image sweep needs class labels (for the classifier that counts "
+                                 "modes); use a labelled dataset (digits, mnist, cifar10, tiny_imagenet)")
+            _CACHE[key] = images.split(self.n_val, seed=self.seed)
+        return _CACHE[key]
+
+
+@dataclass
+class SweepRun:
+    """One trained (method, architecture, seed, variant): scores, training history and samples for the figures.
+
+    ``metrics``: floats (see :func:`mixture_job` / :func:`image_job`). ``latents`` ``(n, d)``: the latent points whose
+    images are ``samples`` (mixture: the first two coordinates of ``G(y)``, ``(n, 2)``; images: a grid's worth,
+    ``(k, C, H, W)``). ``modes``: the mixture mode nearest to each sample, ``(n,)``.
+    """
+
+    dataset: str
+    method: str
+    arch: str
+    seed: int
+    variant: str
+    metrics: dict[str, float]
+    history: pd.DataFrame
+    samples: Tensor
+    latents: Tensor | None = None
+    modes: Tensor | None = None
+    seconds: float = 0.0
+    iterations: int = 0
+    checkpoint: str | None = None
+    hyper: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.method, self.method)
+
+
+def _config(iterations: int, batch_size: int, seed: int, eval_every: int, device: str | None,
+            checkpoint_dir: str | None) -> TrainConfig:
+    return TrainConfig(iterations=int(iterations), batch_size=int(batch_size), seed=int(seed),
+                       eval_every=max(1, int(eval_every)), device=device, checkpoint_dir=checkpoint_dir,
+                       progress=False)
+
+
+def _run_dir(checkpoint_dir: str | None) -> tuple[str, tempfile.TemporaryDirectory | None]:
+    if checkpoint_dir is not None:
+        return checkpoint_dir, None
+    tmp = tempfile.TemporaryDirectory(prefix="gpelib-gan-")
+    return str(Path(tmp.name) / "run"), tmp
+
+
+def mixture_job(
+    method: str,
+    spec: MixtureSpec,
+    *,
+    arch: str = "mlp",
+    seed: int = 0,
+    iterations: int = 5000,
+    batch_size: int = 16,
+    eval_every: int = 500,
+    hyper: Mapping[str, Any] | None = None,
+    arch_options: Mapping[str, Any] | None = None,
+    n_eval: int = 1000,
+    n_std: float = 3.0,
+    device: str | None = None,
+    checkpoint_dir: str | None = None,
+    variant: str = "",
+) -> SweepRun:
+    """Train ``method`` on the mixture ``spec`` with latent ``N(0, I₂)`` (GMEGAN §6.2) and score it on ``n_eval``
+    samples ``G(y)``:
+
+    * ``modes_covered`` (of ``n_modes``) and ``high_quality`` (fraction within ``n_std`` standard deviations of a
+      centre) — :func:`~gpelib.gan.diagnostics.mode_stats`;
+    * ``monotonicity`` — eq. A.2 with the ideal encoder ``T(x) = (x₁, x₂)`` after an orthogonal alignment of
+      ``G̃(y)`` to ``y`` (``align=True``: generators are defined up to a rotation of the latent);
+      ``monotonicity_raw`` — the same without alignment; ``monotonicity_encoder`` — eq. A.2 with the method's own
+      encoder, where it has one (GMEGAN's ``T``, VEEGAN's ``F``, VAEGAN's mean; NaN otherwise);
+    * ``energy`` — squared energy distance between the samples and a fresh draw of ``n_eval`` mixture points.
+    """
+    mix = spec.load()
+    ck, tmp = _run_dir(checkpoint_dir)
+    try:
+        res = train_gan(method, mix.x, arch=arch, latent_dim=2, config=_config(iterations, batch_size, seed,
+                        eval_every, device, ck), hyper=dict(hyper or {}), arch_options=dict(arch_options or {}))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    m = res.method
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    with torch.no_grad():
+        y = m.sample_latent(n_eval, generator=gen)
+        s = m.generator_map(y)
+        flat = s.reshape(n_eval, -1).cpu()
+        stats = mode_stats(flat, mix.centres, mix.std_major, n_std)
+        fresh = mix.sample(n_eval, seed=20_000 + spec.seed)
+        enc = m.latent_of if m.latent_of(s[:2]) is not None else None
+        metrics = {
+            "modes_covered": float(stats.modes_covered),
+            "n_modes": float(mix.n_modes),
+            "high_quality": stats.high_quality_fraction,
+            "monotonicity": monotonicity_score(first_coordinates(2), m.generator_map, y, align=True),
+            "monotonicity_raw": monotonicity_score(first_coordinates(2), m.generator_map, y),
+            "monotonicity_encoder": monotonicity_score(enc, m.generator_map, y) if enc is not None else math.nan,
+            "energy": energy_distance(flat, fresh.x),
+        }
+    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed, variant=variant or LABELS.get(method, method),
+                    metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed),
+                    samples=flat[:, :2].clone(), latents=y.cpu(), modes=mix.assign(flat), seconds=res.seconds,
+                    iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper)
+
+
+def _classifier(path: str, device: str | None):
+    from ..metrics import ClassifierFeatures
+
+    key = ("classifier", path, device)
+    if key not in _CACHE:
+        _CACHE[key] = ClassifierFeatures.load(path, device=device)
+    return _CACHE[key]
+
+
+def _extractor(classifier_path: str, inception_weights: str | None, device: str | None):
+    if inception_weights is None:
+        return _classifier(classifier_path, device)
+    from ..metrics import InceptionFeatures
+
+    key = ("inception", inception_weights, device)
+    if key not in _CACHE:
+        _CACHE[key] = InceptionFeatures(inception_weights, device=device)
+    return _CACHE[key]
+
+
+def _real_stats(extractor, spec: ImageSpec, n_real: int, key_extra: Any):
+    from ..metrics import feature_stats
+
+    key = ("real_stats", spec, n_real, key_extra)
+    if key not in _CACHE:
+        train, _ = spec.load()
+        g = torch.Generator().manual_seed(spec.seed + 31)
+        idx = torch.randperm(len(train), generator=g)[: min(n_real, len(train))]
+        _CACHE[key] = feature_stats(extractor, train.images[idx])
+    return _CACHE[key]
+
+
+def image_job(
+    method: str,
+    spec: ImageSpec,
+    *,
+    classifier_path: str,
+    arch: str = "dcgan",
+    latent_dim: int = 16,
+    seed: int = 0,
+    milestones: Sequence[int] = (2000,),
+    batch_size: int = 64,
+    eval_every: int = 500,
+    hyper: Mapping[str, Any] | None = None,
+    arch_options: Mapping[str, Any] | None = None,
+    n_fake: int = 2000,
+    n_real: int = 2000,
+    n_counts: int = 2000,
+    best_k: int = 3,
+    n_grid: int = 64,
+    inception_weights: str | None = None,
+    device: str | None = None,
+    checkpoint_dir: str | None = None,
+    variant: str = "",
+) -> SweepRun:
+    """Train ``method`` with architecture ``arch`` on the images of ``spec`` and score it (GMEGAN §6.3).
+
+    Training runs to each of ``milestones`` in turn (each stage resumes the previous one exactly from the
+    checkpoint, so the milestones observe one run); at each, ``n_fake`` samples are scored against ``n_real`` training
+    images by the Fréchet distance on the features of the classifier saved at ``classifier_path``
+    (``FD-classifier``) or, when ``inception_weights`` is given, of Inception-v3 (``FID``). Metrics:
+
+    * ``fd`` — the mean of the ``best_k`` lowest scores over the milestones (the paper: mean of the 5 lowest FIDs
+      between epochs 250 and 300), ``fd_last`` — the score at the last milestone;
+    * ``relative_std`` — ``std(n_i, ddof=1)/mean(n_i)`` of the classifier's predicted class counts on ``n_counts``
+      samples of the final model (GMEGAN §6.3), ``classes_covered`` — classes predicted at least once;
+    * ``val_energy`` — the last training-history validation value (energy distance, see ``train_gan``).
+    """
+    from ..metrics import class_counts, frechet_score, relative_std
+
+    train, _ = spec.load()
+    ext = _extractor(classifier_path, inception_weights, device)
+    clf = _classifier(classifier_path, device)
+    real = _real_stats(ext, spec, n_real, (classifier_path, inception_weights))
+    ck, tmp = _run_dir(checkpoint_dir)
+
+    def train_to(it: int) -> GANResult:
+        return train_gan(method, train.images, arch=arch, latent_dim=latent_dim, hyper=dict(hyper or {}),
+                         arch_options=dict(arch_options or {}),
+                         config=_config(it, batch_size, seed, eval_every, device, ck))
+
+    def score(r: GANResult) -> dict[str, float]:
+        fake = r.method.sample(n_fake, generator=torch.Generator().manual_seed(40_000 + seed + r.iterations)).cpu()
+        return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
+
+    key = dict(extractor=ext.description, n_real=n_real, n_fake=n_fake, spec=asdict(spec))
+    try:
+        rows, res = observe_milestones(train_to, score, milestones, ck, key=key)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    scores = [r["fd"] for r in rows]
+    samples = res.method.sample(max(n_counts, n_grid), generator=torch.Generator().manual_seed(50_000 + seed)).cpu()
+    counts = class_counts(clf.predict(samples[:n_counts]), clf.n_classes)
+    best = sorted(scores)[: max(1, best_k)]
+    metrics = {
+        "fd": float(np.mean(best)),
+        "fd_last": scores[-1],
+        "relative_std": relative_std(counts),
+        "classes_covered": float((counts > 0).sum()),
+        "n_classes": float(clf.n_classes),
+        "val_energy": res.final_val,
+    }
+    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed, variant=variant or LABELS.get(method, method),
+                    metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed, variant=variant),
+                    samples=samples[:n_grid].clone(), seconds=res.seconds, iterations=res.iterations,
+                    checkpoint=checkpoint_dir, hyper=res.method.hyper)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Tables
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def sweep_table(runs: Iterable[SweepRun]) -> pd.DataFrame:
+    """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations``."""
+    rows = [{"dataset": r.dataset, "method": r.method, "label": r.label, "variant": r.variant, "arch": r.arch,
+             "seed": r.seed, **r.metrics, "seconds": r.seconds, "iterations": r.iterations} for r in runs]
+    return pd.DataFrame(rows)
+
+
+def summarize(table: pd.DataFrame, metrics: Sequence[str], *, by: Sequence[str] = ("dataset", "variant")
+              ) -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1), min and max of each metric per group: columns ``<metric>_mean`` …"""
+    g = table.groupby(list(by), sort=False)[list(metrics)]
+    out = g.agg(["mean", "std", "min", "max"])
+    out.columns = [f"{m}_{s}" for m, s in out.columns]
+    return out.reset_index()
+
+
+def compare_reference(
+    summary: pd.DataFrame,
+    column: str,
+    *,
+    reference: str,
+    better: str,
+    key: str = "variant",
+    tol: float = 0.0,
+) -> pd.DataFrame:
+    """The ``reference`` row's ``column`` against every other row of ``summary`` (one dataset): columns
+    ``other, reference_value, other_value, reference_better`` where better means higher (``better="higher"``) or
+    lower (``"lower"``) by more than ``tol``, ``tie`` (within ``tol``)."""
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower'; got {better!r}")
+    s = summary.set_index(key)[column]
+    if reference not in s.index:
+        raise KeyError(f"{reference!r} not in {list(s.index)}")
+    ref = float(s[reference])
+    rows = []
+    for other, v in s.items():
+        if other == reference:
+            continue
+        d = (ref - float(v)) if better == "higher" else (float(v) - ref)
+        rows.append({"other": other, "reference_value": ref, "other_value": float(v),
+                     "reference_better": bool(d > tol), "tie": bool(abs(d) <= tol)})
+    return pd.DataFrame(rows)
+
+
+def sweep_jobs(
+    variants: Mapping[str, tuple[str, Mapping[str, Any]]],
+    *,
+    specs: Sequence[MixtureSpec | ImageSpec],
+    archs: Sequence[str],
+    seeds: Sequence[int],
+    checkpoint_root: str | Path | None = None,
+    **common: Any,
+) -> list[dict[str, Any]]:
+    """Job arguments for every ``spec × variant × arch × seed``, for :func:`mixture_job` / :func:`image_job`.
+
+    ``variants``: label → ``(method, hyper)`` (e.g. ``{"GMEGAN": ("gmegan", {}), "λ1 = 0": ("gmegan",
+    {"lambda1": 0})}``). With ``checkpoint_root``, each job gets ``checkpoint_dir = <root>/<method>-<arch>-s<seed>-<hash>``
+    where the hash covers every argument that changes training or scoring except the label and the device — so two
+    notebooks asking for the same run (e.g. the full GMEGAN of notebooks 08 and 09) share one trained model.
+    """
+    import hashlib
+    import json
+
+    jobs = []
+    for spec in specs:
+        for label, (method, hyper) in variants.items():
+            for arch in archs:
+                for seed in seeds:
+                    kw = dict(method=method, spec=spec, arch=arch, seed=int(seed), hyper=dict(hyper), **common)
+                    if checkpoint_root is not None:
+                        h = {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in kw.items()
+                             if k not in ("device", "variant")}
+                        digest = hashlib.sha256(json.dumps(h, sort_keys=True, default=str).encode()).hexdigest()[:12]
+                        kw["checkpoint_dir"] = str(Path(checkpoint_root) / f"{method}-{arch}-s{seed}-{digest}")
+                    kw["variant"] = label
+                    jobs.append(kw)
+    return jobs

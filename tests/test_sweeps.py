@@ -1,0 +1,83 @@
+"""Sweeps of GAN runs (gpelib.gan.experiments) and the process pool they run on (gpelib.parallel)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from gpelib.gan import experiments as gx
+from gpelib.metrics import ClassifierFeatures
+from gpelib.parallel import JobError, map_jobs
+
+TINY = dict(iterations=12, batch_size=16, eval_every=6, n_eval=120, arch_options={"hidden": 16})
+
+
+def test_mixture_job_scores_are_in_range_and_runs_are_reproducible():
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    a = gx.mixture_job("gmegan", spec, seed=3, **TINY)
+    b = gx.mixture_job("gmegan", spec, seed=3, **TINY)
+    assert a.metrics == b.metrics
+    m = a.metrics
+    assert 0 <= m["modes_covered"] <= 4 and m["n_modes"] == 4
+    assert 0 <= m["high_quality"] <= 1 and 0 <= m["monotonicity"] <= 1 and 0 <= m["monotonicity_encoder"] <= 1
+    assert math.isfinite(m["energy"])
+    assert a.samples.shape == (120, 2) and a.latents.shape == (120, 2) and a.modes.shape == (120,)
+    assert list(a.history.iteration) == [0, 6, 12]
+    gan = gx.mixture_job("gan", spec, seed=3, **TINY)
+    assert math.isnan(gan.metrics["monotonicity_encoder"])  # GAN has no encoder
+
+
+def test_process_pool_gives_the_in_process_results_in_job_order():
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    jobs = [dict(method=m, spec=spec, seed=s, **TINY) for m, s in [("wgan_gp", 0), ("gan", 1), ("veegan", 2)]]
+    here = map_jobs(gx.mixture_job, jobs, n_workers=1, threads_per_worker=1)
+    pool = map_jobs(gx.mixture_job, jobs, n_workers=2, threads_per_worker=1)
+    assert [r.method for r in pool] == ["wgan_gp", "gan", "veegan"]
+    for a, b in zip(here, pool):
+        assert a.metrics == pytest.approx(b.metrics, rel=1e-5, nan_ok=True)
+
+
+def test_failing_job_names_itself():
+    spec = gx.MixtureSpec(n=50, n_modes=4, dim=6)
+    with pytest.raises(JobError, match=r"job 1 \(method='nogan'"):
+        map_jobs(gx.mixture_job, [dict(method="gan", spec=spec, **TINY), dict(method="nogan", spec=spec, **TINY)])
+    with pytest.raises(ValueError, match="n_workers"):
+        map_jobs(gx.mixture_job, [], n_workers=0)
+
+
+def test_checkpointed_job_is_reused_not_retrained(tmp_path):
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    first = gx.mixture_job("gan", spec, checkpoint_dir=str(tmp_path / "ck"), **TINY)
+    again = gx.mixture_job("gan", spec, checkpoint_dir=str(tmp_path / "ck"), **TINY)
+    assert again.metrics == first.metrics and again.seconds == first.seconds
+
+
+def test_image_job_milestones_and_class_counts(tmp_path):
+    torch.manual_seed(0)
+    spec = gx.ImageSpec(name="digits", n_val=100)
+    train, _ = spec.load()
+    clf = ClassifierFeatures.load_or_train(tmp_path, train.images[:400], train.labels[:400], epochs=1, tag="t")
+    r = gx.image_job("gan", spec, classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4,
+                     milestones=[4, 8], batch_size=16, eval_every=4, n_fake=150, n_real=150, n_counts=150,
+                     n_grid=16, best_k=1, arch_options={"width": 4})
+    m = r.metrics
+    assert m["n_classes"] == 10 and 1 <= m["classes_covered"] <= 10 and m["relative_std"] >= 0
+    assert m["fd"] <= m["fd_last"] + 1e-9  # the best of the milestones is no worse than the last one
+    assert r.iterations == 8 and r.samples.shape == (16, 1, 8, 8)
+
+
+def test_summaries_and_reference_comparison():
+    t = pd.DataFrame({"dataset": ["d"] * 6, "variant": ["A", "A", "B", "B", "C", "C"],
+                      "score": [1.0, 3.0, 2.0, 2.0, 5.0, 7.0]})
+    s = gx.summarize(t, ["score"])
+    assert s.set_index("variant")["score_mean"].to_dict() == {"A": 2.0, "B": 2.0, "C": 6.0}
+    assert s.set_index("variant")["score_std"]["B"] == 0.0
+    c = gx.compare_reference(s, "score_mean", reference="A", better="lower").set_index("other")
+    assert bool(c.loc["C", "reference_better"]) and bool(c.loc["B", "tie"]) and not bool(c.loc["B", "reference_better"])
+    c = gx.compare_reference(s, "score_std", reference="B", better="lower")
+    assert c.reference_better.all()
+    with pytest.raises(ValueError, match="better"):
+        gx.compare_reference(s, "score_mean", reference="A", better="smaller")

@@ -1,0 +1,137 @@
+from nbbuild import build
+
+cells = [
+("md", """
+# 08 — Image generation across architectures: quality, mode coverage, robustness (GMEGAN paper, Figs. 6–7)
+
+**Claims (GMEGAN §6.3).** Trained with 11 different network architectures on CIFAR10 and Tiny ImageNet, GMEGAN has
+the lowest mean FID *and the smallest spread of FID across architectures* (Fig. 6), and the lowest mean relative
+standard deviation of predicted class counts — the best mode coverage — again with the smallest spread (Fig. 7).
+
+**Protocol.** Each method (GMEGAN and the seven baselines of notebook 07) is trained with each architecture of the
+shared registry (`gpelib.gan.ARCHITECTURES`: fully connected and DCGAN-style stacks that differ in width, depth,
+activation, batch norm and fully connected layers), with its own paper's optimiser settings and the same batch size
+and number of generator iterations. Scores, as in the paper:
+* **Fréchet distance** between generated and training images, evaluated at several late milestones; we report the
+  mean of the lowest few (the paper: mean of the 5 lowest FIDs between epochs 250 and 300). With the standard
+  Inception weights on disk this is the FID; otherwise it is computed on the features of a classifier that gpelib
+  trains on the same data and reported as **FD-classifier** (never FID; its test accuracy is printed below);
+* **relative std** = std(n_i)/mean(n_i) of the class counts that the classifier assigns to generated samples
+  (0 = perfectly balanced; large = missing or over-represented classes).
+
+`quick` stands in 8×8 scikit-learn digits (10 classes) for CIFAR10 and uses 4 architectures; `paper` runs the 11
+architectures of `PAPER_ARCHITECTURES` on CIFAR10 and Tiny ImageNet from local folders (a GPU is needed).
+"""),
+("params", """
+profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
+device = None  # None: CUDA if available, else CPU
+out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
+data_root = None  # paper: holds cifar-10-batches-py/ and tiny-imagenet-200/ (None: $GPE_DATA_ROOT or ~/data)
+inception_weights = None  # path to pt_inception-2015-12-05-6726825d.pth; None: look in $TORCH_HOME only
+workers = None  # parallel training processes; None: one per CPU core (1 on a GPU)
+seed = 0
+"""),
+("code", """
+import pandas as pd
+from IPython.display import display
+
+from gpelib import metrics, parallel, plots, reporting
+from gpelib.gan import PAPER_ARCHITECTURES
+from gpelib.gan import experiments as gx
+
+profile = reporting.resolve_profile(profile)
+out = reporting.output_dir(out_dir, profile)
+S = reporting.pick(profile, {
+    "smoke": dict(datasets=[gx.ImageSpec("digits", n_val=200)], archs=["mlp", "dcgan"], latent=8, batch=64,
+                  milestones=[10, 15], best_k=1, n_fake=300, n_real=300, n_counts=300, classifier_epochs=1),
+    "quick": dict(datasets=[gx.ImageSpec("digits", n_val=300)], archs=["mlp", "dcgan", "dcgan_leaky", "dcgan_bn"],
+                  latent=16, batch=64, milestones=[1600, 1700, 1800, 1900, 2000], best_k=3, n_fake=2000,
+                  n_real=1497, n_counts=2000, classifier_epochs=15),
+    # GMEGAN Table 1 and §6.3: batch 64, 300 epochs (CIFAR10: 781 iterations an epoch), FID from 5,000 vs 5,000
+    # images at epochs 250–300, relative std on 10,000 (CIFAR10) / 22,000 (Tiny ImageNet) samples.
+    "paper": dict(datasets=[gx.ImageSpec("cifar10", root=data_root, n_val=5000),
+                            gx.ImageSpec("tiny_imagenet", root=data_root, n_val=5000, options=(("size", 32),))],
+                  archs=list(PAPER_ARCHITECTURES), latent=100, batch=64,
+                  milestones=[781 * e for e in range(250, 301, 5)], best_k=5, n_fake=5000, n_real=5000,
+                  n_counts=10000, classifier_epochs=15),
+})
+workers = workers or (1 if profile == "smoke" else parallel.default_workers(device))
+print(f"profile={profile}  out={out}  workers={workers}\\n{S}")
+"""),
+("md", "## The classifier behind the scores (trained once per dataset, cached in `runs/classifiers/`)"),
+("code", """
+classifiers, extractors = {}, {}
+for spec in S["datasets"]:
+    train, held_out = spec.load()  # a missing dataset raises with the expected folder layout
+    classifiers[spec.name] = metrics.ClassifierFeatures.load_or_train(
+        reporting.project_root() / "runs" / "classifiers", train.images, train.labels, tag=spec.name,
+        epochs=S["classifier_epochs"], seed=seed, device=device, verbose=True)
+    extractors[spec.name] = metrics.default_feature_extractor(
+        train.images, train.labels, cache_dir=reporting.project_root() / "runs" / "classifiers",
+        weights_path=inception_weights, tag=spec.name, epochs=S["classifier_epochs"], seed=seed, device=device)
+METRIC = next(iter(extractors.values())).name  # "FID" with local Inception weights, else "FD-classifier"
+"""),
+("md", "## Every method × every architecture (checkpoints and milestone scores are reused on a rerun)"),
+("code", """
+variants = {label: (method, {}) for method, label in gx.LABELS.items()}
+common = dict(latent_dim=S["latent"], milestones=S["milestones"], batch_size=S["batch"],
+              eval_every=max(S["milestones"][-1] // 10, 1), n_fake=S["n_fake"], n_real=S["n_real"],
+              n_counts=S["n_counts"], best_k=S["best_k"], device=device,
+              checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
+jobs = []
+for spec in S["datasets"]:
+    w = extractors[spec.name]
+    jobs += gx.sweep_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed], **common,
+                          classifier_path=str(classifiers[spec.name].cache_path),
+                          inception_weights=str(w.weights_path) if w.name == "FID" else None)
+runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_worker=1, desc="08 GAN runs")
+table = gx.sweep_table(runs)
+reporting.save_table(table.assign(metric=METRIC), out, "08_runs")
+reporting.save_table(pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True), out,
+                     "08_history")
+summary = gx.summarize(table, ["fd", "fd_last", "relative_std", "classes_covered", "seconds"])
+reporting.save_table(summary.assign(metric=METRIC), out, "08_summary")
+display(summary[["dataset", "variant", "fd_mean", "fd_std", "relative_std_mean", "relative_std_std",
+                 "classes_covered_mean", "seconds_mean"]].round(3))
+"""),
+("md", "## Figs. 6–7: box plots over architectures; samples of every method (first architecture)"),
+("code", """
+order = list(gx.LABELS.values())
+for spec in S["datasets"]:
+    t = table[table.dataset == spec.name]
+    fig = plots.metric_boxes(t, {"fd": f"{METRIC} (mean of the {S['best_k']} lowest)",
+                                 "relative_std": "relative std of class counts"}, x="label", order=order,
+                             title=f"{spec.name}: {len(S['archs'])} architectures ({', '.join(S['archs'])})")
+    plots.save_figure(fig, out, f"08_boxes_{spec.name}")
+    grid = {r.label: r.samples[:16] for r in runs if r.dataset == spec.name and r.arch == S["archs"][1 % len(S["archs"])]}
+    plots.save_figure(plots.image_rows(grid), out, f"08_samples_{spec.name}")
+"""),
+("md", "## Verdict"),
+("code", """
+decided = profile != "smoke"
+REF = "GMEGAN"
+rows = []
+for spec in S["datasets"]:
+    sm = summary[summary.dataset == spec.name]
+    for col, what, paper in [
+        ("fd_mean", f"the lowest mean {METRIC} over architectures", "Fig. 6: lowest mean FID"),
+        ("fd_std", f"the smallest spread (std) of {METRIC} across architectures",
+         "Fig. 6: lowest variance among the architectures"),
+        ("relative_std_mean", "the lowest mean relative std of class counts (best mode coverage)",
+         "Fig. 7: lowest mean relative std"),
+        ("relative_std_std", "the smallest spread of the relative std across architectures",
+         "Fig. 7: lowest variance among the architectures"),
+    ]:
+        c = gx.compare_reference(sm, col, reference=REF, better="lower")
+        rank = 1 + int((~c.reference_better & ~c.tie).sum())
+        rows.append(dict(claim=f"{spec.name}: GMEGAN has {what}", paper=paper,
+                         ours=f"GMEGAN {c.reference_value.iloc[0]:.3g} (rank {rank} of {len(c) + 1}); "
+                              + ", ".join(f"{o} {v:.3g}" for o, v in zip(c.other, c.other_value)),
+                         holds=bool(c.reference_better.all()) if decided else None))
+verdict = reporting.verdict_table(rows)
+reporting.save_verdict(verdict, out, "08", profile=profile)
+print({k: e.description for k, e in extractors.items()})
+display(verdict)
+"""),
+]
+build("/work/main/notebooks/08_gan_architectures.ipynb", cells)

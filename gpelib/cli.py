@@ -6,10 +6,15 @@
     gpe sample        --run runs/digits -n 64 --out samples.png
     gpe evaluate      --run runs/digits
 
-``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq) or a folder of images. Settings come from
+``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq, tiny_imagenet) or a folder of images. Settings come from
 defaults < ``--config FILE.yaml`` < flags; the merged settings are stored in ``RUN/config.yaml`` so later stages
 (and a rerun) know the data and the architecture. Each stage writes ``RUN/<stage>/`` (safetensors weights + JSON
 config, resumable) and ``RUN/<stage>_history.csv``. Errors print one message, not a traceback.
+
+Several processes (one per GPU, or CPU processes with gloo): ``torchrun --nproc_per_node=N -m gpelib.cli
+train-encoder --run-dir RUN …`` (torchrun would take ``--run`` for its own ``--run-path``) — ``--batch-size`` is then
+per process, and N processes with batch b train exactly as one with
+batch N·b; only rank 0 writes files and prints.
 """
 
 from __future__ import annotations
@@ -88,9 +93,24 @@ def _settings(args: argparse.Namespace, stage: str | None) -> dict[str, Any]:
     return cfg
 
 
+def _main_process() -> bool:
+    from .distributed import is_main_process
+
+    return is_main_process()
+
+
 def _save_settings(run: Path, cfg: dict[str, Any]) -> None:
+    if not _main_process():  # under torchrun only rank 0 writes
+        return
     run.mkdir(parents=True, exist_ok=True)
     (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def _report(res, run: Path, stage: str, message: str) -> None:
+    """Rank 0 writes ``RUN/<stage>_history.csv`` and prints one line."""
+    if _main_process():
+        res.history.to_csv(run / f"{stage}_history.csv", index=False)
+        print(message)
 
 
 def _load_images(cfg: dict[str, Any]):
@@ -122,6 +142,13 @@ def _train_config(cfg: dict[str, Any], stage: str, run: Path):
     )
 
 
+def _seed_models(cfg: dict[str, Any]) -> None:
+    """Networks are initialised from the run's seed, so a rerun (or rank 0 of a torchrun job) builds the same ones."""
+    import torch
+
+    torch.manual_seed(int(cfg["seed"]))
+
+
 def _need(run: Path, stage: str) -> Path:
     from .checkpoint import checkpoint_exists
 
@@ -149,11 +176,11 @@ def cmd_train_encoder(args: argparse.Namespace) -> None:
     cfg = _settings(args, "encoder")
     images, x, xv = _split(cfg)
     _save_settings(run, cfg)
+    _seed_models(cfg)
     enc = make_encoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
     res = train_encoder(enc, x, config=_train_config(cfg, "encoder", run), val_data=xv)
-    res.history.to_csv(run / "encoder_history.csv", index=False)
-    print(f"encoder: {res.iterations} iterations, {res.seconds:.1f} s, stopped by {res.stopped}, "
-          f"held-out GME cost {res.final_val:.4g} -> {run / 'encoder'}")
+    _report(res, run, "encoder", f"encoder: {res.iterations} iterations, {res.seconds:.1f} s, stopped by "
+                                 f"{res.stopped}, held-out GME cost {res.final_val:.4g} -> {run / 'encoder'}")
 
 
 def cmd_train_decoder(args: argparse.Namespace) -> None:
@@ -165,11 +192,11 @@ def cmd_train_decoder(args: argparse.Namespace) -> None:
     enc = _load_module(run, "encoder", "encoder")
     images, x, xv = _split(cfg)
     _save_settings(run, cfg)
+    _seed_models(cfg)
     dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
     res = train_decoder(dec, enc, x, config=_train_config(cfg, "decoder", run), val_data=xv)
-    res.history.to_csv(run / "decoder_history.csv", index=False)
-    print(f"decoder: {res.iterations} iterations, {res.seconds:.1f} s, held-out reconstruction MSE "
-          f"{res.final_val:.4g} -> {run / 'decoder'}")
+    _report(res, run, "decoder", f"decoder: {res.iterations} iterations, {res.seconds:.1f} s, held-out "
+                                 f"reconstruction MSE {res.final_val:.4g} -> {run / 'decoder'}")
 
 
 def cmd_train_flow(args: argparse.Namespace) -> None:
@@ -182,11 +209,11 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
     _, x, xv = _split(cfg)
     _save_settings(run, cfg)
     d = int(cfg["latent_dim"])
+    _seed_models(cfg)
     vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
     res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv))
-    res.history.to_csv(run / "flow_history.csv", index=False)
-    print(f"flow: {res.iterations} iterations, {res.seconds:.1f} s, held-out CFM loss {res.final_val:.4g} "
-          f"-> {run / 'flow'}")
+    _report(res, run, "flow", f"flow: {res.iterations} iterations, {res.seconds:.1f} s, held-out CFM loss "
+                              f"{res.final_val:.4g} -> {run / 'flow'}")
 
 
 def _generator(run: Path):
@@ -247,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser, stage: str | None) -> None:
-        sp.add_argument("--run", required=True, help="run folder (created if needed)")
+        sp.add_argument("--run", "--run-dir", dest="run", required=True,
+                        help="run folder (created if needed); spell it --run-dir under torchrun")
         sp.add_argument("--config", help="YAML file of settings (keys as in RUN/config.yaml)")
         sp.add_argument("--data", help="dataset name (digits, mnist, cifar10, celeba, celeba_hq) or image folder")
         sp.add_argument("--root", help="folder holding the datasets (default $GPE_DATA_ROOT or ~/data)")
@@ -276,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp, "flow")
     sp.set_defaults(func=cmd_train_flow)
     sp = sub.add_parser("sample", help="generate images: decoder(flow(noise))")
-    sp.add_argument("--run", required=True)
+    sp.add_argument("--run", "--run-dir", dest="run", required=True)
     sp.add_argument("-n", type=int, default=64)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--out", help="PNG path (default RUN/samples.png); the tensors go beside it as .safetensors")
@@ -294,8 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, k):
             setattr(args, k, None)
     from .data import DatasetFormatError, DatasetNotFoundError
+    from .distributed import init_from_env
 
     try:
+        init_from_env()  # under torchrun: one process group, the trainers run data-parallel
         args.func(args)
     except CLIError as e:
         print(f"gpe: error: {e}", file=sys.stderr)
@@ -306,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"gpe: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
     return 0
 
 

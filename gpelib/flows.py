@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import MLP, build_model
-from .train import TrainConfig, TrainResult, _split_val, fit, resolve_device, seed_everything
+from .train import TrainConfig, TrainResult, _seed, _split_val, data_parallel, fit, resolve_device
 
 __all__ = [
     "LatentStandardizer",
@@ -279,7 +279,7 @@ def train_flow(
     config = config or default_flow_config()
     if latents.ndim != 2:
         raise ValueError(f"expected latents of shape (N, d); got {tuple(latents.shape)}")
-    seed_everything(config.seed)
+    _seed(config)
     device = resolve_device(config.device)
     latents = latents.detach().float().cpu()
     if standardizer is None:
@@ -293,10 +293,11 @@ def train_flow(
     standardizer.to(device)
     opt = torch.optim.Adam(velocity.parameters(), lr=config.lr, betas=config.betas)
     val_seed = config.seed + 7919
+    vel = data_parallel(velocity, device, compile=config.compile)
 
     def step(u: Tensor) -> dict[str, Tensor]:
         opt.zero_grad(set_to_none=True)
-        loss = cfm_loss(velocity, u)
+        loss = cfm_loss(vel, u)
         loss.backward()
         opt.step()
         return {"loss": loss.detach()}

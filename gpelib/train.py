@@ -8,6 +8,14 @@ Every trainer returns a :class:`TrainResult` whose ``history`` is a tidy DataFra
 since the previous row, ``val_loss`` the method's validation metric on a fixed held-out set (GME cost for the GPE
 encoder, per-pixel reconstruction MSE for every decoder). ``steps`` holds the per-iteration training loss for
 threshold counting (GPE Table 1).
+
+**Several processes** (``torchrun --nproc_per_node=N …``, after :func:`gpelib.distributed.init_from_env`): every
+trainer runs data-parallel. ``config.batch_size`` is the per-process batch ``b``; the processes draw disjoint slices
+of one global batch of ``N·b`` from the same seeded permutation (a distributed sampler), networks are wrapped in
+``DistributedDataParallel``, the GME cost is that of the global batch (:func:`gpelib.distributed.gme_cost_global`),
+so N processes with batch ``b`` optimise the objective of one process with batch ``N·b``. Logged losses are averaged
+over processes, the progress bar and checkpoints are rank 0's, and every process resumes from the same checkpoint
+(with its own random-number state). The MDS penalty uses the pairs within each process's batch.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+from .distributed import dist_info, gme_cost_global
 from .losses import gaussian_kl, gme_cost, mds_penalty, reconstruction_mse
 
 __all__ = [
@@ -57,6 +66,10 @@ class TrainConfig:
     ``target``: stop as soon as the validation metric is ≤ target (checked every ``eval_every`` iterations).
     ``max_seconds``: training wall-clock budget. ``checkpoint_dir``: if set, a checkpoint is written there every
     ``checkpoint_every`` iterations (0: only at the end) and training resumes from it when ``resume`` is true.
+
+    Speed (GPU): ``precision="bf16"`` (autocast; pairwise distances stay fp32), ``channels_last`` (NHWC images),
+    ``compile`` (``torch.compile`` of the trained networks' forward), ``data_on_device=False`` to keep a data set that
+    does not fit on the GPU in host memory — pinned (``pin_memory``) and copied batch by batch without blocking.
     """
 
     iterations: int = 1000
@@ -77,6 +90,9 @@ class TrainConfig:
     val_batch_size: int = 1000
     precision: str = "fp32"
     channels_last: bool = False
+    compile: bool = False
+    data_on_device: bool = True
+    pin_memory: bool = True
 
     def __post_init__(self) -> None:
         if self.iterations < 0:
@@ -112,10 +128,29 @@ class TrainResult:
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else CUDA when available, else CPU."""
+    """``device`` if given, else CUDA when available (``cuda:LOCAL_RANK`` under ``torchrun``), else CPU."""
     if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda", dist_info().local_rank % torch.cuda.device_count())
+        return torch.device("cpu")
     return torch.device(device)
+
+
+def _seed(config: TrainConfig) -> None:
+    """Seed every generator; each process of a distributed run gets its own stream (rank 0 = a single process)."""
+    seed_everything(config.seed + 7919 * dist_info().rank)
+
+
+def data_parallel(module: nn.Module, device: torch.device, *, compile: bool = False) -> nn.Module:
+    """The module a trainer calls: ``DistributedDataParallel(module)`` when running in several processes (and it
+    has trainable parameters; gradients are then averaged over the processes at every ``backward``), else ``module``;
+    wrapped in ``torch.compile`` when ``compile``. Checkpoints always store the plain ``module``."""
+    out = module
+    if dist_info().world_size > 1 and any(p.requires_grad for p in module.parameters()):
+        from torch.nn.parallel import DistributedDataParallel
+
+        out = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.compile(out) if compile else out
 
 
 def seed_everything(seed: int) -> None:
@@ -135,22 +170,31 @@ def _progress(total: int, desc: str, enabled: bool, initial: int = 0):
 
 
 class _Batches:
-    """Seeded epoch-wise shuffling of ``n`` indices whose state can be saved and restored."""
+    """Seeded epoch-wise shuffling of ``n`` indices whose state can be saved and restored.
 
-    def __init__(self, n: int, batch_size: int, seed: int) -> None:
+    With ``world > 1`` processes, every process holds the same permutation and takes its own slice
+    ``[rank·b, (rank+1)·b)`` of each global batch of ``world·b`` indices (a distributed sampler): the union over the
+    processes is exactly the batch one process with ``batch_size = world·b`` would draw.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, *, rank: int = 0, world: int = 1) -> None:
         if n < 2:
             raise ValueError(f"need at least 2 training points; got {n}")
-        self.n, self.b = n, min(batch_size, n)
+        if n < 2 * world:
+            raise ValueError(f"{world} processes need at least {2 * world} training points; got {n}")
+        self.n, self.b = n, min(batch_size, n // world)
+        self.rank, self.world = rank, world
         self.gen = torch.Generator().manual_seed(seed)
         self.perm = torch.randperm(n, generator=self.gen)
         self.pos = 0
 
     def next(self) -> Tensor:
-        if self.pos + self.b > self.n:
+        gb = self.b * self.world
+        if self.pos + gb > self.n:
             self.perm = torch.randperm(self.n, generator=self.gen)
             self.pos = 0
-        idx = self.perm[self.pos : self.pos + self.b]
-        self.pos += self.b
+        idx = self.perm[self.pos + self.rank * self.b : self.pos + (self.rank + 1) * self.b]
+        self.pos += gb
         return idx
 
     def state(self) -> dict[str, Any]:
@@ -203,24 +247,32 @@ def fit(
     non-finite training loss.
     """
     device = resolve_device(config.device)
-    batches = _Batches(data.shape[0], config.batch_size, config.seed)
+    info = dist_info()
+    batches = _Batches(data.shape[0], config.batch_size, config.seed, rank=info.rank, world=info.world_size)
     if config.channels_last and data.ndim == 4:
         for m in modules.values():
             m.to(memory_format=torch.channels_last)
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16) if config.precision == "bf16"
                 else contextlib.nullcontext())
-    data_dev = data.to(device) if data.device != device else data
+    if config.data_on_device or device.type == "cpu":
+        data_dev = data.to(device) if data.device != device else data
+    else:  # host memory, pinned so that the per-batch copies below are asynchronous
+        data_dev = data.cpu()
+        if config.pin_memory and device.type == "cuda":
+            data_dev = data_dev.pin_memory()
     rows: list[dict[str, float]] = []
     step_rows: list[dict[str, float]] = []
     it, seconds = 0, 0.0
     ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
-    meta = {"trainer": name, "train_config": asdict(config), **(extra_config or {})}
+    meta = {"trainer": name, "train_config": asdict(config), "world_size": info.world_size, **(extra_config or {})}
 
     if ckpt is not None and config.resume and checkpoint_exists(ckpt):
         ck = load_checkpoint(ckpt, map_location=device)
         if ck.config.get("trainer") != name:
             raise ValueError(f"checkpoint at {ckpt} was written by {ck.config.get('trainer')!r}, not {name!r}")
         changed = _changed_settings(ck.config.get("train_config", {}), asdict(config))
+        if int(ck.config.get("world_size", 1)) != info.world_size:
+            changed.append(f"processes: {ck.config.get('world_size', 1)} → {info.world_size}")
         if changed:
             raise ValueError(
                 f"checkpoint at {ckpt} was trained with other settings ({', '.join(changed)}); resuming would mix "
@@ -231,7 +283,10 @@ def fit(
         for k, o in optimizers.items():
             o.load_state_dict(ck.state["optimizers"][k])
         batches.load(ck.state["batches"])
-        torch.set_rng_state(ck.state["torch_rng"].cpu())
+        if "rank_rng" in ck.state:
+            torch.set_rng_state(ck.state["rank_rng"][info.rank].cpu())
+        else:
+            torch.set_rng_state(ck.state["torch_rng"].cpu())
         if device.type == "cuda" and "cuda_rng" in ck.state:
             torch.cuda.set_rng_state(ck.state["cuda_rng"].cpu())
         it, seconds = int(ck.state["iteration"]), float(ck.state["seconds"])
@@ -240,6 +295,14 @@ def fit(
     def save() -> None:
         if ckpt is None:
             return
+        if info.world_size > 1:  # every process's random state, so that each resumes its own stream
+            import torch.distributed as tdist
+
+            states: list[Any] = [None] * info.world_size
+            tdist.all_gather_object(states, torch.get_rng_state())
+            if not info.is_main:
+                tdist.barrier()
+                return
         state = {
             "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
             "batches": batches.state(),
@@ -251,7 +314,11 @@ def fit(
         }
         if device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state()
+        if info.world_size > 1:
+            state["rank_rng"] = torch.stack(states)
         save_checkpoint(ckpt, modules=modules, config={**meta, "iteration": it}, state=state)
+        if info.world_size > 1:
+            tdist.barrier()  # the others wait until the checkpoint is complete
 
     def do_eval(train_loss: float) -> float:
         for m in modules.values():
@@ -274,7 +341,7 @@ def fit(
         if config.target is not None and val <= config.target:
             stopped = "target"
     running: list[float] = []
-    bar = _progress(config.iterations, name, config.progress, initial=it)
+    bar = _progress(config.iterations, name, config.progress and info.is_main, initial=it)
     try:
         while stopped == "iterations" and it < config.iterations:
             if config.max_seconds is not None and seconds >= config.max_seconds:
@@ -288,10 +355,14 @@ def fit(
             t0 = time.perf_counter()
             with autocast:
                 out = step(batch)
+            if info.world_size > 1:
+                out, dt = _reduce_step(out, time.perf_counter() - t0, device)
+            else:
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                dt = time.perf_counter() - t0
             loss = float(out["loss"])
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            seconds += time.perf_counter() - t0
+            seconds += dt
             it += 1
             if not math.isfinite(loss):
                 raise NonFiniteLossError(
@@ -323,6 +394,20 @@ def fit(
         seconds=seconds,
         config=config,
     )
+
+
+def _reduce_step(out: dict[str, Tensor], dt: float, device: torch.device) -> tuple[dict[str, Tensor], float]:
+    """Across processes: the mean of each logged loss and the slowest process's step time (so that every process
+    logs, stops and checks for non-finite losses identically)."""
+    import torch.distributed as tdist
+
+    keys = list(out)
+    vals = torch.stack([out[k].detach().float().reshape(()) for k in keys]).to(device)
+    tdist.all_reduce(vals)
+    vals /= dist_info().world_size
+    t = torch.tensor([dt], dtype=torch.float64, device=device)
+    tdist.all_reduce(t, op=tdist.ReduceOp.MAX)
+    return {k: vals[i].cpu() for i, k in enumerate(keys)}, float(t)
 
 
 def _split_val(data: Tensor, val_data: Tensor | None, n_val: int, seed: int) -> Tensor:
@@ -376,18 +461,23 @@ def train_encoder(
     ``data``: ``(N, ...)`` tensor. ``val_data``: the fixed held-out set (default: 1000 seeded training points).
     """
     config = config or TrainConfig()
-    seed_everything(config.seed)
+    _seed(config)
     device = resolve_device(config.device)
     encoder.to(device).train()
     val = _split_val(data, val_data, 1000, config.seed)
     opt = _adam(encoder.parameters(), config)
+    enc = data_parallel(encoder, device, compile=config.compile)
+    distributed = dist_info().world_size > 1
 
     def step(x: Tensor) -> dict[str, Tensor]:
         opt.zero_grad(set_to_none=True)
-        loss = gme_cost(x, encoder(x), data_scale=config.data_scale, chunk_size=config.chunk_size)
+        if distributed:  # the GME cost of the global batch, this process's rows (GPE eq. 14 over N·b points)
+            loss, value = gme_cost_global(x, enc(x), data_scale=config.data_scale)
+        else:
+            loss = value = gme_cost(x, enc(x), data_scale=config.data_scale, chunk_size=config.chunk_size)
         loss.backward()
         opt.step()
-        return {"loss": loss.detach()}
+        return {"loss": value.detach()}
 
     def evaluate() -> dict[str, float]:
         return {"val_loss": evaluate_gme(encoder, val, data_scale=config.data_scale, batch_size=config.val_batch_size)}
@@ -407,7 +497,7 @@ def train_decoder(
     """GPE Algorithm 2 (and the fresh-decoder protocol of Table 1): freeze ``encoder`` and minimise the per-pixel
     reconstruction error ``E‖x − S(T x)‖²`` over the decoder ``S`` only."""
     config = config or TrainConfig()
-    seed_everything(config.seed)
+    _seed(config)
     device = resolve_device(config.device)
     encoder.to(device).eval()
     for p in encoder.parameters():
@@ -415,12 +505,13 @@ def train_decoder(
     decoder.to(device).train()
     val = _split_val(data, val_data, 1000, config.seed)
     opt = _adam(decoder.parameters(), config)
+    dec = data_parallel(decoder, device, compile=config.compile)
 
     def step(x: Tensor) -> dict[str, Tensor]:
         with torch.no_grad():
             z = encoder(x)
         opt.zero_grad(set_to_none=True)
-        loss = reconstruction_mse(decoder(z), x)
+        loss = reconstruction_mse(dec(z), x)
         loss.backward()
         opt.step()
         return {"loss": loss.detach()}
@@ -456,7 +547,7 @@ def train_autoencoder(
     the *mean* latent.
     """
     config = config or TrainConfig()
-    seed_everything(config.seed)
+    _seed(config)
     device = resolve_device(config.device)
     variational = hasattr(encoder, "distribution")
     if kl_weight and not variational:
@@ -465,15 +556,12 @@ def train_autoencoder(
     decoder.to(device).train()
     val = _split_val(data, val_data, 1000, config.seed)
     opt = _adam(list(encoder.parameters()) + list(decoder.parameters()), config)
+    joint = data_parallel(_EncodeDecode(encoder, decoder), device, compile=config.compile)
 
     def step(x: Tensor) -> dict[str, Tensor]:
         opt.zero_grad(set_to_none=True)
-        if variational:
-            mu, logvar = encoder.distribution(x)
-            y = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        else:
-            mu = y = encoder(x)
-        rec = reconstruction_mse(decoder(y), x)
+        mu, logvar, x_hat = joint(x)
+        rec = reconstruction_mse(x_hat, x)
         loss = rec
         out = {"recon": rec.detach()}
         if variational:
@@ -497,6 +585,26 @@ def train_autoencoder(
     return fit(name=name, modules={"encoder": encoder, "decoder": decoder}, optimizers={"joint": opt}, step=step,
                evaluate=evaluate, data=data, config=config,
                extra_config={"kl_weight": kl_weight, "mds_weight": mds_weight})
+
+
+class _EncodeDecode(nn.Module):
+    """One forward pass of an autoencoder, ``x ↦ (µ, log σ² or None, S(y))`` with ``y = µ + σ ⊙ ξ`` for a
+    variational encoder (``y = T(x)`` otherwise), so that DistributedDataParallel sees encoder and decoder as one
+    module (it only hooks ``forward``, not ``encoder.distribution``)."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.variational = hasattr(encoder, "distribution")
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None, Tensor]:
+        if self.variational:
+            mu, logvar = self.encoder.distribution(x)
+            y = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        else:
+            mu, logvar = self.encoder(x), None
+            y = mu
+        return mu, logvar, self.decoder(y)
 
 
 def train_vae(

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from ..checkpoint import checkpoint_exists, load_checkpoint
+from ..distributed import dist_info
 from ..train import TrainConfig, fit, resolve_device, seed_everything
 from .architectures import build_networks
 from .diagnostics import energy_distance
@@ -96,6 +97,9 @@ def train_gan(
       and checkpoints, so an interrupted run resumes exactly.
     """
     config = config or TrainConfig()
+    if dist_info().world_size > 1:
+        raise NotImplementedError("train_gan runs in one process; launch it without torchrun (the encoder, decoder, "
+                                  "baseline and flow trainers are the ones that run data-parallel)")
     cls = get_method(method)
     if data.ndim not in (2, 4):
         raise ValueError(f"data must have shape (N, D) or (N, C, H, W); got {tuple(data.shape)}")

@@ -358,14 +358,17 @@ def time_to_reach(
 
 
 def seconds_per_iteration(steps: pd.DataFrame, *, skip: int = 10) -> float:
-    """Mean training seconds per iteration from cumulative ``seconds`` in ``steps``, leaving out the first ``skip``
-    iterations (allocator and kernel warm-up). NaN when fewer than 2 iterations remain."""
+    """Typical training seconds per iteration: the median of the per-iteration durations (differences of the
+    cumulative ``seconds`` in ``steps`` over consecutive iterations), leaving out the first ``skip`` iterations
+    (allocator and kernel warm-up). The median, not the mean, so that a burst of other work on the machine does not
+    decide a method's cost (GPE Table 2 compares methods by this number). NaN when no duration remains."""
     if steps is None or len(steps) < 2:
         return math.nan
     skip = min(skip, len(steps) - 2)
-    a, b = steps.iloc[skip], steps.iloc[-1]
-    n = float(b["iteration"] - a["iteration"])
-    return float(b["seconds"] - a["seconds"]) / n if n > 0 else math.nan
+    s = steps.iloc[skip:]
+    dt = np.diff(s["seconds"].to_numpy(float)) / np.diff(s["iteration"].to_numpy(float))
+    dt = dt[np.isfinite(dt)]
+    return float(np.median(dt)) if len(dt) else math.nan
 
 
 def timing_table(runs: Mapping[str, MethodRun], *, reference: str = "vae", skip: int = 10) -> pd.DataFrame:

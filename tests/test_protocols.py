@@ -101,6 +101,13 @@ def test_seconds_per_iteration_skips_warm_up():
     assert math.isnan(seconds_per_iteration(steps.iloc[:1]))
 
 
+def test_seconds_per_iteration_ignores_a_burst_of_load():
+    dt = np.full(200, 0.01)
+    dt[50:80] = 0.5  # 30 iterations slowed down by another job on the machine: the mean would be 8x too high
+    steps = pd.DataFrame({"iteration": np.arange(1, 201), "seconds": np.cumsum(dt)})
+    assert seconds_per_iteration(steps) == pytest.approx(0.01)
+
+
 # ---------------------------------------------------------------- the five methods
 
 

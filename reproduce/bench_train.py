@@ -1,0 +1,107 @@
+#!/usr/bin/env python
+"""Seconds per training iteration of every reconstruction method, per data shape, next to the GPE paper's Table 2.
+
+    python reproduce/bench_train.py                               # CPU (or CUDA if present), all shapes
+    python reproduce/bench_train.py --shapes digits mnist --iterations 20
+    python reproduce/bench_train.py --device cuda --precision bf16 --channels-last --compile
+
+Every method of :mod:`gpelib.protocols` (the GPE encoder and decoder phases, VAE, AE, VAE+MDS, AE+MDS) trains on
+synthetic data of the dataset's shape (values in [−1, 1]; the speed of a step does not depend on the pixels) with the
+paper's batch of 100 and the trainers of the notebooks, so the number measured is the one notebook 05 reports. A
+step's time is the median of per-iteration durations after ``--warmup`` iterations (CUDA synchronised per step).
+
+The paper ran on a V100 and we may not: compare **ratios** — each method's s/iter ÷ the VAE's, measured in the same
+process on the same device — with the paper's ratios. Results also go to ``--csv`` (tidy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from gpelib.protocols import METHODS, paper_values, seconds_per_iteration, train_method  # noqa: E402
+from gpelib.train import TrainConfig, resolve_device  # noqa: E402
+
+#: name → (shape, latent size, the paper's Table 2 dataset or None); latent sizes as in notebook 05's profiles
+SHAPES: dict[str, tuple[tuple[int, ...], int, str | None]] = {
+    "digits": ((1, 8, 8), 16, None),
+    "mnist": ((1, 28, 28), 30, "MNIST"),
+    "cifar10": ((3, 32, 32), 100, "CIFAR10"),
+    "celeba": ((3, 64, 64), 100, "CelebA"),
+}
+
+
+def synthetic(shape: tuple[int, ...], n: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, *shape, generator=g).mul_(2).sub_(1)
+
+
+def bench_shape(name: str, args: argparse.Namespace) -> list[dict]:
+    shape, latent, paper = SHAPES[name]
+    n = max(4 * args.batch, 400)
+    x, xv = synthetic(shape, n), synthetic(shape, args.batch, seed=1)
+    cfg = TrainConfig(iterations=args.warmup + args.iterations, batch_size=args.batch, lr=1e-4, seed=0,
+                      device=args.device, eval_every=10**9, progress=False, precision=args.precision,
+                      channels_last=args.channels_last, compile=args.compile, val_batch_size=args.batch)
+    rows = []
+    for method in METHODS:
+        t0 = time.perf_counter()
+        run = train_method(method, x, latent_dim=latent, config=cfg, val_data=xv, width=args.width)
+        phases = [("GPE encoder", run.encoder_steps), ("GPE decoder", run.steps)] if method == "gpe" else \
+                 [(run.label, run.steps)]
+        for label, steps in phases:
+            rows.append({"shape": name, "paper_dataset": paper, "method": label,
+                         "s_per_iter": seconds_per_iteration(steps, skip=args.warmup)})
+        print(f"  {name:8s} {run.label:8s} done in {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: CUDA if available)")
+    p.add_argument("--iterations", type=int, default=30, help="timed iterations per method")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--batch", type=int, default=100, help="the paper's batch size")
+    p.add_argument("--width", type=int, default=32, help="channel width of the convolutional stacks")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--csv", default=None, help="write the tidy table here")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    args.device = str(device)
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device {device} ({gpu}); batch {args.batch}; {args.iterations} timed iterations after {args.warmup}; "
+          f"precision {args.precision}; channels_last {args.channels_last}; compile {args.compile}")
+
+    rows = [r for name in args.shapes for r in bench_shape(name, args)]
+    df = pd.DataFrame(rows)
+    df["ratio_to_vae"] = df.s_per_iter / df.groupby("shape").s_per_iter.transform(
+        lambda s: float(s[df.loc[s.index, "method"] == "VAE"].iloc[0]))
+    pv = paper_values()
+    t2 = pv[(pv.table == "Table 2") & (pv.quantity == "seconds_per_iteration")][["dataset", "method", "value"]]
+    t2 = t2.rename(columns={"dataset": "paper_dataset", "value": "paper_s_per_iter"})
+    t2["paper_ratio_to_vae"] = t2.paper_s_per_iter / t2.groupby("paper_dataset").paper_s_per_iter.transform(
+        lambda s: float(s[t2.loc[s.index, "method"] == "VAE"].iloc[0]))
+    df = df.merge(t2, on=["paper_dataset", "method"], how="left")
+    df.insert(0, "device", gpu)
+    with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):
+        print(df.drop(columns="device").to_string(index=False))
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.csv, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "device": None,
     "precision": "fp32",
+    "channels_last": False,
+    "compile": False,
     "encoder": {"iterations": 5000, "batch_size": 100, "lr": 1e-3, "target": None, "chunk_size": None},
     "decoder": {"iterations": 5000, "batch_size": 100, "lr": 1e-3},
     "flow": {"iterations": 5000, "batch_size": 256, "lr": 1e-3, "hidden": 256, "n_layers": 4},
@@ -81,7 +83,8 @@ def _settings(args: argparse.Namespace, stage: str | None) -> dict[str, Any]:
         cfg = _merge(cfg, _read_yaml(run / "config.yaml"))
     if getattr(args, "config", None):
         cfg = _merge(cfg, _read_yaml(Path(args.config)))
-    for key in ("data", "root", "size", "latent_dim", "arch", "width", "data_scale", "seed", "device", "precision"):
+    for key in ("data", "root", "size", "latent_dim", "arch", "width", "data_scale", "seed", "device", "precision",
+                "channels_last", "compile"):
         v = getattr(args, key, None)
         if v is not None:
             cfg[key] = v
@@ -138,7 +141,8 @@ def _train_config(cfg: dict[str, Any], stage: str, run: Path):
         seed=int(cfg["seed"]), device=cfg["device"], eval_every=max(int(s["iterations"]) // 20, 1),
         target=s.get("target"), chunk_size=s.get("chunk_size"), data_scale=float(cfg["data_scale"]),
         checkpoint_dir=str(run / stage), checkpoint_every=max(int(s["iterations"]) // 10, 1),
-        precision=cfg.get("precision", "fp32"),
+        precision=cfg.get("precision", "fp32"), channels_last=bool(cfg.get("channels_last", False)),
+        compile=bool(cfg.get("compile", False)),
     )
 
 
@@ -277,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--run", "--run-dir", dest="run", required=True,
                         help="run folder (created if needed); spell it --run-dir under torchrun")
         sp.add_argument("--config", help="YAML file of settings (keys as in RUN/config.yaml)")
-        sp.add_argument("--data", help="dataset name (digits, mnist, cifar10, celeba, celeba_hq) or image folder")
+        sp.add_argument("--data", help="dataset name (digits, mnist, cifar10, celeba, celeba_hq, tiny_imagenet) "
+                                         "or image folder")
         sp.add_argument("--root", help="folder holding the datasets (default $GPE_DATA_ROOT or ~/data)")
         sp.add_argument("--size", type=int, help="resize images to SIZE×SIZE")
         sp.add_argument("--device", help="torch device (default: cuda if available)")
@@ -286,7 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--iterations", type=int)
             sp.add_argument("--batch-size", type=int)
             sp.add_argument("--lr", type=float)
-            sp.add_argument("--precision", choices=("fp32", "bf16"))
+            sp.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: autocast (GPU speed)")
+            sp.add_argument("--channels-last", action="store_const", const=True,
+                            help="NHWC memory format for image batches (GPU speed)")
+            sp.add_argument("--compile", action="store_const", const=True,
+                            help="torch.compile the trained network (GPU speed; first iterations compile)")
 
     sp = sub.add_parser("train-encoder", help="GPE Algorithm 1: encoder on the GME cost alone")
     common(sp, "encoder")

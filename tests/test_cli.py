@@ -63,3 +63,15 @@ def test_unknown_config_key(tmp_path, capsys):
 def test_help_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "gpelib.cli", "--help"], capture_output=True, text=True, check=True)
     assert "train-encoder" in out.stdout and "evaluate" in out.stdout
+
+
+def test_speed_flags_reach_the_trainer_and_the_run_config(tmp_path):
+    from gpelib.checkpoint import load_checkpoint
+
+    run = tmp_path / "r"
+    assert main(["train-encoder", "--run", str(run), "--latent-dim", "3", "--arch", "conv", "--iterations", "4",
+                 "--batch-size", "16", "--channels-last", "--precision", "bf16"]) == 0
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["channels_last"] is True and saved["precision"] == "bf16" and saved["compile"] is False
+    tc = load_checkpoint(run / "encoder").config["train_config"]
+    assert tc["channels_last"] is True and tc["precision"] == "bf16"

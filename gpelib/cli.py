@@ -331,11 +331,13 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, k):
             setattr(args, k, None)
     from .data import DatasetFormatError, DatasetNotFoundError
-    from .distributed import init_from_env
+    from .distributed import init_from_env, shutdown
 
+    ok = False
     try:
         init_from_env()  # under torchrun: one process group, the trainers run data-parallel
         args.func(args)
+        ok = True
     except CLIError as e:
         print(f"gpe: error: {e}", file=sys.stderr)
         return 2
@@ -346,10 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpe: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     finally:
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        shutdown(wait=ok)
     return 0
 
 

@@ -23,8 +23,8 @@ from torch import Tensor
 
 from .losses import _cost_x, _flat, pairwise_sq_dists
 
-__all__ = ["DistInfo", "dist_info", "init_from_env", "all_gather_nograd", "all_gather_grad", "gme_cost_global",
-           "is_main_process"]
+__all__ = ["DistInfo", "dist_info", "init_from_env", "shutdown", "all_gather_nograd", "all_gather_grad",
+           "gme_cost_global", "is_main_process"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,23 @@ def init_from_env(backend: str | None = None) -> DistInfo:
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     return dist_info()
+
+
+def shutdown(*, wait: bool = True) -> None:
+    """End the process group (a no-op without one). With ``wait`` (the normal exit) the processes first free
+    their DistributedDataParallel wrappers and meet at a barrier, so that none tears gloo/NCCL down while another
+    is still inside a collective — which aborts it. Pass ``wait=False`` after an error: the others may never arrive.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if wait:
+            import gc
+
+            gc.collect()  # DDP reducers left in reference cycles must go before their process group
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 def all_gather_nograd(t: Tensor) -> Tensor:

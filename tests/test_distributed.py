@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from gpelib.distributed import gme_cost_global
+from gpelib.distributed import gme_cost_global, shutdown
 from gpelib.losses import gme_cost
 
 WORLD, LOCAL_B = 2, 6
@@ -28,6 +28,7 @@ def _global_batch():
 def _worker(rank: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    ok = False
     try:
         model = DDP(_net())
         x = _global_batch()[rank * LOCAL_B : (rank + 1) * LOCAL_B]
@@ -35,8 +36,10 @@ def _worker(rank: int, port: int, out: str) -> None:
         loss.backward()
         if rank == 0:
             torch.save({"value": value, "grads": [p.grad for p in model.module.parameters()]}, out)
+        del model
+        ok = True
     finally:
-        dist.destroy_process_group()
+        shutdown(wait=ok)
 
 
 def _free_port() -> int:
@@ -91,6 +94,7 @@ def _train_worker(rank: int, port: int, out: str, ckpt: str) -> None:
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(WORLD))
     dist.init_process_group("gloo", rank=rank, world_size=WORLD)
+    ok = False
     try:
         torch.manual_seed(0)
         enc, dec = make_encoder((12,), 3, hidden=32).double(), make_decoder((12,), 3, hidden=32).double()
@@ -104,8 +108,9 @@ def _train_worker(rank: int, port: int, out: str, ckpt: str) -> None:
         if rank == 0:
             torch.save({"enc": e.history.val_loss.tolist(), "dec": d.history.val_loss.tolist(),
                         "same_weights": bool(torch.equal(ws[0], ws[1]))}, out)
+        ok = True
     finally:
-        dist.destroy_process_group()
+        shutdown(wait=ok)
 
 
 def test_two_processes_train_like_one_process_with_the_global_batch(tmp_path):

@@ -81,3 +81,19 @@ def test_summaries_and_reference_comparison():
     assert c.reference_better.all()
     with pytest.raises(ValueError, match="better"):
         gx.compare_reference(s, "score_mean", reference="A", better="smaller")
+
+
+def test_late_improvement_measures_the_fall_over_the_last_part_of_the_budget():
+    it = list(range(0, 1001, 100))
+    h = pd.DataFrame({
+        "dataset": "d", "seed": 0,
+        "method": ["flat"] * 11 + ["falling"] * 11,
+        "iteration": it * 2,
+        "val_loss": [1.0] * 11 + [10.0 - 0.5 * (i // 100) for i in it],  # falling: 6.0 at 800, 5.0 at 1000
+    })
+    out = gx.late_improvement(h).set_index("method")
+    assert out.loc["flat", "late_improvement"] == 0.0
+    assert out.loc["falling", "value_at_start"] == 6.0 and out.loc["falling", "value_at_end"] == 5.0
+    assert out.loc["falling", "late_improvement"] == pytest.approx(1 / 6)
+    with pytest.raises(ValueError):
+        gx.late_improvement(h, last=1.5)

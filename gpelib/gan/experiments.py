@@ -41,6 +41,7 @@ __all__ = [
     "sweep_table",
     "summarize",
     "compare_reference",
+    "late_improvement",
     "sweep_jobs",
     "LABELS",
 ]
@@ -357,6 +358,33 @@ def compare_reference(
         rows.append({"other": other, "reference_value": ref, "other_value": float(v),
                      "reference_better": bool(d > tol), "tie": bool(abs(d) <= tol)})
     return pd.DataFrame(rows)
+
+
+def late_improvement(
+    history: pd.DataFrame, *, last: float = 0.2, by: Sequence[str] = ("dataset", "method", "seed"),
+    column: str = "val_loss",
+) -> pd.DataFrame:
+    """Is a run still improving when its budget ends? For each group of ``history`` (tidy, one row per evaluation),
+    the relative fall of ``column`` over the last ``last`` fraction of the iterations,
+
+        late_improvement = (v(it_a) − v(it_end)) / |v(it_a)|,  it_a = the last evaluation at or before (1 − last)·it_end,
+
+    so 0.3 means the metric (lower is better) still dropped by 30 % in the final fifth — the run had not converged
+    and a longer budget may change its ranking. Columns: ``*by, value_at_start, value_at_end, late_improvement``.
+    """
+    if not 0 < last < 1:
+        raise ValueError(f"last must be in (0, 1); got {last}")
+    rows = []
+    for key, g in history.dropna(subset=[column]).groupby(list(by), sort=False):
+        g = g.sort_values("iteration")
+        end = g.iloc[-1]
+        early = g[g.iteration <= (1 - last) * end.iteration]
+        if early.empty or early.iloc[-1].iteration == end.iteration:
+            continue
+        a, b = float(early.iloc[-1][column]), float(end[column])
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "value_at_start": a,
+                     "value_at_end": b, "late_improvement": (a - b) / abs(a) if a else math.nan})
+    return pd.DataFrame(rows, columns=[*by, "value_at_start", "value_at_end", "late_improvement"])
 
 
 def sweep_jobs(

@@ -257,6 +257,22 @@ def test_image_folder_bad_file(tmp_path):
         data.load_image_folder(tmp_path)
 
 
+def test_image_folder_threads_decode_in_file_order(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(23):
+        Image.fromarray(rng.integers(0, 256, (10 + i % 4, 9, 3), dtype=np.uint8)).save(tmp_path / f"{i:03d}.png")
+    serial = data.load_image_folder(tmp_path, size=5, workers=1).images
+    threaded = data.load_image_folder(tmp_path, size=5, workers=4).images
+    assert torch.equal(serial, threaded)
+    (tmp_path / "zzz.png").write_bytes(b"broken")  # a bad file still names itself from a worker thread
+    with pytest.raises(DatasetFormatError, match="zzz.png"):
+        data.load_image_folder(tmp_path, workers=3)
+    with pytest.raises(ValueError, match="workers"):
+        data.load_image_folder(tmp_path, workers=0)
+
+
 def test_celeba_layouts(tmp_path):
     from PIL import Image
 

@@ -254,12 +254,16 @@ def fit(
             m.to(memory_format=torch.channels_last)
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16) if config.precision == "bf16"
                 else contextlib.nullcontext())
+    stage: list[Tensor] = []
     if config.data_on_device or device.type == "cpu":
         data_dev = data.to(device) if data.device != device else data
-    else:  # host memory, pinned so that the per-batch copies below are asynchronous
+    else:  # the data stay in host memory; each batch is gathered there and copied to the device
         data_dev = data.cpu()
         if config.pin_memory and device.type == "cuda":
-            data_dev = data_dev.pin_memory()
+            # two pinned staging buffers: indexing a tensor makes a pageable copy, whose transfer would block, so
+            # the batch is gathered into pinned memory (index_select(out=…)) and copied without blocking
+            stage = [torch.empty((batches.b, *data_dev.shape[1:]), dtype=data_dev.dtype).pin_memory()
+                     for _ in range(2)]
     rows: list[dict[str, float]] = []
     step_rows: list[dict[str, float]] = []
     it, seconds = 0, 0.0
@@ -348,7 +352,10 @@ def fit(
                 stopped = "time"
                 break
             idx = batches.next()
-            batch = data_dev[idx.to(data_dev.device)] if data_dev.device.type != "cpu" else data_dev[idx]
+            if stage:  # the step below synchronises (loss.item()), so buffer it % 2 is free again
+                batch = torch.index_select(data_dev, 0, idx, out=stage[it % 2][: len(idx)])
+            else:
+                batch = data_dev[idx.to(data_dev.device)] if data_dev.device.type != "cpu" else data_dev[idx]
             batch = batch.to(device, non_blocking=True)
             if config.channels_last and batch.ndim == 4:
                 batch = batch.contiguous(memory_format=torch.channels_last)

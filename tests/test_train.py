@@ -244,3 +244,19 @@ def test_observe_milestones_scores_the_run_on_the_way_and_a_rerun_returns_the_sa
     scored.clear()
     observe_milestones(train_to, score, [5, 7, 30], ck, key={"n": 2})
     assert scored == [5, 7, 30]
+
+
+def test_torch_compile_trains_like_eager_and_checkpoints_the_plain_module(tmp_path):
+    x = torch.tanh(torch.randn(200, 12, generator=torch.Generator().manual_seed(0)))
+    hist = {}
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        enc = make_encoder((12,), 3, hidden=32)
+        cfg = TrainConfig(iterations=6, batch_size=32, eval_every=3, progress=False, device="cpu", compile=compiled,
+                          checkpoint_dir=str(tmp_path / f"c{int(compiled)}"))
+        hist[compiled] = train_encoder(enc, x, config=cfg).history.val_loss.tolist()
+    assert hist[True] == pytest.approx(hist[False], rel=1e-5)
+    # the compiled run's checkpoint holds the module's own parameter names (no "_orig_mod." prefix)
+    ck = load_checkpoint(tmp_path / "c1")
+    assert list(ck.weights) == ["encoder"] and not any("_orig_mod" in k for k in ck.weights["encoder"])
+    make_encoder((12,), 3, hidden=32).load_state_dict(ck.weights["encoder"])  # strict: every name matches

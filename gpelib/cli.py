@@ -264,7 +264,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         from .metrics import default_feature_extractor, frechet_score
 
         gen = _generator(run)
-        extractor = default_feature_extractor(images.images, images.labels, cache_dir=run / "classifier")
+        extractor = default_feature_extractor(images.images, images.labels, cache_dir=run / "classifier",
+                                              tag=images.name)
         fake = gen.generate(len(xv), seed=int(cfg["seed"]))
         score = frechet_score(extractor, xv, fake)
         lines.append(f"{score.metric}: {score.value:.4g} ({score.n_real} real vs {score.n_fake} generated, "

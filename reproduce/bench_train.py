@@ -17,6 +17,7 @@ process on the same device — with the paper's ratios. Results also go to ``--c
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from gpelib.protocols import METHODS, paper_values, seconds_per_iteration, train_method  # noqa: E402
+from gpelib.protocols import METHODS, paper_values, timing_table, train_method  # noqa: E402
 from gpelib.train import TrainConfig, resolve_device  # noqa: E402
 
 #: name → (shape, latent size, the paper's Table 2 dataset or None); latent sizes as in notebook 05's profiles
@@ -42,24 +43,22 @@ def synthetic(shape: tuple[int, ...], n: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(n, *shape, generator=g).mul_(2).sub_(1)
 
 
-def bench_shape(name: str, args: argparse.Namespace) -> list[dict]:
+def bench_shape(name: str, args: argparse.Namespace) -> pd.DataFrame:
+    """:func:`gpelib.protocols.timing_table` of every method on synthetic data of this shape (ratio to the VAE)."""
     shape, latent, paper = SHAPES[name]
     n = max(4 * args.batch, 400)
     x, xv = synthetic(shape, n), synthetic(shape, args.batch, seed=1)
     cfg = TrainConfig(iterations=args.warmup + args.iterations, batch_size=args.batch, lr=1e-4, seed=0,
                       device=args.device, eval_every=10**9, progress=False, precision=args.precision,
                       channels_last=args.channels_last, compile=args.compile, val_batch_size=args.batch)
-    rows = []
+    runs = {}
     for method in METHODS:
         t0 = time.perf_counter()
-        run = train_method(method, x, latent_dim=latent, config=cfg, val_data=xv, width=args.width)
-        phases = [("GPE encoder", run.encoder_steps), ("GPE decoder", run.steps)] if method == "gpe" else \
-                 [(run.label, run.steps)]
-        for label, steps in phases:
-            rows.append({"shape": name, "paper_dataset": paper, "method": label,
-                         "s_per_iter": seconds_per_iteration(steps, skip=args.warmup)})
-        print(f"  {name:8s} {run.label:8s} done in {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
-    return rows
+        runs[method] = train_method(method, x, latent_dim=latent, config=cfg, val_data=xv, width=args.width)
+        print(f"  {name:8s} {runs[method].label:8s} done in {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
+    table = timing_table(runs, reference="vae", skip=args.warmup).rename(columns={"ratio": "ratio_to_vae"})
+    return table.assign(shape=name, paper_dataset=paper)[["shape", "paper_dataset", "method", "s_per_iter",
+                                                           "ratio_to_vae"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,16 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device {device} ({gpu}); batch {args.batch}; {args.iterations} timed iterations after {args.warmup}; "
           f"precision {args.precision}; channels_last {args.channels_last}; compile {args.compile}")
 
-    rows = [r for name in args.shapes for r in bench_shape(name, args)]
-    df = pd.DataFrame(rows)
-    df["ratio_to_vae"] = df.s_per_iter / df.groupby("shape").s_per_iter.transform(
-        lambda s: float(s[df.loc[s.index, "method"] == "VAE"].iloc[0]))
+    df = pd.concat([bench_shape(name, args) for name in args.shapes], ignore_index=True)
     pv = paper_values()
-    t2 = pv[(pv.table == "Table 2") & (pv.quantity == "seconds_per_iteration")][["dataset", "method", "value"]]
-    t2 = t2.rename(columns={"dataset": "paper_dataset", "value": "paper_s_per_iter"})
-    t2["paper_ratio_to_vae"] = t2.paper_s_per_iter / t2.groupby("paper_dataset").paper_s_per_iter.transform(
-        lambda s: float(s[t2.loc[s.index, "method"] == "VAE"].iloc[0]))
-    df = df.merge(t2, on=["paper_dataset", "method"], how="left")
+    t2 = pv[(pv.table == "Table 2") & (pv.quantity == "seconds_per_iteration")]
+    paper = t2.set_index(["dataset", "method"])["value"]
+    df["paper_s_per_iter"] = [paper.get((d, m), math.nan) for d, m in zip(df.paper_dataset, df.method)]
+    df["paper_ratio_to_vae"] = df.paper_s_per_iter / [paper.get((d, "VAE"), math.nan) for d in df.paper_dataset]
     df.insert(0, "device", gpu)
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):
         print(df.drop(columns="device").to_string(index=False))

@@ -78,6 +78,11 @@ reporting.save_table(history, out, "07_history")
 # did the budget suffice? relative fall of the held-out energy distance over the last fifth of the iterations
 late = gx.late_improvement(history, last=0.2).assign(label=lambda d: d.method.map(gx.LABELS))
 reporting.save_table(late, out, "07_late_improvement")
+for k, spec in enumerate(S["datasets"]):  # the curves behind the budget check (mean over seeds)
+    h = history[history.dataset == spec.name].assign(label=lambda d: d.method.map(gx.LABELS))
+    fig = plots.loss_curves(h, y="val_loss", hue="label",
+                            title=f"{spec.name}: held-out energy distance while training (mean over seeds)")
+    plots.save_figure(fig, out, f"07_energy_curves_{k}")
 METRICS = ["modes_covered", "high_quality", "monotonicity", "monotonicity_raw", "monotonicity_encoder", "energy",
            "seconds"]
 summary = gx.summarize(table, METRICS)

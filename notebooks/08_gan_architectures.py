@@ -1,28 +1,40 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 08 — Image generation across architectures: quality, mode coverage, robustness (GMEGAN paper, Figs. 6–7)
+# %% [markdown]
+# # 08 — Image generation across architectures: quality, mode coverage, robustness (GMEGAN paper, Figs. 6–7)
+#
+# **Claims (GMEGAN §6.3).** Trained with 11 different network architectures on CIFAR10 and Tiny ImageNet, GMEGAN has
+# the lowest mean FID *and the smallest spread of FID across architectures* (Fig. 6), and the lowest mean relative
+# standard deviation of predicted class counts — the best mode coverage — again with the smallest spread (Fig. 7).
+#
+# **Protocol.** Each method (GMEGAN and the seven baselines of notebook 07) is trained with each architecture of the
+# shared registry (`gpelib.gan.ARCHITECTURES`: fully connected and DCGAN-style stacks that differ in width, depth,
+# activation, batch norm and fully connected layers), with its own paper's optimiser settings and the same batch size
+# and number of generator iterations. Scores, as in the paper:
+# * **Fréchet distance** between generated and training images, evaluated at several late milestones; we report the
+#   mean of the lowest few (the paper: mean of the 5 lowest FIDs between epochs 250 and 300). With the standard
+#   Inception weights on disk this is the FID; otherwise it is computed on the features of a classifier that gpelib
+#   trains on the same data and reported as **FD-classifier** (never FID; its test accuracy is printed below);
+# * **relative std** = std(n_i)/mean(n_i) of the class counts that the classifier assigns to generated samples
+#   (0 = perfectly balanced; large = missing or over-represented classes).
+#
+# `quick` stands in 8×8 scikit-learn digits (10 classes) for CIFAR10 and uses 4 architectures; `paper` runs the 11
+# architectures of `PAPER_ARCHITECTURES` on CIFAR10 and Tiny ImageNet from local folders (a GPU is needed).
 
-**Claims (GMEGAN §6.3).** Trained with 11 different network architectures on CIFAR10 and Tiny ImageNet, GMEGAN has
-the lowest mean FID *and the smallest spread of FID across architectures* (Fig. 6), and the lowest mean relative
-standard deviation of predicted class counts — the best mode coverage — again with the smallest spread (Fig. 7).
-
-**Protocol.** Each method (GMEGAN and the seven baselines of notebook 07) is trained with each architecture of the
-shared registry (`gpelib.gan.ARCHITECTURES`: fully connected and DCGAN-style stacks that differ in width, depth,
-activation, batch norm and fully connected layers), with its own paper's optimiser settings and the same batch size
-and number of generator iterations. Scores, as in the paper:
-* **Fréchet distance** between generated and training images, evaluated at several late milestones; we report the
-  mean of the lowest few (the paper: mean of the 5 lowest FIDs between epochs 250 and 300). With the standard
-  Inception weights on disk this is the FID; otherwise it is computed on the features of a classifier that gpelib
-  trains on the same data and reported as **FD-classifier** (never FID; its test accuracy is printed below);
-* **relative std** = std(n_i)/mean(n_i) of the class counts that the classifier assigns to generated samples
-  (0 = perfectly balanced; large = missing or over-represented classes).
-
-`quick` stands in 8×8 scikit-learn digits (10 classes) for CIFAR10 and uses 4 architectures; `paper` runs the 11
-architectures of `PAPER_ARCHITECTURES` on CIFAR10 and Tiny ImageNet from local folders (a GPU is needed).
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
@@ -30,8 +42,8 @@ data_root = None  # paper: holds cifar-10-batches-py/ and tiny-imagenet-200/ (No
 inception_weights = None  # path to pt_inception-2015-12-05-6726825d.pth; None: look in $TORCH_HOME only
 workers = None  # parallel training processes; None: one per CPU core (1 on a GPU)
 seed = 0
-"""),
-("code", """
+
+# %%
 import pandas as pd
 from IPython.display import display
 
@@ -56,10 +68,12 @@ S = reporting.pick(profile, {
                   n_counts=10000, classifier_epochs=15),
 })
 workers = workers or (1 if profile == "smoke" else parallel.default_workers(device))
-print(f"profile={profile}  out={out}  workers={workers}\\n{S}")
-"""),
-("md", "## The classifier behind the scores (trained once per dataset, cached in `runs/classifiers/`)"),
-("code", """
+print(f"profile={profile}  out={out}  workers={workers}\n{S}")
+
+# %% [markdown]
+# ## The classifier behind the scores (trained once per dataset, cached in `runs/classifiers/`)
+
+# %%
 classifiers, extractors = {}, {}
 for spec in S["datasets"]:
     train, held_out = spec.load()  # a missing dataset raises with the expected folder layout
@@ -70,9 +84,11 @@ for spec in S["datasets"]:
         train.images, train.labels, cache_dir=reporting.project_root() / "runs" / "classifiers",
         weights_path=inception_weights, tag=spec.name, epochs=S["classifier_epochs"], seed=seed, device=device)
 METRIC = next(iter(extractors.values())).name  # "FID" with local Inception weights, else "FD-classifier"
-"""),
-("md", "## Every method × every architecture (checkpoints and milestone scores are reused on a rerun)"),
-("code", """
+
+# %% [markdown]
+# ## Every method × every architecture (checkpoints and milestone scores are reused on a rerun)
+
+# %%
 variants = {label: (method, {}) for method, label in gx.LABELS.items()}
 common = dict(latent_dim=S["latent"], milestones=S["milestones"], batch_size=S["batch"],
               eval_every=max(S["milestones"][-1] // 10, 1), n_fake=S["n_fake"], n_real=S["n_real"],
@@ -93,9 +109,11 @@ summary = gx.summarize(table, ["fd", "fd_last", "relative_std", "classes_covered
 reporting.save_table(summary.assign(metric=METRIC), out, "08_summary")
 display(summary[["dataset", "variant", "fd_mean", "fd_std", "relative_std_mean", "relative_std_std",
                  "classes_covered_mean", "seconds_mean"]].round(3))
-"""),
-("md", "## Figs. 6–7: box plots over architectures; samples of every method (first architecture)"),
-("code", """
+
+# %% [markdown]
+# ## Figs. 6–7: box plots over architectures; samples of every method (first architecture)
+
+# %%
 order = list(gx.LABELS.values())
 for spec in S["datasets"]:
     t = table[table.dataset == spec.name]
@@ -105,9 +123,11 @@ for spec in S["datasets"]:
     plots.save_figure(fig, out, f"08_boxes_{spec.name}")
     grid = {r.label: r.samples[:16] for r in runs if r.dataset == spec.name and r.arch == S["archs"][1 % len(S["archs"])]}
     plots.save_figure(plots.image_rows(grid), out, f"08_samples_{spec.name}")
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 decided = profile != "smoke"
 REF = "GMEGAN"
 rows = []
@@ -132,6 +152,3 @@ verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "08", profile=profile)
 print({k: e.description for k, e in extractors.items()})
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/08_gan_architectures.ipynb", cells)

@@ -1,28 +1,40 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 01 — GPE vs VAE embeddings of Gaussian mixtures (GPE paper, Fig. 3)
+# %% [markdown]
+# # 01 — GPE vs VAE embeddings of Gaussian mixtures (GPE paper, Fig. 3)
+#
+# **Claim (GPE §8.1).** An encoder trained on the GME cost alone (GPE) preserves the geometry of a Gaussian mixture
+# that lives near a 2-D plane of $\mathbb{R}^D$, whereas a VAE encoder pulls the data towards a single Gaussian.
+#
+# **Set-up.** Mixtures as in the paper: covariance $\mathrm{diag}(0.3, 0.3, 0.003, \dots)$, centres in the first two
+# coordinates, 9 modes in $\mathbb{R}^{100}$ and 12 modes in $\mathbb{R}^{500}$, $n = 1000$. Both encoders are the
+# same 4-layer MLP with a 2-D latent; the VAE has a mean and a log-variance head and is trained jointly with an MLP
+# decoder with the per-coordinate β-VAE loss $\mathrm{MSE} + \beta\,\mathrm{KL}/d$ (β = 0.1, SPEC §1).
+#
+# **What decides the verdict** (computed on fresh held-out points from the same mixture):
+# the GME cost, the correlation between pairwise data distances and latent distances, and the spread
+# $q_{95}/q_{05}$ of the distance ratios $\|Tx - Tx'\| / \|x - x'\|$ (1 for an exact scaled isometry).
 
-**Claim (GPE §8.1).** An encoder trained on the GME cost alone (GPE) preserves the geometry of a Gaussian mixture
-that lives near a 2-D plane of $\\mathbb{R}^D$, whereas a VAE encoder pulls the data towards a single Gaussian.
-
-**Set-up.** Mixtures as in the paper: covariance $\\mathrm{diag}(0.3, 0.3, 0.003, \\dots)$, centres in the first two
-coordinates, 9 modes in $\\mathbb{R}^{100}$ and 12 modes in $\\mathbb{R}^{500}$, $n = 1000$. Both encoders are the
-same 4-layer MLP with a 2-D latent; the VAE has a mean and a log-variance head and is trained jointly with an MLP
-decoder with the per-coordinate β-VAE loss $\\mathrm{MSE} + \\beta\\,\\mathrm{KL}/d$ (β = 0.1, SPEC §1).
-
-**What decides the verdict** (computed on fresh held-out points from the same mixture):
-the GME cost, the correlation between pairwise data distances and latent distances, and the spread
-$q_{95}/q_{05}$ of the distance ratios $\\|Tx - Tx'\\| / \\|x - x'\\|$ (1 for an exact scaled isometry).
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 seed = 0
-"""),
-("code", """
+
+# %%
 import pandas as pd
 from IPython.display import display
 
@@ -37,10 +49,12 @@ S = reporting.pick(profile, {
     "quick": dict(n=1000, n_eval=500, mixtures=[(9, 100), (12, 500)], iterations=4000, lr=1e-3, batch=100, beta=0.1),
     "paper": dict(n=1000, n_eval=1000, mixtures=[(9, 100), (12, 500)], iterations=30000, lr=1e-4, batch=100, beta=0.1),
 })
-print(f"profile={profile}  out={out}\\n{S}")
-"""),
-("md", "## Train a GPE encoder and a VAE on each mixture"),
-("code", """
+print(f"profile={profile}  out={out}\n{S}")
+
+# %% [markdown]
+# ## Train a GPE encoder and a VAE on each mixture
+
+# %%
 results = {}
 for n_modes, dim in S["mixtures"]:
     mix = data.gaussian_mixture(S["n"], n_modes=n_modes, dim=dim, seed=seed)
@@ -52,26 +66,32 @@ for n_modes, dim in S["mixtures"]:
         "VAE": experiments.fit_vae(mix.x, latent_dim=2, config=cfg, beta=S["beta"], val=held_out.x),
     }
     results[f"{n_modes} modes in R^{dim}"] = (mix, held_out, runs)
-"""),
-("md", "## Figure 3: data (first two coordinates) and the two embeddings"),
-("code", """
+
+# %% [markdown]
+# ## Figure 3: data (first two coordinates) and the two embeddings
+
+# %%
 for k, (name, (mix, held_out, runs)) in enumerate(results.items()):
     z = experiments.embed(runs, mix.x)
     fig = plots.embedding_panels({"data (x1, x2)": mix.x[:, :2], "GPE encoder": z["GPE"], "VAE encoder": z["VAE"]},
                                  mix.labels, title=name)
     plots.save_figure(fig, out, f"01_embeddings_{k}")
-"""),
-("md", "## Geometry preservation on held-out points"),
-("code", """
+
+# %% [markdown]
+# ## Geometry preservation on held-out points
+
+# %%
 table = pd.concat(
     [experiments.encoder_table(runs, held_out.x).assign(dataset=name) for name, (mix, held_out, runs) in results.items()],
     ignore_index=True)
 reporting.save_table(table, out, "01_encoder_geometry")
 display(table[["dataset", "encoder", "gme", "distance_corr", "spearman", "ratio_q05", "ratio_median", "ratio_q95",
                "spread", "train_seconds"]].round(4))
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 rows = []
 for name in results:
     t = table[table.dataset == name].set_index("encoder")
@@ -88,6 +108,3 @@ for name in results:
 verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "01", profile=profile)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/01_mixture_embeddings.ipynb", cells)

@@ -1,38 +1,50 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 03 — Encoder accuracy ε and decoder training speed (GPE paper, Fig. 4)
+# %% [markdown]
+# # 03 — Encoder accuracy ε and decoder training speed (GPE paper, Fig. 4)
+#
+# **Claim (GPE §8.2, Theorem 4).** The closer the encoder is to a bi-Lipschitz isometry (a smaller GME cost ε at
+# which Algorithm 1 was stopped), the better conditioned the decoder's problem
+# $\min_S \mathbb{E}\|x - S(Tx)\|^2$ is, so the decoder (Algorithm 2) converges faster. The paper shows this on
+# CIFAR10 with three encoders stopped at three ε and identical decoder training (Fig. 4).
+#
+# **Set-up.** Three GPE encoders, same architecture, same seed, same data order, stopped when their held-out GME
+# cost first falls to ε (`TrainConfig.target`); then, for each, a decoder with the *same* initial weights, learning
+# rate, batch size and batch order, trained on reconstruction only. Besides ε, each encoder's empirical bi-Lipschitz
+# spread $q_{95}/q_{05}$ of $\|Tx-Tx'\|/\|x-x'\|$ on held-out pairs is reported.
+#
+# **Fixed before any decoder was trained** (`quick`, scikit-learn's 8×8 digits standing in for the paper's data,
+# latent 16):
+# * ε ∈ {0.05, 0.02, 0.009}: from an encoder-only pilot (seed 1) these are the held-out GME levels reached after
+#   roughly 300, 1,300 and 4,000 iterations, i.e. within the quick budget;
+# * loss thresholds 0.1 (the paper's first) and 0.04, just below the reconstruction error of the best *linear*
+#   16-dimensional code (PCA, 0.046 on the held-out digits) — a level that needs a good nonlinear decoder.
+#
+# **What decides the verdict.** (1) The mean decoder training loss over the budget (area under Fig. 4's curve)
+# decreases strictly as ε decreases; (2) the iterations to reach each threshold (training loss, trailing mean of
+# `window` iterations, see `gpelib.protocols.iterations_to_reach`) never increase as ε decreases.
 
-**Claim (GPE §8.2, Theorem 4).** The closer the encoder is to a bi-Lipschitz isometry (a smaller GME cost ε at
-which Algorithm 1 was stopped), the better conditioned the decoder's problem
-$\\min_S \\mathbb{E}\\|x - S(Tx)\\|^2$ is, so the decoder (Algorithm 2) converges faster. The paper shows this on
-CIFAR10 with three encoders stopped at three ε and identical decoder training (Fig. 4).
-
-**Set-up.** Three GPE encoders, same architecture, same seed, same data order, stopped when their held-out GME
-cost first falls to ε (`TrainConfig.target`); then, for each, a decoder with the *same* initial weights, learning
-rate, batch size and batch order, trained on reconstruction only. Besides ε, each encoder's empirical bi-Lipschitz
-spread $q_{95}/q_{05}$ of $\\|Tx-Tx'\\|/\\|x-x'\\|$ on held-out pairs is reported.
-
-**Fixed before any decoder was trained** (`quick`, scikit-learn's 8×8 digits standing in for the paper's data,
-latent 16):
-* ε ∈ {0.05, 0.02, 0.009}: from an encoder-only pilot (seed 1) these are the held-out GME levels reached after
-  roughly 300, 1,300 and 4,000 iterations, i.e. within the quick budget;
-* loss thresholds 0.1 (the paper's first) and 0.04, just below the reconstruction error of the best *linear*
-  16-dimensional code (PCA, 0.046 on the held-out digits) — a level that needs a good nonlinear decoder.
-
-**What decides the verdict.** (1) The mean decoder training loss over the budget (area under Fig. 4's curve)
-decreases strictly as ε decreases; (2) the iterations to reach each threshold (training loss, trailing mean of
-`window` iterations, see `gpelib.protocols.iterations_to_reach`) never increase as ε decreases.
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 data_root = None  # paper: the folder holding cifar-10-batches-py/ (None: $GPE_DATA_ROOT or ~/data)
 seed = 0
-"""),
-("code", """
+
+# %%
 import math
 
 import pandas as pd
@@ -57,16 +69,18 @@ S = reporting.pick(profile, {
                   encoder_lr=1e-4, encoder_eval=200, decoder_iterations=20000, lr=1e-4, batch=100, eval_every=200,
                   thresholds=[0.1, 0.015], window=10),
 })
-print(f"profile={profile}  out={out}\\n{S}")
-"""),
-("code", """
+print(f"profile={profile}  out={out}\n{S}")
+
+# %%
 images = data.load_dataset(S["dataset"], data_root)  # paper: a missing dataset raises with the expected layout
 train, val = images.split(S["n_val"], seed=seed)
 x, x_val = train.images, val.images
 print(f"{images.name}: train {tuple(x.shape)}, held-out {tuple(x_val.shape)}")
-"""),
-("md", "## Three encoders stopped at three ε, then identical decoder training"),
-("code", """
+
+# %% [markdown]
+# ## Three encoders stopped at three ε, then identical decoder training
+
+# %%
 enc_cfg = TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], batch_size=S["batch"], seed=seed,
                       device=device, eval_every=S["encoder_eval"])
 dec_cfg = TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed,
@@ -75,16 +89,20 @@ runs = {protocols.eps_label(e): protocols.train_method("gpe", x, latent_dim=S["l
                                                        encoder_config=protocols.with_target(enc_cfg, e),
                                                        val_data=x_val)
         for e in S["eps"]}
-"""),
-("md", "## The encoders: target ε, reached ε and empirical bi-Lipschitz spread (held-out pairs)"),
-("code", """
+
+# %% [markdown]
+# ## The encoders: target ε, reached ε and empirical bi-Lipschitz spread (held-out pairs)
+
+# %%
 enc_table = protocols.encoder_diagnostics(runs, x_val)
 reporting.save_table(enc_table, out, "03_encoders")
 display(enc_table[["method", "eps_target", "eps", "encoder_iterations", "encoder_seconds", "gme", "ratio_q05",
                    "ratio_q95", "spread"]].round(4))
-"""),
-("md", "## Fig. 4: decoder training loss vs iteration"),
-("code", """
+
+# %% [markdown]
+# ## Fig. 4: decoder training loss vs iteration
+
+# %%
 curves = protocols.smoothed_steps(runs, window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
 reporting.save_table(curves, out, "03_decoder_curves")
 history = pd.concat([r.history for r in runs.values()], ignore_index=True)
@@ -96,9 +114,11 @@ plots.save_figure(fig, out, "03_decoder_loss")
 fig = plots.loss_curves(history, x="iteration", y="val_loss", hue="method", thresholds=S["thresholds"],
                         title="decoder validation loss")
 plots.save_figure(fig, out, "03_decoder_val_loss")
-"""),
-("md", "## Iterations to reach each threshold"),
-("code", """
+
+# %% [markdown]
+# ## Iterations to reach each threshold
+
+# %%
 counts = protocols.threshold_table(runs, S["thresholds"], window=S["window"])
 counts = counts.merge(enc_table[["method", "spread"]], on="method")
 counts["mean_train_loss"] = counts.method.map({k: float(r.steps.loss.mean()) for k, r in runs.items()})
@@ -106,9 +126,11 @@ counts["final_val_loss"] = counts.method.map({k: r.final_val for k, r in runs.it
 reporting.save_table(counts, out, "03_iterations_to_threshold")
 display(counts.pivot_table(index=["method", "eps", "spread", "mean_train_loss", "final_val_loss"],
                            columns="threshold", values="iterations", aggfunc="first", dropna=False))
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 order = enc_table.sort_values("eps", ascending=False).method.tolist()  # loosest encoder first
 eps = dict(zip(enc_table.method, enc_table.eps))
 spread = dict(zip(enc_table.method, enc_table.spread))
@@ -139,6 +161,3 @@ rows.append(dict(
 verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "03", profile=profile)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/03_encoder_eps_decoder_speed.ipynb", cells)

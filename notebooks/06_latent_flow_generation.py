@@ -1,32 +1,44 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 06 — Latent generation with conditional flow matching: GPE vs VAE latents (GPE Figs. 9–10)
+# %% [markdown]
+# # 06 — Latent generation with conditional flow matching: GPE vs VAE latents (GPE Figs. 9–10)
+#
+# **Claim (GPE §8.5).** With the same flow network and learning rate, conditional flow matching (CFM) in the GPE
+# latent space reaches a better generation score at matched flow-training iterations than CFM in the VAE latent
+# space, and both beat the VAE decoding prior samples directly.
+#
+# **Protocol.** GPE: encoder on the GME cost, then a decoder on reconstruction. VAE: encoder and decoder jointly,
+# with as many iterations as GPE's encoder and decoder together. Each latent set is standardised (centre, one scalar
+# scale so that $E\|y-\bar y\|^2 = d$), a CFM velocity is trained on it, and at several flow iterations we
+# generate $x = S(R(z))$ and compute the Fréchet distance to the training images.
+#
+# **The metric.** The standard FID needs the Inception weights, which cannot be downloaded here: when they are not
+# on disk the distance is computed on the penultimate features of a classifier that gpelib trains on the same
+# dataset, and reported as **FD-classifier**, never as FID (its test accuracy is printed). Scores are comparable only
+# at the same sample counts and features, which the table stores.
 
-**Claim (GPE §8.5).** With the same flow network and learning rate, conditional flow matching (CFM) in the GPE
-latent space reaches a better generation score at matched flow-training iterations than CFM in the VAE latent
-space, and both beat the VAE decoding prior samples directly.
-
-**Protocol.** GPE: encoder on the GME cost, then a decoder on reconstruction. VAE: encoder and decoder jointly,
-with as many iterations as GPE's encoder and decoder together. Each latent set is standardised (centre, one scalar
-scale so that $E\\|y-\\bar y\\|^2 = d$), a CFM velocity is trained on it, and at several flow iterations we
-generate $x = S(R(z))$ and compute the Fréchet distance to the training images.
-
-**The metric.** The standard FID needs the Inception weights, which cannot be downloaded here: when they are not
-on disk the distance is computed on the penultimate features of a classifier that gpelib trains on the same
-dataset, and reported as **FD-classifier**, never as FID (its test accuracy is printed). Scores are comparable only
-at the same sample counts and features, which the table stores.
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 data_root = None  # paper profile: folder holding the datasets (None: $GPE_DATA_ROOT or ~/data)
 inception_weights = None  # path to pt_inception-2015-12-05-6726825d.pth; None: look in $TORCH_HOME only
 seed = 0
-"""),
-("code", """
+
+# %%
 import pandas as pd
 import torch
 from IPython.display import display
@@ -50,9 +62,9 @@ S = reporting.pick(profile, {
                   flow_batch=256, velocity="large", n_fake=10000, classifier_epochs=15, sample_steps=100),
 })
 ck = lambda name: str(reporting.checkpoint_folder(profile, "06", name, {**S, "seed": seed, "name": name}))
-print(f"profile={profile}  out={out}\\n{S}")
-"""),
-("code", """
+print(f"profile={profile}  out={out}\n{S}")
+
+# %%
 images = data.load_digits() if S["dataset"] == "digits" else data.load_dataset(S["dataset"], data_root)
 train, val = images.split(S["n_val"], seed=seed)
 x_train, x_val = train.images, val.images
@@ -64,9 +76,11 @@ real = metrics.feature_stats(extractor, x_train)
 # as the sample shrinks, and the held-out set (n_val) is smaller than the generated sets (n_fake)
 floor = metrics.frechet_score(extractor, real, x_val)
 print(floor)
-"""),
-("md", "## Encoders and decoders (checkpoints are reused when this notebook reruns with the same settings)"),
-("code", """
+
+# %% [markdown]
+# ## Encoders and decoders (checkpoints are reused when this notebook reruns with the same settings)
+
+# %%
 cfg = dict(batch_size=S["batch"], lr=S["lr"], seed=seed, device=device)
 gpe = experiments.fit_gpe_encoder(x_train, latent_dim=S["latent"], val=x_val, config=TrainConfig(
     iterations=S["enc_iters"], eval_every=max(S["enc_iters"] // 10, 1), checkpoint_dir=ck("gpe_encoder"), **cfg))
@@ -78,9 +92,11 @@ vae = experiments.fit_vae(x_train, latent_dim=S["latent"], beta=S["beta"], val=x
 recon = pd.DataFrame([dict(method="GPE", reconstruction_mse=gpe_dec.info["recon"]),
                       dict(method="VAE", reconstruction_mse=vae.info["recon"])])
 display(recon)
-"""),
-("md", "## Fig. 9: generation metric vs flow-training iterations"),
-("code", """
+
+# %% [markdown]
+# ## Fig. 9: generation metric vs flow-training iterations
+
+# %%
 flow_cfg = TrainConfig(batch_size=S["flow_batch"], lr=S["flow_lr"], betas=(0.9, 0.999), seed=seed, device=device,
                        eval_every=max(S["flow_milestones"][0] // 2, 1))
 curves, generators = [], {}
@@ -108,10 +124,12 @@ ax.set_xscale("log")
 ax.legend(fontsize=8)
 plots.save_figure(fig, out, "06_flow_metric_curve")
 display(curve[["method", "flow_iteration", "metric", "value", "flow_seconds"]].round(3))
-print(f"VAE without flow: {no_flow}\\nheld-out real images: {floor}")
-"""),
-("md", "## Samples and the interpolation grid of Fig. 10"),
-("code", """
+print(f"VAE without flow: {no_flow}\nheld-out real images: {floor}")
+
+# %% [markdown]
+# ## Samples and the interpolation grid of Fig. 10
+
+# %%
 for name, gen in generators.items():
     plots.save_figure(plots.image_grid(gen.generate(64, seed=seed + 2, steps=S["sample_steps"]), nrow=8,
                                        title=f"{name} + CFM"), out, f"06_samples_{name.lower()}")
@@ -121,9 +139,11 @@ corners = encode(gpe.encoder, x_val[:4])
 grid = generators["GPE"].decode(interpolation_grid(generators["GPE"], corners, 8, steps=S["sample_steps"]))
 plots.save_figure(plots.image_grid(grid, nrow=8, title="GPE: noise-space interpolation between 4 held-out images"),
                   out, "06_interpolation_gpe")
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 wide = curve.pivot_table(index="flow_iteration", columns="method", values="value")
 last = wide.index.max()
 better = (wide["GPE"] < wide["VAE"])
@@ -147,6 +167,3 @@ verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "06", profile=profile)
 print(f"metric: {no_flow.metric}; features: {extractor.description}")
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/06_latent_flow_generation.ipynb", cells)

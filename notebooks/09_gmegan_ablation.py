@@ -1,18 +1,30 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 09 — Ablation: GMEGAN without each of its three regularisers (GMEGAN paper, Fig. 8)
+# %% [markdown]
+# # 09 — Ablation: GMEGAN without each of its three regularisers (GMEGAN paper, Fig. 8)
+#
+# **Claims (GMEGAN §6.4).** Setting any of λ1 (GME cost), λ2 (gradient penalty of the discriminator) or λ3
+# (reconstruction `‖G(R_inv(T x)) − x‖²`) to zero "significantly decreases the performance" of GMEGAN; λ3 "may have the
+# least impact"; removing the GME term λ1 "significantly deteriorates the stability" (the spread over architectures).
+#
+# **Protocol.** The full method and its three variants are trained exactly as in notebook 08 (same data, architectures,
+# iterations, scores) — the full GMEGAN runs *are* notebook 08's (shared checkpoints). A removed term is still
+# computed and logged, without gradient.
 
-**Claims (GMEGAN §6.4).** Setting any of λ1 (GME cost), λ2 (gradient penalty of the discriminator) or λ3
-(reconstruction `‖G(R_inv(T x)) − x‖²`) to zero "significantly decreases the performance" of GMEGAN; λ3 "may have the
-least impact"; removing the GME term λ1 "significantly deteriorates the stability" (the spread over architectures).
-
-**Protocol.** The full method and its three variants are trained exactly as in notebook 08 (same data, architectures,
-iterations, scores) — the full GMEGAN runs *are* notebook 08's (shared checkpoints). A removed term is still
-computed and logged, without gradient.
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
@@ -20,8 +32,8 @@ data_root = None  # paper: holds cifar-10-batches-py/ (None: $GPE_DATA_ROOT or ~
 inception_weights = None  # path to pt_inception-2015-12-05-6726825d.pth; None: look in $TORCH_HOME only
 workers = None  # parallel training processes; None: one per CPU core (1 on a GPU)
 seed = 0
-"""),
-("code", """
+
+# %%
 import pandas as pd
 from IPython.display import display
 
@@ -44,9 +56,9 @@ S = reporting.pick(profile, {
 })
 workers = workers or (1 if profile == "smoke" else parallel.default_workers(device))
 spec = S["dataset"]
-print(f"profile={profile}  out={out}  workers={workers}\\n{S}")
-"""),
-("code", """
+print(f"profile={profile}  out={out}  workers={workers}\n{S}")
+
+# %%
 train, _ = spec.load()
 classifier = metrics.ClassifierFeatures.load_or_train(
     reporting.project_root() / "runs" / "classifiers", train.images, train.labels, tag=spec.name,
@@ -74,9 +86,11 @@ fig = plots.metric_boxes(table, {"fd": f"{METRIC} (mean of the {S['best_k']} low
                                  "relative_std": "relative std of class counts"}, x="variant", order=list(variants),
                          title=f"GMEGAN ablations, {spec.name}, {len(S['archs'])} architectures")
 plots.save_figure(fig, out, "09_ablation_boxes")
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 decided = profile != "smoke"
 sm = summary.set_index("variant")
 full = sm.loc["GMEGAN"]
@@ -101,6 +115,3 @@ verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "09", profile=profile)
 print(extractor.description)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/09_gmegan_ablation.ipynb", cells)

@@ -1,32 +1,44 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 02 — Distance ratios and the Theorem-1 certificate (GMEGAN Fig. 3, Theorem 1)
+# %% [markdown]
+# # 02 — Distance ratios and the Theorem-1 certificate (GMEGAN Fig. 3, Theorem 1)
+#
+# **Claims.**
+# 1. *GMEGAN Fig. 3*: a GME-trained encoder keeps the ratio $\|Tx - Tx'\| / \|x - x'\|$ close to a constant over
+#    all scales of $\|x - x'\|$, where a VAE encoder does not.
+# 2. *GMEGAN Theorem 1*: if $GM(T;\mu) < \varepsilon$ then the set
+#    $K_\alpha = \{(x,x') : \alpha \le (\|Tx-Tx'\|^2+1)/(\|x-x'\|^2+1) \le 1/\alpha\}$ has
+#    $\mu^2[K_\alpha] > 1 - \varepsilon/(\log\alpha)^2$.
+#
+# On the pairs the cost was measured on, the bound is Markov's inequality and must hold for *any* encoder; the
+# interesting checks are (a) that it holds on **held-out** pairs with ε measured on the training pairs, and (b) how
+# much tighter the certificate is for GPE than for the VAE.
+#
+# **Data.** `quick`: scikit-learn's 8×8 digits (stand-in for MNIST); `paper`: MNIST from a local folder.
+# Both encoders share the DCGAN-style convolutional architecture; the VAE is trained jointly with a decoder
+# (β = 0.1 per-pixel normalisation).
 
-**Claims.**
-1. *GMEGAN Fig. 3*: a GME-trained encoder keeps the ratio $\\|Tx - Tx'\\| / \\|x - x'\\|$ close to a constant over
-   all scales of $\\|x - x'\\|$, where a VAE encoder does not.
-2. *GMEGAN Theorem 1*: if $GM(T;\\mu) < \\varepsilon$ then the set
-   $K_\\alpha = \\{(x,x') : \\alpha \\le (\\|Tx-Tx'\\|^2+1)/(\\|x-x'\\|^2+1) \\le 1/\\alpha\\}$ has
-   $\\mu^2[K_\\alpha] > 1 - \\varepsilon/(\\log\\alpha)^2$.
-
-On the pairs the cost was measured on, the bound is Markov's inequality and must hold for *any* encoder; the
-interesting checks are (a) that it holds on **held-out** pairs with ε measured on the training pairs, and (b) how
-much tighter the certificate is for GPE than for the VAE.
-
-**Data.** `quick`: scikit-learn's 8×8 digits (stand-in for MNIST); `paper`: MNIST from a local folder.
-Both encoders share the DCGAN-style convolutional architecture; the VAE is trained jointly with a decoder
-(β = 0.1 per-pixel normalisation).
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 data_root = None  # paper profile: folder holding MNIST/raw/... (None: $GPE_DATA_ROOT or ~/data)
 seed = 0
-"""),
-("code", """
+
+# %%
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -42,17 +54,19 @@ S = reporting.pick(profile, {
     "paper": dict(dataset="mnist", latent=30, n_val=2000, iterations=20000, lr=1e-4, batch=100, beta=0.1),
 })
 ALPHAS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
-print(f"profile={profile}  out={out}\\n{S}")
-"""),
-("code", """
+print(f"profile={profile}  out={out}\n{S}")
+
+# %%
 images = data.load_digits() if S["dataset"] == "digits" else data.load_dataset(S["dataset"], data_root)
 train, val = images.split(S["n_val"], seed=seed)
 x_train, x_val = train.images, val.images
 x_cert = x_train[: len(x_val)]  # training pairs of the same size as the held-out set
 print(f"{images.name}: train {tuple(x_train.shape)}, held-out {tuple(x_val.shape)}")
-"""),
-("md", "## Train the GPE encoder (GME cost only) and the VAE"),
-("code", """
+
+# %% [markdown]
+# ## Train the GPE encoder (GME cost only) and the VAE
+
+# %%
 cfg = TrainConfig(iterations=S["iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed, device=device,
                   eval_every=max(S["iterations"] // 10, 1))
 runs = {
@@ -61,9 +75,11 @@ runs = {
 }
 history = pd.concat([r.history for r in runs.values()], ignore_index=True)
 reporting.save_table(history, out, "02_training_history")
-"""),
-("md", "## Fig. 3: distance ratio against distance (held-out pairs)"),
-("code", """
+
+# %% [markdown]
+# ## Fig. 3: distance ratio against distance (held-out pairs)
+
+# %%
 pairs = {name: geometry.distance_ratios(r.encoder, x_val, max_pairs=20000, seed=seed).frame()
          for name, r in runs.items()}
 reporting.save_table(pd.concat([df.assign(encoder=k) for k, df in pairs.items()]), out, "02_distance_ratios")
@@ -71,14 +87,14 @@ plots.save_figure(plots.ratio_scatter(pairs), out, "02_distance_ratios")
 diag = experiments.encoder_table(runs, x_val)
 reporting.save_table(diag, out, "02_encoder_geometry")
 display(diag[["encoder", "gme", "distance_corr", "ratio_q05", "ratio_median", "ratio_q95", "spread"]].round(4))
-"""),
-("md", """
-## Theorem 1: empirical $\\mu^2[K_\\alpha]$ vs the bound $1 - \\varepsilon/(\\log\\alpha)^2$
 
-`train` uses ε measured on training pairs (the bound must hold there); `held-out` uses fresh pairs with
-ε measured on the **training** pairs — the certificate as a user would apply it to new data.
-"""),
-("code", """
+# %% [markdown]
+# ## Theorem 1: empirical $\mu^2[K_\alpha]$ vs the bound $1 - \varepsilon/(\log\alpha)^2$
+#
+# `train` uses ε measured on training pairs (the bound must hold there); `held-out` uses fresh pairs with
+# ε measured on the **training** pairs — the certificate as a user would apply it to new data.
+
+# %%
 cert = experiments.certificate_table(runs, {"train": x_cert}, alphas=ALPHAS)
 eps_train = cert.groupby("encoder")["eps"].first()
 held = []
@@ -91,9 +107,11 @@ reporting.save_table(cert, out, "02_certificate")
 plots.save_figure(plots.certificate_plot(cert[cert.split == "held-out"]), out, "02_certificate")
 display(cert.pivot_table(index=["encoder", "split"], columns="alpha", values="empirical").round(3))
 display(cert.pivot_table(index=["encoder", "split"], columns="alpha", values="bound").round(3))
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 d = diag.set_index("encoder")
 c = cert.set_index(["encoder", "split", "alpha"])
 k_gpe, k_vae = c.loc[("GPE", "held-out", 0.5), "empirical"], c.loc[("VAE", "held-out", 0.5), "empirical"]
@@ -120,6 +138,3 @@ rows = [
 verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "02", profile=profile)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/02_distance_ratios_theorem1.ipynb", cells)

@@ -1,41 +1,53 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 07 — GMEGAN and seven baselines on synthetic Gaussian mixtures (GMEGAN paper, Figs. 4–5)
+# %% [markdown]
+# # 07 — GMEGAN and seven baselines on synthetic Gaussian mixtures (GMEGAN paper, Figs. 4–5)
+#
+# **Claims (GMEGAN §6.2).** On mixtures whose modes lie in a plane of a high-dimensional space (9 Gaussians in
+# R^100, 12 in R^500; covariance 0.3 on the first two coordinates, 0.003 on the rest; n = 1000; latent N(0, I₂);
+# batch 16), GMEGAN
+#
+# 1. covers the modes (the other methods "often fail to capture clusters"),
+# 2. has a *monotone* generator: ⟨G̃(y) − G̃(y′), y − y′⟩ ≥ 0 for the first two coordinates G̃ of G (GMEGAN
+#    Appendix A.2, eq. A.2) — the radial colour order of the latent survives in the samples,
+# 3. and is insensitive to the initialisation of its networks, unlike the other methods.
+#
+# **How we measure it** (nothing here is visual only). For each method and each of several seeds (network
+# initialisation and training randomness; the data are fixed), 1,000 samples G(y):
+# * *modes covered*: modes receiving at least 10 % of a uniform share of *high-quality* samples (within 3 standard
+#   deviations of a centre in the plane); *high quality*: the fraction of such samples;
+# * *monotonicity*: the fraction of pairs satisfying eq. A.2 with the ideal encoder T(x) = (x₁, x₂), after rotating
+#   (or reflecting) G̃(y) onto y by orthogonal Procrustes — a generator is only defined up to an orthogonal map of
+#   its latent (G(Qy) has the same law), and the paper's own description of GMEGAN's embedding is "up to an
+#   orthogonal transformation". 1 = monotone, about ½ = no relation, 0 = anti-monotone. The score without alignment
+#   and the score with each method's own encoder (where it has one) are in the CSV;
+# * *energy distance* between the samples and a fresh draw of the mixture (all coordinates);
+# * *insensitivity to initialisation*: the standard deviation over seeds of modes covered and of the energy distance.
+#
+# Every method gets the same number of generator iterations, its own paper's optimiser settings, and the same
+# MLP architecture (3 hidden layers of 128); GMEGAN uses λ1 = 10, λ2 = 1, λ3 = 5 and Adam 1e-4 (GMEGAN Table 1).
 
-**Claims (GMEGAN §6.2).** On mixtures whose modes lie in a plane of a high-dimensional space (9 Gaussians in
-R^100, 12 in R^500; covariance 0.3 on the first two coordinates, 0.003 on the rest; n = 1000; latent N(0, I₂);
-batch 16), GMEGAN
-
-1. covers the modes (the other methods "often fail to capture clusters"),
-2. has a *monotone* generator: ⟨G̃(y) − G̃(y′), y − y′⟩ ≥ 0 for the first two coordinates G̃ of G (GMEGAN
-   Appendix A.2, eq. A.2) — the radial colour order of the latent survives in the samples,
-3. and is insensitive to the initialisation of its networks, unlike the other methods.
-
-**How we measure it** (nothing here is visual only). For each method and each of several seeds (network
-initialisation and training randomness; the data are fixed), 1,000 samples G(y):
-* *modes covered*: modes receiving at least 10 % of a uniform share of *high-quality* samples (within 3 standard
-  deviations of a centre in the plane); *high quality*: the fraction of such samples;
-* *monotonicity*: the fraction of pairs satisfying eq. A.2 with the ideal encoder T(x) = (x₁, x₂), after rotating
-  (or reflecting) G̃(y) onto y by orthogonal Procrustes — a generator is only defined up to an orthogonal map of
-  its latent (G(Qy) has the same law), and the paper's own description of GMEGAN's embedding is "up to an
-  orthogonal transformation". 1 = monotone, about ½ = no relation, 0 = anti-monotone. The score without alignment
-  and the score with each method's own encoder (where it has one) are in the CSV;
-* *energy distance* between the samples and a fresh draw of the mixture (all coordinates);
-* *insensitivity to initialisation*: the standard deviation over seeds of modes covered and of the energy distance.
-
-Every method gets the same number of generator iterations, its own paper's optimiser settings, and the same
-MLP architecture (3 hidden layers of 128); GMEGAN uses λ1 = 10, λ2 = 1, λ3 = 5 and Adam 1e-4 (GMEGAN Table 1).
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 workers = None  # parallel training processes; None: one per CPU core (1 on a GPU)
 seed = 0
-"""),
-("code", """
+
+# %%
 import pandas as pd
 import torch
 from IPython.display import display
@@ -55,17 +67,21 @@ S = reporting.pick(profile, {
 })
 S |= dict(batch=16, arch="mlp")  # GMEGAN Table 1: batch 16 on the synthetic data
 workers = workers or (1 if profile == "smoke" else parallel.default_workers(device))
-print(f"profile={profile}  out={out}  workers={workers}\\n{S}")
-"""),
-("md", "## Fig. 4: the latent distribution and the two datasets"),
-("code", """
+print(f"profile={profile}  out={out}  workers={workers}\n{S}")
+
+# %% [markdown]
+# ## Fig. 4: the latent distribution and the two datasets
+
+# %%
 latent = torch.randn(1000, 2, generator=torch.Generator().manual_seed(seed))
 mixtures = {spec.name: spec.load() for spec in S["datasets"]}
 fig = plots.latent_and_data(latent, {k: (m.x, m.labels) for k, m in mixtures.items()})
 plots.save_figure(fig, out, "07_latent_and_data")
-"""),
-("md", "## Train every method on every dataset with every seed (checkpoints are reused on a rerun)"),
-("code", """
+
+# %% [markdown]
+# ## Train every method on every dataset with every seed (checkpoints are reused on a rerun)
+
+# %%
 jobs = gx.sweep_jobs({label: (method, {}) for method, label in gx.LABELS.items()}, specs=S["datasets"],
                      archs=[S["arch"]], seeds=[seed + s for s in S["seeds"]], iterations=S["iterations"],
                      batch_size=S["batch"], eval_every=max(S["iterations"] // 10, 1), n_eval=S["n_eval"],
@@ -89,9 +105,11 @@ summary = gx.summarize(table, METRICS)
 reporting.save_table(summary, out, "07_summary")
 display(summary[["dataset", "variant", "modes_covered_mean", "modes_covered_std", "high_quality_mean",
                  "monotonicity_mean", "monotonicity_std", "energy_mean", "energy_std", "seconds_mean"]].round(3))
-"""),
-("md", "## Fig. 5: samples coloured by latent radius (row 1) and latents coloured by mode (row 2), first seed"),
-("code", """
+
+# %% [markdown]
+# ## Fig. 5: samples coloured by latent radius (row 1) and latents coloured by mode (row 2), first seed
+
+# %%
 for k, spec in enumerate(S["datasets"]):
     first = {r.label: (r.latents, r.samples, r.modes) for r in runs if r.dataset == spec.name and r.seed == seed}
     fig = plots.generator_panels(first, mixtures[spec.name].x, n_modes=spec.n_modes,
@@ -102,9 +120,11 @@ fig = plots.metric_boxes(table, {"modes_covered": "modes covered", "monotonicity
                                  "energy": "energy distance to data"}, x="label", hue="dataset", order=order,
                          logy=["energy"], title=f"over {len(S['seeds'])} seeds")
 plots.save_figure(fig, out, "07_metrics")
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 decided = profile != "smoke"
 REF = "GMEGAN"
 rows = []
@@ -146,6 +166,3 @@ for spec in S["datasets"]:
 verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "07", profile=profile)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/07_gmegan_mixtures.ipynb", cells)

@@ -1,39 +1,51 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 04 — Fresh decoders on frozen encoders: GPE vs VAE (GPE paper, Table 1, Figs. 5–7)
+# %% [markdown]
+# # 04 — Fresh decoders on frozen encoders: GPE vs VAE (GPE paper, Table 1, Figs. 5–7)
+#
+# **Claim (GPE §8.3).** Train each encoder first (GPE alone with the GME cost, Algorithm 1; the β-VAE jointly with
+# its decoder), then freeze it, throw the VAE's decoder away and train a **fresh** decoder on reconstruction only.
+# The GPE decoder reaches each loss threshold in far fewer iterations ("from 3× (CelebA) to 900× (MNIST)" at the
+# second threshold), and the gap widens as the threshold decreases.
+#
+# **Set-up.** Same architectures for both methods; every fresh decoder starts from the same weights, with the same
+# learning rate, batch size and batch order. The VAE is the β-VAE `MSE + β·KL/d` with β = 0.1 (the authors' public
+# per-pixel normalisation, SPEC §1) and gets more encoder iterations than the GPE encoders, as in the paper. Because
+# the claim depends on β, a sweep β ∈ {0, 0.01, 0.1, 1} shows how the VAE/GPE ratio moves (β = 0 is a VAE without
+# KL, i.e. nearly an AE with noisy latents).
+#
+# **Counting.** Iterations to reach a threshold are counted on the fresh decoder's per-iteration *training* loss,
+# smoothed by a trailing mean of `window` iterations (`gpelib.protocols.iterations_to_reach`: the paper counts
+# training iterations and its first threshold falls after tens of them, finer than any validation interval); the
+# first validation evaluation below the threshold is in the CSV as `iterations_val`. "never" = not reached within the
+# decoder budget.
+#
+# **Fixed before any decoder was trained.** `quick` (8×8 digits standing in for MNIST, latent 16): GPE encoders at
+# ε = 0.03 (the paper's loose MNIST/CIFAR10 value) and ε = 0.009 (the tightest level the quick budget reaches, from an
+# encoder-only pilot); thresholds 0.1 (the paper's) and 0.04 (just below the held-out error of the best linear
+# 16-dimensional code, PCA: 0.046). `paper`: the paper's datasets, latent sizes, ε and thresholds.
 
-**Claim (GPE §8.3).** Train each encoder first (GPE alone with the GME cost, Algorithm 1; the β-VAE jointly with
-its decoder), then freeze it, throw the VAE's decoder away and train a **fresh** decoder on reconstruction only.
-The GPE decoder reaches each loss threshold in far fewer iterations ("from 3× (CelebA) to 900× (MNIST)" at the
-second threshold), and the gap widens as the threshold decreases.
-
-**Set-up.** Same architectures for both methods; every fresh decoder starts from the same weights, with the same
-learning rate, batch size and batch order. The VAE is the β-VAE `MSE + β·KL/d` with β = 0.1 (the authors' public
-per-pixel normalisation, SPEC §1) and gets more encoder iterations than the GPE encoders, as in the paper. Because
-the claim depends on β, a sweep β ∈ {0, 0.01, 0.1, 1} shows how the VAE/GPE ratio moves (β = 0 is a VAE without
-KL, i.e. nearly an AE with noisy latents).
-
-**Counting.** Iterations to reach a threshold are counted on the fresh decoder's per-iteration *training* loss,
-smoothed by a trailing mean of `window` iterations (`gpelib.protocols.iterations_to_reach`: the paper counts
-training iterations and its first threshold falls after tens of them, finer than any validation interval); the
-first validation evaluation below the threshold is in the CSV as `iterations_val`. "never" = not reached within the
-decoder budget.
-
-**Fixed before any decoder was trained.** `quick` (8×8 digits standing in for MNIST, latent 16): GPE encoders at
-ε = 0.03 (the paper's loose MNIST/CIFAR10 value) and ε = 0.009 (the tightest level the quick budget reaches, from an
-encoder-only pilot); thresholds 0.1 (the paper's) and 0.04 (just below the held-out error of the best linear
-16-dimensional code, PCA: 0.046). `paper`: the paper's datasets, latent sizes, ε and thresholds.
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 data_root = None  # paper: holds MNIST/, cifar-10-batches-py/, celeba/, celeba_hq/ (None: $GPE_DATA_ROOT or ~/data)
 seed = 0
-"""),
-("code", """
+
+# %%
 import math
 
 import pandas as pd
@@ -69,10 +81,12 @@ S = reporting.pick(profile, {
                   betas=[0.0, 0.01, 0.1, 1.0], sweep="mnist", window=10),
 })
 paper_values = protocols.paper_values()  # reproduce/paper_values.csv: the paper's Tables 1 and 2 as tidy data
-print(f"profile={profile}  out={out}\\n{S}")
-"""),
-("md", "## Encoders, then fresh decoders (per dataset)"),
-("code", """
+print(f"profile={profile}  out={out}\n{S}")
+
+# %% [markdown]
+# ## Encoders, then fresh decoders (per dataset)
+
+# %%
 vae_cfg = TrainConfig(iterations=S["vae_iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed, device=device,
                       eval_every=S["eval_every"])
 enc_cfg = TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], batch_size=S["batch"], seed=seed,
@@ -90,17 +104,21 @@ for name, D in S["datasets"].items():
     tables.append(protocols.threshold_table(runs, D["thresholds"], window=S["window"]).assign(dataset=name))
 counts = pd.concat(tables, ignore_index=True)
 reporting.save_table(counts, out, "04_iterations_to_threshold")
-"""),
-("md", "## Table 1: iterations of the fresh decoder to reach each loss, ours beside the paper's"),
-("code", """
+
+# %% [markdown]
+# ## Table 1: iterations of the fresh decoder to reach each loss, ours beside the paper's
+
+# %%
 side = pd.concat([protocols.compare_table1(counts[counts.dataset == name],
                                            protocols.paper_table1(paper_values, D["paper"])).assign(dataset=name)
                   for name, D in S["datasets"].items()], ignore_index=True)
 reporting.save_table(side, out, "04_table1")
 display(side)
-"""),
-("md", "## Fig. 5: fresh-decoder training loss; Figs. 6–7: reconstructions of held-out images"),
-("code", """
+
+# %% [markdown]
+# ## Fig. 5: fresh-decoder training loss; Figs. 6–7: reconstructions of held-out images
+
+# %%
 for name, R in results.items():
     D = S["datasets"][name]
     curves = protocols.smoothed_steps(R["runs"], window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
@@ -112,15 +130,15 @@ for name, R in results.items():
     x_show = R["val"][:12]
     rows = {"held-out": x_show} | {k: protocols.reconstruct(r, x_show) for k, r in R["runs"].items()}
     plots.save_figure(plots.image_rows(rows), out, f"04_reconstructions_{name}")
-"""),
-("md", """
-## β sweep: how the VAE/GPE ratio moves with the KL weight
 
-Each β trains its own VAE with the same budget; its mean encoder gets a fresh decoder as above, and its counts are
-divided by those of the tightest GPE encoder. Where the VAE never reached a threshold, only a lower bound
-(budget / GPE iterations) is known.
-"""),
-("code", """
+# %% [markdown]
+# ## β sweep: how the VAE/GPE ratio moves with the KL weight
+#
+# Each β trains its own VAE with the same budget; its mean encoder gets a fresh decoder as above, and its counts are
+# divided by those of the tightest GPE encoder. Where the VAE never reached a threshold, only a lower bound
+# (budget / GPE iterations) is known.
+
+# %%
 R = results[S["sweep"]]
 D = S["datasets"][S["sweep"]]
 gpe_ref = protocols.eps_label(min(D["eps"]))
@@ -140,16 +158,18 @@ reporting.save_table(sweep, out, "04_beta_sweep")
 plots.save_figure(plots.ratio_vs_beta(sweep, title=f"VAE / {gpe_ref} fresh-decoder iterations, {S['sweep']}"),
                   out, "04_beta_sweep")
 display(sweep.round(4))
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 decided = profile != "smoke"
 count = lambda v: None if pd.isna(v) else int(v)  # <NA> = never reached within the budget
 fmt = lambda v: "never" if v is None else f"{v:,}"
 
 
 def grows(r_from, r_to, lb_to):
-    \"\"\"Ratio r_to (or, if the VAE never got there, its lower bound lb_to) above r_from; None if undecidable.\"\"\"
+    """Ratio r_to (or, if the VAE never got there, its lower bound lb_to) above r_from; None if undecidable."""
     if not (decided and math.isfinite(r_from)):
         return None
     if math.isfinite(r_to):
@@ -197,6 +217,3 @@ rows.append(dict(
 verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "04", profile=profile)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/04_fresh_decoder_table1.ipynb", cells)

@@ -1,38 +1,50 @@
-from nbbuild import build
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (gpelib)
+#     language: python
+#     name: python3
+# ---
 
-cells = [
-("md", """
-# 05 — Reconstruction vs wall-clock: GPE and four VAE-style baselines (GPE paper, Fig. 8, Table 2)
+# %% [markdown]
+# # 05 — Reconstruction vs wall-clock: GPE and four VAE-style baselines (GPE paper, Fig. 8, Table 2)
+#
+# **Claim (GPE §8.4).** Trained in their intended regimes — GPE sequentially (encoder on the GME cost until ε, then
+# the decoder), the baselines jointly — GPE reaches a low held-out reconstruction loss sooner in wall-clock time than
+# VAE, VAE+MDS, AE and AE+MDS, *even with its encoder time counted* (its decoder curve is shifted right by it). A GPE
+# decoder iteration is also cheaper than a joint iteration (Table 2), the MDS term costs little time, and the methods
+# with a KL term converge more slowly.
+#
+# **Set-up.** Same encoder/decoder architectures, batch size, learning rate, initial decoder weights, batch order and
+# held-out set for all five methods (`gpelib.protocols.train_method`). β-VAE: `MSE + β·KL/d` with β = 0.1 (SPEC §1).
+# MDS: `λ·mean_{i≠j}(‖µ_i−µ_j‖ − ‖x_i−x_j‖)²` with λ = 1/D (D = pixels): the MDS term is a squared difference of
+# distances, which grow like √D, so 1/D puts it on the per-pixel scale of the reconstruction term — the paper's value
+# was lost in the text extraction; its criterion, concurrent decay of the reconstruction, MDS and KL terms, was
+# checked for 1/D on an 8×8-digits pilot (10⁻³ leaves the MDS term flat, 0.1 slows the reconstruction).
+# Every method gets the same number of decoder/joint iterations; GPE additionally spends its encoder phase.
+# Wall-clock is training time only (evaluations excluded), measured on a shared CPU: compare ratios, not seconds,
+# with the paper's V100 numbers.
+#
+# **What decides the verdict.** The level is the *best baseline's* final validation loss; GPE holds the claim if its
+# shifted curve reaches that level at an earlier wall-clock time than that baseline first does. `quick`: 8×8 digits
+# (for MNIST), latent 16, GPE encoder stopped at ε = 0.009 (the tightest level the quick budget reaches, fixed from an
+# encoder-only pilot before any decoder ran).
 
-**Claim (GPE §8.4).** Trained in their intended regimes — GPE sequentially (encoder on the GME cost until ε, then
-the decoder), the baselines jointly — GPE reaches a low held-out reconstruction loss sooner in wall-clock time than
-VAE, VAE+MDS, AE and AE+MDS, *even with its encoder time counted* (its decoder curve is shifted right by it). A GPE
-decoder iteration is also cheaper than a joint iteration (Table 2), the MDS term costs little time, and the methods
-with a KL term converge more slowly.
-
-**Set-up.** Same encoder/decoder architectures, batch size, learning rate, initial decoder weights, batch order and
-held-out set for all five methods (`gpelib.protocols.train_method`). β-VAE: `MSE + β·KL/d` with β = 0.1 (SPEC §1).
-MDS: `λ·mean_{i≠j}(‖µ_i−µ_j‖ − ‖x_i−x_j‖)²` with λ = 1/D (D = pixels): the MDS term is a squared difference of
-distances, which grow like √D, so 1/D puts it on the per-pixel scale of the reconstruction term — the paper's value
-was lost in the text extraction; its criterion, concurrent decay of the reconstruction, MDS and KL terms, was
-checked for 1/D on an 8×8-digits pilot (10⁻³ leaves the MDS term flat, 0.1 slows the reconstruction).
-Every method gets the same number of decoder/joint iterations; GPE additionally spends its encoder phase.
-Wall-clock is training time only (evaluations excluded), measured on a shared CPU: compare ratios, not seconds,
-with the paper's V100 numbers.
-
-**What decides the verdict.** The level is the *best baseline's* final validation loss; GPE holds the claim if its
-shifted curve reaches that level at an earlier wall-clock time than that baseline first does. `quick`: 8×8 digits
-(for MNIST), latent 16, GPE encoder stopped at ε = 0.009 (the tightest level the quick budget reaches, fixed from an
-encoder-only pilot before any decoder ran).
-"""),
-("params", """
+# %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
 data_root = None  # paper: holds MNIST/, cifar-10-batches-py/, celeba/, celeba_hq/ (None: $GPE_DATA_ROOT or ~/data)
 seed = 0
-"""),
-("code", """
+
+# %%
 import pandas as pd
 from IPython.display import display
 
@@ -61,10 +73,12 @@ S = reporting.pick(profile, {
                   batch=100, eval_every=1000, beta=0.1, mds_weight=None),
 })
 paper_values = protocols.paper_values()  # reproduce/paper_values.csv: the paper's Tables 1 and 2 as tidy data
-print(f"profile={profile}  out={out}\\n{S}")
-"""),
-("md", "## Five methods, each in its own regime"),
-("code", """
+print(f"profile={profile}  out={out}\n{S}")
+
+# %% [markdown]
+# ## Five methods, each in its own regime
+
+# %%
 cfg = TrainConfig(iterations=S["iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed, device=device,
                   eval_every=S["eval_every"])
 enc_cfg = TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], batch_size=S["batch"], seed=seed,
@@ -78,9 +92,11 @@ for name, D in S["datasets"].items():
                          encoder_config=protocols.with_target(enc_cfg, D["eps"]), beta=S["beta"],
                          mds_weight=S["mds_weight"], val_data=val.images)
                      for m in protocols.METHODS}
-"""),
-("md", "## Fig. 8: held-out reconstruction vs wall-clock (GPE shifted by its encoder time)"),
-("code", """
+
+# %% [markdown]
+# ## Fig. 8: held-out reconstruction vs wall-clock (GPE shifted by its encoder time)
+
+# %%
 frames, reach, race = [], [], []
 for name, runs in results.items():
     D = S["datasets"][name]
@@ -101,14 +117,14 @@ display(reach.round(4))
 race = pd.concat(race, ignore_index=True)  # GPE vs each baseline on that baseline's own final loss
 reporting.save_table(race, out, "05_wallclock_race")
 display(race.round(4))
-"""),
-("md", """
-## Table 2: seconds per iteration, as ratios to the VAE's
 
-Absolute times are not comparable (one V100 in the paper, a shared 2-core CPU here); the ratio of each method's
-seconds per iteration to the VAE's is.
-"""),
-("code", """
+# %% [markdown]
+# ## Table 2: seconds per iteration, as ratios to the VAE's
+#
+# Absolute times are not comparable (one V100 in the paper, a shared 2-core CPU here); the ratio of each method's
+# seconds per iteration to the VAE's is.
+
+# %%
 timing = []
 for name, runs in results.items():
     D = S["datasets"][name]
@@ -126,9 +142,11 @@ long = pd.concat([timing.assign(source="ours")[["dataset", "method", "ratio", "s
 for name in results:
     fig = plots.ratio_bars(long[long.dataset == name], title=f"s/iter ÷ VAE's: ours ({name}) vs paper")
     plots.save_figure(fig, out, f"05_seconds_per_iteration_{name}")
-"""),
-("md", "## Verdict"),
-("code", """
+
+# %% [markdown]
+# ## Verdict
+
+# %%
 decided = profile != "smoke"
 rows = []
 for name, runs in results.items():
@@ -178,6 +196,3 @@ for name, runs in results.items():
 verdict = reporting.verdict_table(rows)
 reporting.save_verdict(verdict, out, "05", profile=profile)
 display(verdict)
-"""),
-]
-build("/work/main/notebooks/05_wallclock_methods.ipynb", cells)

@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.gpelib-installed
 PROFILE ?= quick
 ARGS    ?=
 
-.PHONY: setup reproduce test test-fast bench kernel clean-runs
+.PHONY: setup reproduce test test-fast lint bench kernel clean-runs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ setup: $(STAMP)
 reproduce: $(STAMP)
 	$(BIN)/python reproduce/run_all.py --profile $(PROFILE) $(ARGS)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check gpelib tests notebooks reproduce
+
+test: $(STAMP) lint
 	GPE_PROFILE=smoke TQDM_DISABLE=1 MPLBACKEND=Agg PYTHONHASHSEED=0 \
 		$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -q $(ARGS)
 

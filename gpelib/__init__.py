@@ -2,10 +2,13 @@
 
 The library holds the ideas; the notebooks in ``notebooks/`` tell the story. Modules, from the ground up:
 ``losses`` (GME cost, reconstruction, KL, MDS), ``models`` (networks by data shape), ``data`` (mixtures, digits,
-MNIST/CIFAR10/image folders), ``checkpoint`` (atomic safetensors checkpoints), ``train`` (GPE Algorithms 1–2 and
-the VAE/AE baselines), ``geometry`` (distance ratios, the Theorem-1 certificate), ``metrics`` (Fréchet distances,
-mode coverage), ``flows`` (latent conditional flow matching), ``gan`` (GMEGAN and baselines), ``plots``,
-``profiles``.
+MNIST/CIFAR10/image folders), ``checkpoint`` (atomic safetensors checkpoints), ``papers`` (the papers' numbers and
+settings, one data file); ``train`` (one training loop: GPE Algorithms 1–2 and the VAE/AE baselines), ``geometry``
+(distance ratios, the Theorem-1 certificate), ``metrics`` (Fréchet distances, mode coverage); ``flows`` (latent
+conditional flow matching), ``gan`` (GMEGAN and baselines), ``recipes`` (train method M on data D with settings S,
+one seeding rule, the fresh-decoder protocol), ``tables`` (threshold counts, wall-clock, timing ratios),
+``verdicts`` (holds / fails / inconclusive, tested); ``profiles`` (smoke/quick/paper and every notebook's
+settings), ``plots``, ``reporting``, ``cli``.
 """
 
 from .losses import gme_cost, gme_cost_matrix, pairwise_sq_dists

@@ -13,10 +13,12 @@ previous checkpoint intact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,20 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_model", "load_model", "checkpoint_exists"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_model", "load_model", "checkpoint_exists",
+           "content_hash"]
+
+
+def content_hash(obj: Mapping[str, Any] | Any, length: int = 10) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``obj`` as canonical JSON (``sort_keys=True``; a value that
+    JSON cannot hold, such as a ``Path``, is written as its ``str``): equal settings give equal names, whatever
+    the order of their keys.
+
+    Used for the folder names of cached and checkpointed runs, so the digest of given settings must never change.
+    """
+    if isinstance(obj, Mapping) and not isinstance(obj, dict):
+        obj = dict(obj)
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
 @dataclass

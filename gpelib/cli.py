@@ -6,7 +6,8 @@
     gpe sample        --run runs/digits -n 64 --out samples.png
     gpe evaluate      --run runs/digits
 
-``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq, tiny_imagenet) or a folder of images. Settings come from
+``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq, tiny_imagenet) or a folder of images.
+Settings come from
 defaults < ``--config FILE.yaml`` < flags; the merged settings are stored in ``RUN/config.yaml`` so later stages
 (and a rerun) know the data and the architecture. Each stage writes ``RUN/<stage>/`` (safetensors weights + JSON
 config, resumable) and ``RUN/<stage>_history.csv``. Errors print one message, not a traceback.
@@ -29,6 +30,16 @@ import yaml
 __all__ = ["main", "build_parser"]
 
 STAGES = ("encoder", "decoder", "flow")
+
+
+def _stage_defaults(stage: str, **extra: Any) -> dict[str, Any]:
+    """A stage's optimiser settings from :data:`gpelib.profiles.TRAINING` (the laptop profile ``quick``)."""
+    from .profiles import stage_settings
+
+    t = stage_settings("quick", stage)
+    return {"iterations": 5000, "batch_size": t["batch_size"], "lr": t["lr"], "betas": list(t["betas"]), **extra}
+
+
 DEFAULTS: dict[str, Any] = {
     "data": "digits",
     "root": None,
@@ -43,9 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "precision": "fp32",
     "channels_last": False,
     "compile": False,
-    "encoder": {"iterations": 5000, "batch_size": 100, "lr": 1e-3, "target": None, "chunk_size": None},
-    "decoder": {"iterations": 5000, "batch_size": 100, "lr": 1e-3},
-    "flow": {"iterations": 5000, "batch_size": 256, "lr": 1e-3, "hidden": 256, "n_layers": 4},
+    "encoder": _stage_defaults("encoder", target=None, chunk_size=None),
+    "decoder": _stage_defaults("decoder"),
+    "flow": _stage_defaults("flow", hidden=256, n_layers=4),
 }
 
 
@@ -138,7 +149,8 @@ def _train_config(cfg: dict[str, Any], stage: str, run: Path):
     s = cfg[stage]
     return TrainConfig(
         iterations=int(s["iterations"]), batch_size=int(s["batch_size"]), lr=float(s["lr"]),
-        seed=int(cfg["seed"]), device=cfg["device"], eval_every=max(int(s["iterations"]) // 20, 1),
+        betas=tuple(float(b) for b in s["betas"]), seed=int(cfg["seed"]), device=cfg["device"],
+        eval_every=max(int(s["iterations"]) // 20, 1),
         target=s.get("target"), chunk_size=s.get("chunk_size"), data_scale=float(cfg["data_scale"]),
         checkpoint_dir=str(run / stage), checkpoint_every=max(int(s["iterations"]) // 10, 1),
         precision=cfg.get("precision", "fp32"), channels_last=bool(cfg.get("channels_last", False)),
@@ -146,11 +158,14 @@ def _train_config(cfg: dict[str, Any], stage: str, run: Path):
     )
 
 
-def _seed_models(cfg: dict[str, Any]) -> None:
-    """Networks are initialised from the run's seed, so a rerun (or rank 0 of a torchrun job) builds the same ones."""
+def _seed_models(cfg: dict[str, Any], role: str) -> None:
+    """Networks are initialised by the one seeding rule of :mod:`gpelib.recipes` (``seed + OFFSET[role]``), so a
+    rerun, rank 0 of a torchrun job and the notebooks build the same ones."""
     import torch
 
-    torch.manual_seed(int(cfg["seed"]))
+    from .recipes import OFFSET
+
+    torch.manual_seed(int(cfg["seed"]) + OFFSET[role])
 
 
 def _need(run: Path, stage: str) -> Path:
@@ -173,18 +188,16 @@ def _load_module(run: Path, stage: str, name: str):
 
 
 def cmd_train_encoder(args: argparse.Namespace) -> None:
-    from .models import make_encoder
-    from .train import train_encoder
+    from .recipes import train_gpe_encoder
 
     run = Path(args.run)
     cfg = _settings(args, "encoder")
-    images, x, xv = _split(cfg)
+    _, x, xv = _split(cfg)
     _save_settings(run, cfg)
-    _seed_models(cfg)
-    enc = make_encoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
-    res = train_encoder(enc, x, config=_train_config(cfg, "encoder", run), val_data=xv)
+    res = train_gpe_encoder(x, latent_dim=int(cfg["latent_dim"]), config=_train_config(cfg, "encoder", run),
+                            val_data=xv, arch=cfg["arch"], width=int(cfg["width"]))
     _report(res, run, "encoder", f"encoder: {res.iterations} iterations, {res.seconds:.1f} s, stopped by "
-                                 f"{res.stopped}, held-out GME cost {res.final_val:.4g} -> {run / 'encoder'}")
+                                 f"{res.info['stopped']}, held-out GME cost {res.final_val:.4g} -> {run / 'encoder'}")
 
 
 def cmd_train_decoder(args: argparse.Namespace) -> None:
@@ -196,7 +209,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> None:
     enc = _load_module(run, "encoder", "encoder")
     images, x, xv = _split(cfg)
     _save_settings(run, cfg)
-    _seed_models(cfg)
+    _seed_models(cfg, "decoder")
     dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
     res = train_decoder(dec, enc, x, config=_train_config(cfg, "decoder", run), val_data=xv)
     _report(res, run, "decoder", f"decoder: {res.iterations} iterations, {res.seconds:.1f} s, held-out "
@@ -213,7 +226,7 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
     _, x, xv = _split(cfg)
     _save_settings(run, cfg)
     d = int(cfg["latent_dim"])
-    _seed_models(cfg)
+    _seed_models(cfg, "velocity")
     vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
     res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv))
     _report(res, run, "flow", f"flow: {res.iterations} iterations, {res.seconds:.1f} s, held-out CFM loss "

@@ -302,7 +302,8 @@ def read_idx(path: str | Path, *, magic: int | None = None) -> np.ndarray:
         else:
             raw = path.read_bytes()
     except (OSError, EOFError) as err:
-        raise DatasetFormatError(path, f"cannot read as {'gzip' if path.suffix == '.gz' else 'idx'} file ({err})")
+        kind = "gzip" if path.suffix == ".gz" else "idx"
+        raise DatasetFormatError(path, f"cannot read as {kind} file ({err})") from err
     if len(raw) < 4:
         raise DatasetFormatError(path, f"file has {len(raw)} bytes; an idx file starts with a 4-byte magic number")
     found = int.from_bytes(raw[:4], "big")

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .models import MLP, build_model
+from .models import MLP, build_model, eval_mode
 from .train import TrainConfig, TrainResult, _seed, _split_val, data_parallel, fit, resolve_device
 
 __all__ = [
@@ -249,11 +249,11 @@ def _fixed_cfm_loss(v: VelocityField, u: Tensor, *, seed: int, batch_size: int, 
 
 
 def default_flow_config(**overrides: Any) -> TrainConfig:
-    """Flow-training defaults: ``TrainConfig(iterations=5000, batch_size=256, lr=1e-3, betas=(0.9, 0.999))``.
+    """Flow-training defaults: :data:`gpelib.profiles.TRAINING`'s ``quick`` flow stage (batch 256, lr 1e-3, betas
+    (0.9, 0.999)) with 5000 iterations and an evaluation every 250; keyword ``overrides`` replace any field."""
+    from .profiles import stage_settings
 
-    (The GPE encoder's reference settings, lr 1e-4 with β1 = 0.5, are the defaults of ``TrainConfig`` itself.)
-    """
-    base: dict[str, Any] = dict(iterations=5000, batch_size=256, lr=1e-3, betas=(0.9, 0.999), eval_every=250)
+    base: dict[str, Any] = dict(iterations=5000, eval_every=250, **stage_settings("quick", "flow"))
     return TrainConfig(**(base | overrides))
 
 
@@ -317,10 +317,11 @@ def train_flow(
 # ODE integration
 # ----------------------------------------------------------------------------------------------------------------
 
-_FIXED = ("euler", "heun", "rk4")
+_FIXED = {"euler": "euler", "heun": "heun2", "rk4": "rk4"}  # our name → torchdiffeq's fixed-grid solver
 _ADAPTIVE = ("dopri5", "dopri8", "bosh3", "adaptive_heun")
-ODE_METHODS: tuple[str, ...] = _FIXED + _ADAPTIVE
-"""Fixed-step solvers written here (``euler``, ``heun``, ``rk4``) and adaptive ones from ``torchdiffeq``."""
+ODE_METHODS: tuple[str, ...] = (*_FIXED, *_ADAPTIVE)
+"""The solvers :func:`integrate` accepts, all ``torchdiffeq``'s: fixed-step ``euler``, ``heun``, ``rk4``, then
+adaptive ones."""
 
 
 @torch.no_grad()
@@ -338,49 +339,36 @@ def integrate(
     """Solve ``dy/dt = velocity(t, y)`` from ``y(t0) = y0`` ``(B, d)`` to ``t1``; returns ``y(t1)`` ``(B, d)``.
 
     ``t1 < t0`` integrates backward (with the GPE convention: ``t0=1, t1=0`` maps latents to their noise).
-    Fixed-step methods take ``steps`` steps of ``h = (t1 − t0)/steps``:
+    All methods are ``torchdiffeq.odeint``'s. Fixed-step methods take ``steps`` equal steps of
+    ``h = (t1 − t0)/steps`` (the grid ``linspace(t0, t1, steps + 1)``):
 
     * ``euler``: ``y += h k1`` (order 1; 1 evaluation per step);
-    * ``heun``:  ``y += h (k1 + k2)/2``, ``k2 = v(t + h, y + h k1)`` (order 2; 2 evaluations);
-    * ``rk4``:   classical Runge–Kutta (order 4; 4 evaluations).
+    * ``heun``:  ``y += h (k1 + k2)/2``, ``k2 = v(t + h, y + h k1)`` (order 2; 2 evaluations; torchdiffeq's
+      ``heun2``);
+    * ``rk4``:   Runge–Kutta of order 4, torchdiffeq's ``rk4`` (Kutta's 3/8 rule, not the classical tableau;
+      4 evaluations).
 
-    Adaptive methods (``dopri5``, ...) call ``torchdiffeq.odeint`` with ``atol``/``rtol`` (``steps`` is ignored).
-    ``velocity`` receives ``t`` as a 0-d tensor. Runs without gradients.
+    Adaptive methods (``dopri5``, ...) use ``atol``/``rtol`` (``steps`` is ignored).
+    ``velocity`` receives ``t`` as a 0-d tensor of ``y0``'s dtype. Runs without gradients.
     """
+    from torchdiffeq import odeint
+
     if method not in ODE_METHODS:
         raise ValueError(f"unknown ODE method {method!r}; expected one of {ODE_METHODS}")
     if y0.ndim < 1:
         raise ValueError("y0 must have a batch dimension")
-    if method in _ADAPTIVE:
-        from torchdiffeq import odeint
-
-        ts = torch.tensor([t0, t1], dtype=y0.dtype if y0.is_floating_point() else torch.float32, device=y0.device)
-        if t0 == t1:
-            return y0.clone()
-        return odeint(velocity, y0, ts, method=method, atol=atol, rtol=rtol)[-1]
-    if steps < 1:
+    if method in _FIXED and steps < 1:
         raise ValueError(f"steps must be ≥ 1; got {steps}")
-    h = (t1 - t0) / steps
-    y = y0.clone()
+    if t0 == t1:
+        return y0.clone()
+    ts = torch.tensor([t0, t1], dtype=y0.dtype if y0.is_floating_point() else torch.float32, device=y0.device)
+    if method in _ADAPTIVE:
+        return odeint(velocity, y0, ts, method=method, atol=atol, rtol=rtol)[-1]
 
-    def tt(s: float) -> Tensor:
-        return torch.tensor(s, dtype=y0.dtype, device=y0.device)
+    def grid(func: Any, y: Tensor, t: Tensor) -> Tensor:  # t = (start, end), ascending (torchdiffeq flips time)
+        return torch.linspace(float(t[0]), float(t[-1]), steps + 1, dtype=t.dtype, device=t.device)
 
-    for i in range(steps):
-        t = t0 + i * h
-        if method == "euler":
-            y = y + h * velocity(tt(t), y)
-        elif method == "heun":
-            k1 = velocity(tt(t), y)
-            k2 = velocity(tt(t + h), y + h * k1)
-            y = y + 0.5 * h * (k1 + k2)
-        else:  # rk4
-            k1 = velocity(tt(t), y)
-            k2 = velocity(tt(t + h / 2), y + (h / 2) * k1)
-            k3 = velocity(tt(t + h / 2), y + (h / 2) * k2)
-            k4 = velocity(tt(t + h), y + h * k3)
-            y = y + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
-    return y
+    return odeint(velocity, y0, ts, method=_FIXED[method], options={"grid_constructor": grid})[-1]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -435,10 +423,8 @@ class LatentGenerator:
     def _flow(self, a: Tensor, *, forward: bool, method: str, steps: int, batch_size: int) -> Tensor:
         dev = self.device
         std = self.standardizer.to(dev)
-        was = self.velocity.training
-        self.velocity.eval()
         out = []
-        try:
+        with eval_mode(self.velocity):
             for i in range(0, a.shape[0], batch_size):
                 ab = a[i : i + batch_size].to(dev, torch.float32)
                 if forward:
@@ -447,8 +433,6 @@ class LatentGenerator:
                 else:
                     u = integrate(self.velocity, std.standardize(ab), t0=1.0, t1=0.0, method=method, steps=steps)
                     out.append(u.cpu())
-        finally:
-            self.velocity.train(was)
         return torch.cat(out) if out else a.new_zeros((0, self.dim)).cpu()
 
     def sample_latents(
@@ -472,13 +456,9 @@ class LatentGenerator:
             raise ValueError("this LatentGenerator has no decoder; use sample_latents() or give one")
         p = next(self.decoder.parameters(), None)
         dev = p.device if p is not None else torch.device("cpu")
-        was = self.decoder.training
-        self.decoder.eval()
-        try:
+        with eval_mode(self.decoder):
             return torch.cat([self.decoder(latents[i : i + batch_size].to(dev)).cpu()
                               for i in range(0, latents.shape[0], batch_size)])
-        finally:
-            self.decoder.train(was)
 
     def generate(
         self,

@@ -12,12 +12,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import re
-import types
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -30,9 +27,9 @@ import torch.nn.functional as F
 from scipy import linalg
 from torch import Tensor, nn
 
-from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_exists, content_hash, load_checkpoint, save_checkpoint
 from .models import MLP
-from .train import resolve_device
+from .train import TrainConfig, fit, resolve_device
 
 __all__ = [
     "frechet_distance",
@@ -46,6 +43,7 @@ __all__ = [
     "WeightsNotFoundError",
     "INCEPTION_WEIGHTS_FILE",
     "find_inception_weights",
+    "fid_inception_v3",
     "InceptionFeatures",
     "ClassifierNet",
     "build_classifier",
@@ -198,52 +196,36 @@ def find_inception_weights(weights_path: str | Path | None = None) -> Path | Non
     return None
 
 
-def _avg_pool_excl(x: Tensor) -> Tensor:
-    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+def fid_inception_v3() -> nn.Module:
+    """The FID network without weights: torchvision's Inception-v3 (1008 classes, no auxiliary head) with the FID
+    blocks of ``pytorch-fid`` (average pools that exclude padding in the A/C/E₁ blocks, a max pool in the last E
+    block) — what ``pytorch_fid.inception.fid_inception_v3`` builds before it downloads the weights, which gpelib
+    never does. Its ``state_dict`` has the keys and shapes of :data:`INCEPTION_WEIGHTS_FILE`."""
+    from pytorch_fid.inception import FIDInceptionA, FIDInceptionC, FIDInceptionE_1, FIDInceptionE_2
+    from torchvision.models import inception_v3
 
-
-def _max_pool(x: Tensor) -> Tensor:
-    return F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
-
-
-def _fid_block_a(self: nn.Module, x: Tensor) -> list[Tensor]:
-    """torchvision InceptionA branches with the FID network's pool branch (padding excluded from the average)."""
-    return [
-        self.branch1x1(x),
-        self.branch5x5_2(self.branch5x5_1(x)),
-        self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-        self.branch_pool(_avg_pool_excl(x)),
-    ]
-
-
-def _fid_block_c(self: nn.Module, x: Tensor) -> list[Tensor]:
-    b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
-    bd = x
-    for k in range(1, 6):
-        bd = getattr(self, f"branch7x7dbl_{k}")(bd)
-    return [self.branch1x1(x), b7, bd, self.branch_pool(_avg_pool_excl(x))]
-
-
-def _make_fid_block_e(pool):
-    def _fid_block_e(self: nn.Module, x: Tensor) -> list[Tensor]:
-        b3 = self.branch3x3_1(x)
-        b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
-        bd = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        bd = torch.cat([self.branch3x3dbl_3a(bd), self.branch3x3dbl_3b(bd)], 1)
-        return [self.branch1x1(x), b3, bd, self.branch_pool(pool(x))]
-
-    return _fid_block_e
+    net = inception_v3(weights=None, num_classes=1008, aux_logits=False, init_weights=False, transform_input=False)
+    net.Mixed_5b = FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = FIDInceptionE_1(1280)
+    net.Mixed_7c = FIDInceptionE_2(2048)
+    return net
 
 
 class InceptionFeatures(FeatureExtractor):
     """The standard FID network's 2048-d pool features (Inception-v3, TF 2015-12-05 weights as ported by
     pytorch-fid), from a **local** weights file only; never downloads.
 
-    Built on torchvision's ``inception_v3(weights=None, aux_logits=False, init_weights=False)`` with the FID
-    variant's pooling (average pools that exclude padding in the A/C/E₁ blocks, a max pool in the last E block),
-    the classifier replaced by the identity. Inputs ``(N, C, H, W)`` in [−1, 1] with ``C`` ∈ {1, 3} (grayscale is
-    replicated to 3 channels) are resized to 299×299 (bilinear) and fed as they are: the FID weights expect
-    [−1, 1]. Values may differ slightly from TensorFlow FID (different resize), as with pytorch-fid.
+    The network is :func:`fid_inception_v3` (pytorch-fid's FID blocks on torchvision's Inception-v3) with the
+    classifier replaced by the identity, loaded from the local file. Inputs ``(N, C, H, W)`` in [−1, 1] with
+    ``C`` ∈ {1, 3} (grayscale is replicated to 3 channels) are resized to 299×299 (bilinear) and fed as they are:
+    the FID weights expect [−1, 1]. Values may differ slightly from TensorFlow FID (different resize), as with
+    pytorch-fid.
 
     Raises :class:`WeightsNotFoundError` naming the paths looked at when the file is absent.
     """
@@ -257,19 +239,8 @@ class InceptionFeatures(FeatureExtractor):
         path = find_inception_weights(weights_path)
         if path is None:
             raise WeightsNotFoundError(_inception_candidates(weights_path))
-        from torchvision.models import inception_v3
-        from torchvision.models.inception import InceptionA, InceptionC, InceptionE
-
-        net = inception_v3(weights=None, aux_logits=False, init_weights=False, transform_input=False)
+        net = fid_inception_v3()
         net.fc = nn.Identity()
-        for mod_name, mod in net.named_children():
-            if isinstance(mod, InceptionA):
-                mod._forward = types.MethodType(_fid_block_a, mod)
-            elif isinstance(mod, InceptionC):
-                mod._forward = types.MethodType(_fid_block_c, mod)
-            elif isinstance(mod, InceptionE):
-                pool = _max_pool if mod_name == "Mixed_7c" else _avg_pool_excl
-                mod._forward = types.MethodType(_make_fid_block_e(pool), mod)
         state = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(state, dict):
             raise ValueError(f"{path} does not hold a state dict")
@@ -280,8 +251,7 @@ class InceptionFeatures(FeatureExtractor):
             raise ValueError(f"{path} is not an Inception-v3 FID state dict: {e}") from e
         self.missing_keys: list[str] = list(res.missing_keys)
         self.unexpected_keys: list[str] = list(res.unexpected_keys)
-        n_params = len(net.state_dict())
-        if len(self.missing_keys) >= n_params:
+        if not set(state) & set(net.state_dict()):  # (missing_keys omits the batch-norm step counters)
             raise ValueError(f"{path} matched none of Inception-v3's parameters: not the FID weights")
         if self.missing_keys:
             warnings.warn(f"Inception FID weights {path}: {len(self.missing_keys)} parameters missing "
@@ -465,7 +435,7 @@ class ClassifierFeatures(FeatureExtractor):
             "epochs": epochs, "seed": seed, "val_fraction": val_fraction, "batch_size": batch_size, "lr": lr,
             "feature_dim": feature_dim, "width": width,
         }
-        key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+        key = content_hash(spec, 16)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", tag) or "data"
         path = Path(cache_dir) / f"classifier-{safe}-{key}"
         if checkpoint_exists(path):
@@ -498,7 +468,13 @@ def train_classifier(
 ) -> ClassifierFeatures:
     """Train a :class:`ClassifierNet` (Adam, cross-entropy) on ``images`` ``(N, C, H, W)`` in [−1, 1] or vectors
     ``(N, D)`` with integer ``labels`` ``(N,)``; a seeded ``val_fraction`` of the data is held out and its accuracy
-    stored as ``test_accuracy``. Deterministic for a given ``seed`` on a given device; leaves the global RNG alone.
+    stored as ``test_accuracy``.
+
+    Runs :func:`gpelib.train.fit` (in this process alone, also under ``torchrun``): ``epochs`` passes over the
+    training part in seeded shuffled batches of ``batch_size`` (each pass drops its last incomplete batch), the
+    held-out cross-entropy and accuracy evaluated after each pass; a non-finite loss raises
+    :class:`gpelib.train.NonFiniteLossError` (a ``FloatingPointError``). Deterministic for a given ``seed`` on a
+    given device; leaves the global RNG alone.
     """
     x, y = _as_tensor(images), torch.as_tensor(np.asarray(labels)).long()
     if x.shape[0] != y.shape[0] or y.ndim != 1:
@@ -509,8 +485,7 @@ def train_classifier(
         raise ValueError("images contain NaN or inf")
     n_classes = int(y.max()) + 1
     dev = resolve_device(device)
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(x.shape[0], generator=g)
+    perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))
     n_val = int(round(val_fraction * x.shape[0]))
     val_idx, tr_idx = perm[:n_val], perm[n_val:]
     with torch.random.fork_rng(devices=[]):
@@ -521,23 +496,28 @@ def train_classifier(
     net.scale.fill_(max(float(xt.std()), 1e-8))
     net.to(dev).train()
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    xt_d, yt_d = xt.to(dev), yt.to(dev)
-    for epoch in range(epochs):
-        order = torch.randperm(xt.shape[0], generator=g).to(dev)
-        total = 0.0
-        for i in range(0, xt.shape[0], batch_size):
-            idx = order[i : i + batch_size]
-            opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(net(xt_d[idx]), yt_d[idx])
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.shape[0]
-        if not math.isfinite(total):
-            raise FloatingPointError(f"classifier loss became non-finite in epoch {epoch + 1}")
-    acc = math.nan
-    if n_val:
-        acc = float((ClassifierFeatures(net, device=dev).predict(x[val_idx]) == y[val_idx].numpy()).mean())
-    out = ClassifierFeatures(net, test_accuracy=acc, tag=tag, device=dev)
+    xt_d, yt_d, xv, yv = xt.to(dev), yt.to(dev), x[val_idx], y[val_idx]
+    per_epoch = max(1, xt.shape[0] // min(batch_size, xt.shape[0]))
+
+    def step(idx: Tensor) -> dict[str, Tensor]:  # the batch is a set of row indices of the training part
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(xt_d[idx]), yt_d[idx])
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    def evaluate() -> dict[str, float]:
+        if not n_val:
+            return {"val_loss": math.nan, "val_accuracy": math.nan}
+        logits = torch.cat([net(xv[i : i + 512].to(dev)).float().cpu() for i in range(0, n_val, 512)])
+        accuracy = float((logits.argmax(1) == yv).double().mean())
+        return {"val_loss": float(F.cross_entropy(logits, yv)), "val_accuracy": accuracy}
+
+    config = TrainConfig(iterations=epochs * per_epoch, batch_size=batch_size, lr=lr, betas=(0.9, 0.999), seed=seed,
+                         device=str(dev), eval_every=per_epoch, progress=False)
+    res = fit(name="fd_classifier", modules={"classifier": net}, optimizers={"classifier": opt}, step=step,
+              evaluate=evaluate, data=torch.arange(xt.shape[0]), config=config, distributed=False)
+    out = ClassifierFeatures(net, test_accuracy=float(res.history["val_accuracy"].iloc[-1]), tag=tag, device=dev)
     if verbose:
         print(f"FD-classifier: trained classifier on {xt.shape[0]} samples, {epochs} epochs, "
               f"held-out accuracy {out.test_accuracy:.3f}")
@@ -570,7 +550,8 @@ def default_feature_extractor(
             raise WeightsNotFoundError(_inception_candidates(weights_path))
         if labels is None:
             raise ValueError("no local Inception weights (or non-image data) and no labels to train a classifier on")
-        why = "no local Inception FID weights" if weights is None else f"data of shape {shape[1:]} do not suit Inception"
+        why = ("no local Inception FID weights" if weights is None
+               else f"data of shape {shape[1:]} do not suit Inception")
         ext = ClassifierFeatures.load_or_train(cache_dir, dataset_images, labels, tag=tag, epochs=epochs, seed=seed,
                                                device=device)
         msg = (f"feature extractor: gpelib classifier ({why}); held-out accuracy {ext.test_accuracy:.3f}; "

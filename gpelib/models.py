@@ -11,8 +11,9 @@ Every model is built from a plain ``dict`` config (``build_model(config)``), and
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -26,7 +27,8 @@ __all__ = [
     "make_encoder",
     "make_decoder",
     "build_model",
-    "count_parameters",
+    "encode",
+    "eval_mode",
 ]
 
 
@@ -238,17 +240,31 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     return model
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module | None) -> Iterator[None]:
+    """Switch ``modules`` (and all their submodules) to eval mode for the ``with`` block, then give every one of
+    them back the ``training`` flag it had before — also when the block raises. ``None`` entries are skipped.
+
+    Unlike ``model.eval(); ...; model.train()``, a submodule that was already in eval mode (a frozen encoder inside a
+    model, a batch-norm layer fixed on purpose) stays in eval mode afterwards. Gradients are left as they are: add
+    ``torch.no_grad()`` where none are wanted.
+    """
+    flags = [(m, m.training) for module in modules if module is not None for m in module.modules()]
+    try:
+        for module in modules:
+            if module is not None:
+                module.eval()
+        yield
+    finally:
+        for m, was_training in flags:  # parents before their children: each ends with its own flag
+            if m.training != was_training:
+                m.train(was_training)
 
 
 @torch.no_grad()
 def encode(model: nn.Module, x: Tensor, *, batch_size: int = 1024) -> Tensor:
     """Apply ``model`` to ``x`` in batches without gradients, on the model's device; returns a CPU tensor."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
-    model.train(was_training)
+    with eval_mode(model):
+        out = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
     return torch.cat(out)

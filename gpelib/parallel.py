@@ -64,7 +64,6 @@ def map_jobs(
     ``n_workers=1`` the jobs run in this process and, if given, the thread count is set for their duration only.
     """
     import torch
-
     from tqdm.auto import tqdm
 
     if n_workers < 1:

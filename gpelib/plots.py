@@ -75,14 +75,15 @@ def ratio_scatter(frames: Mapping[str, pd.DataFrame], *, size: float = 3.6) -> p
     return fig
 
 
-def certificate_plot(cert: pd.DataFrame, *, hue: str = "encoder") -> plt.Figure:
+def certificate_plot(cert: pd.DataFrame, *, hue: str = "method") -> plt.Figure:
     """Empirical ``µ²[K_α]`` (solid) and the Theorem-1 bound ``1 − ε/(log α)²`` (dashed) against α."""
     fig, ax = plt.subplots(figsize=(4.8, 3.6))
     groups = cert.groupby(hue) if hue in cert else [("", cert)]
     for i, (name, df) in enumerate(groups):
         c = f"C{i}"
         ax.plot(df["alpha"], df["empirical"], "o-", color=c, label=f"{name} empirical")
-        ax.plot(df["alpha"], df["bound"].clip(lower=0), "--", color=c, label=f"{name} bound (ε={df['eps'].iloc[0]:.3g})")
+        ax.plot(df["alpha"], df["bound"].clip(lower=0), "--", color=c,
+                label=f"{name} bound (ε={df['eps'].iloc[0]:.3g})")
     ax.set_xlabel("α")
     ax.set_ylabel("µ²[K_α]")
     ax.set_ylim(-0.02, 1.02)

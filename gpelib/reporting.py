@@ -1,8 +1,6 @@
-"""Run profiles, output folders and the verdict tables that every notebook ends with.
+"""Output folders, tidy tables and the verdict tables that every notebook ends with.
 
-Profiles (SPEC §2): ``smoke`` (CI, seconds per notebook), ``quick`` (2-core CPU, shipped data, the default) and
-``paper`` (the papers' settings on a GPU with real datasets on disk). A notebook reads its profile from the
-papermill parameter, else ``$GPE_PROFILE``, else ``quick``.
+Run profiles live in :mod:`gpelib.profiles`; the rules that decide a verdict in :mod:`gpelib.verdicts`.
 """
 
 from __future__ import annotations
@@ -10,30 +8,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["PROFILES", "resolve_profile", "pick", "project_root", "output_dir", "save_table", "verdict_table",
+from . import verdicts as _verdicts
+
+__all__ = ["project_root", "output_dir", "save_table", "verdict_table",
            "save_verdict", "Claim", "checkpoint_folder"]
-
-PROFILES = ("smoke", "quick", "paper")
-T = TypeVar("T")
-
-
-def resolve_profile(profile: str | None = None) -> str:
-    """``profile`` if given, else ``$GPE_PROFILE``, else ``"quick"``; validated."""
-    p = profile or os.environ.get("GPE_PROFILE") or "quick"
-    if p not in PROFILES:
-        raise ValueError(f"unknown profile {p!r}; expected one of {PROFILES}")
-    return p
-
-
-def pick(profile: str, table: Mapping[str, T]) -> T:
-    """``table[profile]`` with a clear error when a notebook lacks settings for that profile."""
-    if profile not in table:
-        raise KeyError(f"no settings for profile {profile!r}; this notebook defines {sorted(table)}")
-    return table[profile]
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -61,11 +43,9 @@ def output_dir(out_dir: str | Path | None, profile: str, *, kind: str = "figures
 def checkpoint_folder(profile: str, notebook: str, name: str, settings: Mapping[str, Any]) -> Path:
     """``<root>/runs/<profile>/checkpoints/<notebook>/<name>-<hash>``: trained models are reused when a notebook is
     rerun with the same settings, and a change of settings gets a folder of its own (never a mixed resume)."""
-    import hashlib
-    import json
+    from .checkpoint import content_hash
 
-    h = hashlib.sha256(json.dumps(dict(settings), sort_keys=True, default=str).encode()).hexdigest()[:10]
-    path = project_root() / "runs" / profile / "checkpoints" / notebook / f"{name}-{h}"
+    path = project_root() / "runs" / profile / "checkpoints" / notebook / f"{name}-{content_hash(settings, 10)}"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -77,26 +57,56 @@ def save_table(df: pd.DataFrame, out_dir: Path, name: str) -> Path:
     return path
 
 
-Claim = Mapping[str, Any]
+Claim = _verdicts.Claim  # one verdict row; decided with gpelib.verdicts (SPEC §2 "Verdicts")
+
+_LEGACY_HOLDS = {True: _verdicts.HOLDS, False: _verdicts.FAILS, None: _verdicts.NA}
 
 
-def verdict_table(rows: Sequence[Claim]) -> pd.DataFrame:
-    """The table each notebook ends with: one row per claim with ``claim``, ``paper``, ``ours``, ``holds``.
+def _claim_of(row: Claim | Mapping[str, Any]) -> Claim:
+    """A :class:`Claim` from a Claim or a dict row: ``outcome`` (one of ``verdicts.OUTCOMES``), or the older boolean
+    ``holds`` (True → holds, False → fails, None → n/a); ``kind="sanity"`` marks a sanity check."""
+    if isinstance(row, Claim):
+        return row
+    r = dict(row)
+    if "outcome" not in r and "holds" not in r:
+        raise ValueError(f"verdict row {r} lacks ['outcome'] (or the older ['holds'])")
+    missing = [k for k in ("claim", "paper", "ours") if k not in r]
+    if missing:
+        raise ValueError(f"verdict row {r} lacks {missing}")
+    if "outcome" in r:
+        outcome = r.pop("outcome")
+        r.pop("holds", None)
+    else:
+        h = r.pop("holds")
+        outcome = _LEGACY_HOLDS[None if h is None or pd.isna(h) else bool(h)]
+    kind = r.pop("kind", "sanity" if outcome == _verdicts.SANITY else "claim")
+    if kind == "sanity":
+        outcome = _verdicts.SANITY
+    known = {k: r.pop(k) for k in ("claim", "paper", "ours", "seeds", "detail", "note") if k in r}
+    return Claim(outcome=outcome, kind=kind, **known)
 
-    ``holds`` must be a computed boolean (or ``None`` when the run cannot decide, e.g. a smoke run).
+
+def verdict_table(rows: Sequence[Claim | Mapping[str, Any]]) -> pd.DataFrame:
+    """The table each notebook ends with, one row per claim: ``claim, paper, ours, outcome, seeds, detail, note``.
+
+    ``outcome`` is one of ``holds``, ``fails``, ``inconclusive``, ``sanity`` (a check that cannot fail: shown, not
+    counted) or ``n/a`` (the profile decides nothing), decided by :mod:`gpelib.verdicts`. Rows are
+    :class:`Claim` objects (``Claim.from_decision``) or dicts; a dict's older boolean ``holds`` maps True → holds,
+    False → fails, None → n/a, and its other keys become extra columns after ``note``.
     """
-    need = ("claim", "paper", "ours", "holds")
-    for r in rows:
-        missing = [k for k in need if k not in r]
-        if missing:
-            raise ValueError(f"verdict row {dict(r)} lacks {missing}")
-    df = pd.DataFrame([{k: r[k] for k in need} | {k: v for k, v in r.items() if k not in need} for r in rows])
-    df["holds"] = df["holds"].map(lambda v: "n/a" if v is None else ("yes" if bool(v) else "no"))
+    cols = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
+    extra = {k: v for r in rows if not isinstance(r, Claim) for k, v in r.items() if k not in (*cols, "holds", "kind")}
+    df = pd.DataFrame([_claim_of(r).as_row() | ({k: r.get(k) for k in extra} if not isinstance(r, Claim) else {})
+                       for r in rows], columns=[*cols, *extra])
+    df["seeds"] = df["seeds"].astype("Int64")
     return df
 
 
-def save_verdict(df: pd.DataFrame, out_dir: Path, notebook: str, *, profile: str) -> Path:
-    """Write ``<out_dir>/<notebook>_verdict.csv`` (with the profile) for ``reproduce/run_all.py``'s report."""
-    df = df.copy()
+def save_verdict(df: pd.DataFrame | Sequence[Claim | Mapping[str, Any]], out_dir: Path, notebook: str, *,
+                 profile: str) -> Path:
+    """Write ``<out_dir>/<notebook>_verdict.csv`` (with the profile) for ``reproduce/run_all.py``'s report.
+    ``df`` is a :func:`verdict_table` or the rows to build one from."""
+    df = (df if isinstance(df, pd.DataFrame) else verdict_table(df)).copy()
+    _verdicts.outcome_counts(df)  # every outcome is a known word
     df.insert(0, "profile", profile)
     return save_table(df, out_dir, f"{notebook}_verdict")

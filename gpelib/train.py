@@ -24,8 +24,8 @@ import contextlib
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,16 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
-from .distributed import dist_info, gme_cost_global
+from .distributed import DistInfo, dist_info, gme_cost_global
 from .losses import gaussian_kl, gme_cost, mds_penalty, reconstruction_mse
+from .models import eval_mode
 
 __all__ = [
     "TrainConfig",
+    "HistoryResult",
     "TrainResult",
+    "BatchFeeder",
+    "RunState",
     "NonFiniteLossError",
     "resolve_device",
     "seed_everything",
@@ -109,22 +113,30 @@ class TrainConfig:
 
 
 @dataclass
-class TrainResult:
-    """Outcome of a trainer: the trained modules, the tidy history and why training stopped."""
+class HistoryResult:
+    """What every training outcome has: ``history``, a tidy DataFrame with one row per evaluation
+    (``iteration | seconds | train_loss | val_loss | …``), and :attr:`final_val`. Trainers' results derive from it
+    (:class:`TrainResult`, :class:`gpelib.gan.train.GANResult`)."""
 
-    modules: dict[str, nn.Module]
     history: pd.DataFrame
-    steps: pd.DataFrame
-    stopped: str
-    iterations: int
-    seconds: float
-    config: TrainConfig = field(repr=False)
 
     @property
     def final_val(self) -> float:
         """Last validation metric (NaN if never evaluated)."""
         v = self.history["val_loss"].dropna()
         return float(v.iloc[-1]) if len(v) else math.nan
+
+
+@dataclass
+class TrainResult(HistoryResult):
+    """Outcome of a trainer: the trained modules, the tidy history and why training stopped."""
+
+    modules: dict[str, nn.Module]
+    steps: pd.DataFrame
+    stopped: str
+    iterations: int
+    seconds: float
+    config: TrainConfig = field(repr=False)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -201,8 +213,9 @@ class _Batches:
         return {"gen": self.gen.get_state(), "perm": self.perm.clone(), "pos": self.pos}
 
     def load(self, s: dict[str, Any]) -> None:
-        self.gen.set_state(s["gen"])
-        self.perm, self.pos = s["perm"], int(s["pos"])
+        # a checkpoint loaded onto a GPU holds GPU tensors; the generator and the permutation live on the CPU
+        self.gen.set_state(s["gen"].cpu())
+        self.perm, self.pos = s["perm"].cpu(), int(s["pos"])
 
 
 # settings that may differ between a run and its resumption (budgets, bookkeeping, hardware)
@@ -228,6 +241,175 @@ StepFn = Callable[[Tensor], dict[str, Tensor]]
 EvalFn = Callable[[], dict[str, float]]
 
 
+class BatchFeeder:
+    """The training batches of one run of :func:`fit`, on the device.
+
+    Draws the indices with :class:`_Batches` (seeded epoch-wise shuffling; under ``torchrun`` each process's slice
+    of one global batch) and gathers the rows of ``data``: on the device when ``config.data_on_device`` (or on the
+    CPU), else from host memory — through two pinned staging buffers on a GPU with ``config.pin_memory``, so that
+    the copy does not block. Image batches are made ``channels_last`` when ``config.channels_last``
+    (:meth:`prepare` converts the networks to match). :meth:`state`/:meth:`load` save and restore the shuffling.
+    """
+
+    def __init__(self, data: Tensor, config: TrainConfig, device: torch.device, info: DistInfo | None = None) -> None:
+        info = info or dist_info()
+        self.batches = _Batches(data.shape[0], config.batch_size, config.seed, rank=info.rank, world=info.world_size)
+        self.device = device
+        self.channels_last = config.channels_last and data.ndim == 4
+        self._stage: list[Tensor] = []
+        self._turn = 0
+        if config.data_on_device or device.type == "cpu":
+            self.data = data.to(device) if data.device != device else data
+        else:  # the data stay in host memory; each batch is gathered there and copied to the device
+            self.data = data.cpu()
+            if config.pin_memory and device.type == "cuda":
+                # two pinned staging buffers: indexing a tensor makes a pageable copy, whose transfer would block, so
+                # the batch is gathered into pinned memory (index_select(out=…)) and copied without blocking
+                self._stage = [torch.empty((self.batches.b, *self.data.shape[1:]), dtype=self.data.dtype).pin_memory()
+                               for _ in range(2)]
+
+    def prepare(self, modules: Iterable[nn.Module]) -> None:
+        """Give ``modules`` the batches' memory format (``channels_last`` for images when asked)."""
+        if self.channels_last:
+            for m in modules:
+                m.to(memory_format=torch.channels_last)
+
+    def next(self) -> Tensor:
+        """The next training batch, on the device."""
+        idx = self.batches.next()
+        if self._stage:  # the step in between synchronised (loss.item()), so the buffer used before last is free
+            batch = torch.index_select(self.data, 0, idx, out=self._stage[self._turn][: len(idx)])
+            self._turn = 1 - self._turn
+        else:
+            batch = self.data[idx.to(self.data.device)] if self.data.device.type != "cpu" else self.data[idx]
+        batch = batch.to(self.device, non_blocking=True)
+        return batch.contiguous(memory_format=torch.channels_last) if self.channels_last else batch
+
+    def state(self) -> dict[str, Any]:
+        return self.batches.state()
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.batches.load(state)
+
+
+class RunState:
+    """Where a run of :func:`fit` stands — iteration, training seconds, the history rows (one per evaluation) and
+    the per-step rows — and its checkpoint in ``config.checkpoint_dir``.
+
+    :meth:`resume` loads a checkpoint, refuses one written by another trainer or with other settings, and restores
+    the modules, optimisers, batch order and random state (each process's own under ``torchrun``); :meth:`save`
+    writes one (every process calls it: the random states are gathered, rank 0 writes, the others wait).
+    """
+
+    def __init__(self, name: str, config: TrainConfig, modules: dict[str, nn.Module],
+                 optimizers: dict[str, torch.optim.Optimizer], feeder: BatchFeeder, device: torch.device,
+                 extra_config: dict[str, Any] | None = None, info: DistInfo | None = None) -> None:
+        self.name, self.config, self.modules, self.optimizers = name, config, modules, optimizers
+        self.feeder, self.device, self.info = feeder, device, info or dist_info()
+        self.ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+        self.meta = {"trainer": name, "train_config": asdict(config), "world_size": self.info.world_size,
+                     **(extra_config or {})}
+        self.it, self.seconds = 0, 0.0
+        self.rows: list[dict[str, float]] = []
+        self.step_rows: list[dict[str, float]] = []
+
+    def resume(self) -> bool:
+        """Continue from the checkpoint, if there is one and ``config.resume``; True when it did."""
+        ckpt = self.ckpt
+        if ckpt is None or not self.config.resume or not checkpoint_exists(ckpt):
+            return False
+        ck = load_checkpoint(ckpt, map_location=self.device)
+        if ck.config.get("trainer") != self.name:
+            raise ValueError(f"checkpoint at {ckpt} was written by {ck.config.get('trainer')!r}, not {self.name!r}")
+        changed = _changed_settings(ck.config.get("train_config", {}), asdict(self.config))
+        if int(ck.config.get("world_size", 1)) != self.info.world_size:
+            changed.append(f"processes: {ck.config.get('world_size', 1)} → {self.info.world_size}")
+        if changed:
+            raise ValueError(
+                f"checkpoint at {ckpt} was trained with other settings ({', '.join(changed)}); resuming would mix "
+                "two runs. Delete the folder, pick another checkpoint_dir, or set resume=False"
+            )
+        for k, m in self.modules.items():
+            m.load_state_dict(ck.weights[k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(ck.state["optimizers"][k])
+        self.feeder.load(ck.state["batches"])
+        rng = ck.state["rank_rng"][self.info.rank] if "rank_rng" in ck.state else ck.state["torch_rng"]
+        torch.set_rng_state(rng.cpu())
+        if self.device.type == "cuda" and "cuda_rng" in ck.state:
+            torch.cuda.set_rng_state(ck.state["cuda_rng"].cpu())
+        self.it, self.seconds = int(ck.state["iteration"]), float(ck.state["seconds"])
+        self.rows, self.step_rows = list(ck.state["history"]), list(ck.state["steps"])
+        return True
+
+    def save(self) -> None:
+        """Write the checkpoint (nothing without ``checkpoint_dir``)."""
+        if self.ckpt is None:
+            return
+        import torch.distributed as tdist
+
+        world = self.info.world_size
+        if world > 1:  # every process's random state, so that each resumes its own stream
+            states: list[Any] = [None] * world
+            tdist.all_gather_object(states, torch.get_rng_state())
+            if not self.info.is_main:
+                tdist.barrier()
+                return
+        state = {
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "batches": self.feeder.state(),
+            "torch_rng": torch.get_rng_state(),
+            "iteration": self.it,
+            "seconds": self.seconds,
+            "history": self.rows,
+            "steps": self.step_rows,
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state()
+        if world > 1:
+            state["rank_rng"] = torch.stack(states)
+        save_checkpoint(self.ckpt, modules=self.modules, config={**self.meta, "iteration": self.it}, state=state)
+        if world > 1:
+            tdist.barrier()  # the others wait until the checkpoint is complete
+
+    def record_step(self, out: dict[str, Tensor], seconds: float) -> float:
+        """Count one training iteration that took ``seconds`` and logged ``out``; returns its loss. Raises
+        :class:`NonFiniteLossError` when the loss is NaN or infinite."""
+        loss = float(out["loss"])
+        self.seconds += seconds
+        self.it += 1
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"{self.name}: training loss became {loss} at iteration {self.it}; lower the learning rate, check the "
+                "data for NaN/inf, or resume from the last checkpoint"
+            )
+        self.step_rows.append({"iteration": self.it, "seconds": self.seconds, **{k: float(v) for k, v in out.items()}})
+        return loss
+
+    def record_eval(self, train_loss: float, metrics: dict[str, float]) -> float:
+        """Add a history row for an evaluation now; returns its ``val_loss`` (NaN if absent)."""
+        self.rows.append({"iteration": self.it, "seconds": self.seconds, "train_loss": train_loss, **metrics})
+        return self.last_val
+
+    @property
+    def last_val(self) -> float:
+        """The validation metric of the last history row."""
+        return float(self.rows[-1].get("val_loss", math.nan))
+
+    def result(self, stopped: str) -> TrainResult:
+        """The run as a :class:`TrainResult` that stopped for the reason ``stopped``."""
+        steps = pd.DataFrame(self.step_rows, columns=None if self.step_rows else ["iteration", "seconds", "loss"])
+        return TrainResult(
+            modules=self.modules,
+            history=pd.DataFrame(self.rows),
+            steps=steps,
+            stopped=stopped,
+            iterations=self.it,
+            seconds=self.seconds,
+            config=self.config,
+        )
+
+
 def fit(
     *,
     name: str,
@@ -238,169 +420,73 @@ def fit(
     data: Tensor,
     config: TrainConfig,
     extra_config: dict[str, Any] | None = None,
+    distributed: bool = True,
 ) -> TrainResult:
     """Generic loop: draw a batch, call ``step(batch)`` (which back-propagates and steps the optimisers and
     returns ``{"loss": ..., <components>}``), evaluate every ``config.eval_every`` iterations, stop at the
     iteration budget, the time budget or ``val_loss ≤ config.target``; checkpoint and resume.
 
-    ``evaluate()`` returns ``{"val_loss": ..., <other metrics>}``. Raises :class:`NonFiniteLossError` at the first
-    non-finite training loss.
+    ``evaluate()`` returns ``{"val_loss": ..., <other metrics>}``; it runs without gradients, with ``modules`` in
+    eval mode (:func:`~gpelib.models.eval_mode`). Raises :class:`NonFiniteLossError` at the first non-finite
+    training loss. ``distributed=False`` trains in this process alone even under ``torchrun`` (every process then
+    trains the same model on all the data).
     """
     device = resolve_device(config.device)
-    info = dist_info()
-    batches = _Batches(data.shape[0], config.batch_size, config.seed, rank=info.rank, world=info.world_size)
-    if config.channels_last and data.ndim == 4:
-        for m in modules.values():
-            m.to(memory_format=torch.channels_last)
+    info = dist_info() if distributed else DistInfo(0, 1, 0)
+    feeder = BatchFeeder(data, config, device, info)
+    feeder.prepare(modules.values())
+    run = RunState(name, config, modules, optimizers, feeder, device, extra_config, info)
+    run.resume()
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16) if config.precision == "bf16"
                 else contextlib.nullcontext())
-    stage: list[Tensor] = []
-    if config.data_on_device or device.type == "cpu":
-        data_dev = data.to(device) if data.device != device else data
-    else:  # the data stay in host memory; each batch is gathered there and copied to the device
-        data_dev = data.cpu()
-        if config.pin_memory and device.type == "cuda":
-            # two pinned staging buffers: indexing a tensor makes a pageable copy, whose transfer would block, so
-            # the batch is gathered into pinned memory (index_select(out=…)) and copied without blocking
-            stage = [torch.empty((batches.b, *data_dev.shape[1:]), dtype=data_dev.dtype).pin_memory()
-                     for _ in range(2)]
-    rows: list[dict[str, float]] = []
-    step_rows: list[dict[str, float]] = []
-    it, seconds = 0, 0.0
-    ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
-    meta = {"trainer": name, "train_config": asdict(config), "world_size": info.world_size, **(extra_config or {})}
 
-    if ckpt is not None and config.resume and checkpoint_exists(ckpt):
-        ck = load_checkpoint(ckpt, map_location=device)
-        if ck.config.get("trainer") != name:
-            raise ValueError(f"checkpoint at {ckpt} was written by {ck.config.get('trainer')!r}, not {name!r}")
-        changed = _changed_settings(ck.config.get("train_config", {}), asdict(config))
-        if int(ck.config.get("world_size", 1)) != info.world_size:
-            changed.append(f"processes: {ck.config.get('world_size', 1)} → {info.world_size}")
-        if changed:
-            raise ValueError(
-                f"checkpoint at {ckpt} was trained with other settings ({', '.join(changed)}); resuming would mix "
-                "two runs. Delete the folder, pick another checkpoint_dir, or set resume=False"
-            )
-        for k, m in modules.items():
-            m.load_state_dict(ck.weights[k])
-        for k, o in optimizers.items():
-            o.load_state_dict(ck.state["optimizers"][k])
-        batches.load(ck.state["batches"])
-        if "rank_rng" in ck.state:
-            torch.set_rng_state(ck.state["rank_rng"][info.rank].cpu())
-        else:
-            torch.set_rng_state(ck.state["torch_rng"].cpu())
-        if device.type == "cuda" and "cuda_rng" in ck.state:
-            torch.cuda.set_rng_state(ck.state["cuda_rng"].cpu())
-        it, seconds = int(ck.state["iteration"]), float(ck.state["seconds"])
-        rows, step_rows = list(ck.state["history"]), list(ck.state["steps"])
-
-    def save() -> None:
-        if ckpt is None:
-            return
-        if info.world_size > 1:  # every process's random state, so that each resumes its own stream
-            import torch.distributed as tdist
-
-            states: list[Any] = [None] * info.world_size
-            tdist.all_gather_object(states, torch.get_rng_state())
-            if not info.is_main:
-                tdist.barrier()
-                return
-        state = {
-            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-            "batches": batches.state(),
-            "torch_rng": torch.get_rng_state(),
-            "iteration": it,
-            "seconds": seconds,
-            "history": rows,
-            "steps": step_rows,
-        }
-        if device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state()
-        if info.world_size > 1:
-            state["rank_rng"] = torch.stack(states)
-        save_checkpoint(ckpt, modules=modules, config={**meta, "iteration": it}, state=state)
-        if info.world_size > 1:
-            tdist.barrier()  # the others wait until the checkpoint is complete
-
-    def do_eval(train_loss: float) -> float:
-        for m in modules.values():
-            m.eval()
-        with torch.no_grad():
+    def evaluate_now(train_loss: float) -> float:
+        with eval_mode(*modules.values()), torch.no_grad():
             metrics = evaluate()
-        for m in modules.values():
-            m.train()
-        val = float(metrics.get("val_loss", math.nan))
-        rows.append({"iteration": it, "seconds": seconds, "train_loss": train_loss, **metrics})
-        return val
+        return run.record_eval(train_loss, metrics)
 
-    stopped = "iterations"
-    if not rows:
-        val = do_eval(math.nan)
-        if config.target is not None and val <= config.target:
-            stopped = "target"
-    else:
-        val = float(rows[-1].get("val_loss", math.nan))
-        if config.target is not None and val <= config.target:
-            stopped = "target"
+    def reached(val: float) -> bool:
+        return config.target is not None and val <= config.target
+
+    stopped = "target" if reached(run.last_val if run.rows else evaluate_now(math.nan)) else "iterations"
     running: list[float] = []
-    bar = _progress(config.iterations, name, config.progress and info.is_main, initial=it)
+    bar = _progress(config.iterations, name, config.progress and dist_info().is_main, initial=run.it)
     try:
-        while stopped == "iterations" and it < config.iterations:
-            if config.max_seconds is not None and seconds >= config.max_seconds:
+        while stopped == "iterations" and run.it < config.iterations:
+            if config.max_seconds is not None and run.seconds >= config.max_seconds:
                 stopped = "time"
                 break
-            idx = batches.next()
-            if stage:  # the step below synchronises (loss.item()), so buffer it % 2 is free again
-                batch = torch.index_select(data_dev, 0, idx, out=stage[it % 2][: len(idx)])
-            else:
-                batch = data_dev[idx.to(data_dev.device)] if data_dev.device.type != "cpu" else data_dev[idx]
-            batch = batch.to(device, non_blocking=True)
-            if config.channels_last and batch.ndim == 4:
-                batch = batch.contiguous(memory_format=torch.channels_last)
+            batch = feeder.next()
             t0 = time.perf_counter()
             with autocast:
                 out = step(batch)
-            if info.world_size > 1:
-                out, dt = _reduce_step(out, time.perf_counter() - t0, device)
-            else:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                dt = time.perf_counter() - t0
-            loss = float(out["loss"])
-            seconds += dt
-            it += 1
-            if not math.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"{name}: training loss became {loss} at iteration {it}; lower the learning rate, check the data"
-                    " for NaN/inf, or resume from the last checkpoint"
-                )
-            running.append(loss)
-            step_rows.append({"iteration": it, "seconds": seconds, **{k: float(v) for k, v in out.items()}})
+            running.append(run.record_step(*_step_done(out, t0, device, info)))
             bar.update(1)
-            if it % config.eval_every == 0 or it == config.iterations:
-                val = do_eval(float(np.mean(running)))
+            if run.it % config.eval_every == 0 or run.it == config.iterations:
+                val = evaluate_now(float(np.mean(running)))
                 running = []
-                bar.set_postfix(train=f"{rows[-1]['train_loss']:.4g}", val=f"{val:.4g}")
-                if config.target is not None and val <= config.target:
+                bar.set_postfix(train=f"{run.rows[-1]['train_loss']:.4g}", val=f"{val:.4g}")
+                if reached(val):
                     stopped = "target"
-            if ckpt is not None and config.checkpoint_every and it % config.checkpoint_every == 0:
-                save()
+            if config.checkpoint_every and run.it % config.checkpoint_every == 0:
+                run.save()
     finally:
         bar.close()
     if running:
-        do_eval(float(np.mean(running)))
-    save()
-    return TrainResult(
-        modules=modules,
-        history=pd.DataFrame(rows),
-        steps=pd.DataFrame(step_rows, columns=["iteration", "seconds", "loss"] if not step_rows else None),
-        stopped=stopped,
-        iterations=it,
-        seconds=seconds,
-        config=config,
-    )
+        evaluate_now(float(np.mean(running)))
+    run.save()
+    return run.result(stopped)
+
+
+def _step_done(out: dict[str, Tensor], t0: float, device: torch.device, info: DistInfo
+               ) -> tuple[dict[str, Tensor], float]:
+    """A finished step's logged losses and duration since ``t0``: across processes their mean and the slowest
+    process's time (:func:`_reduce_step`), on a GPU after synchronising it."""
+    if info.world_size > 1:
+        return _reduce_step(out, time.perf_counter() - t0, device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return out, time.perf_counter() - t0
 
 
 def _reduce_step(out: dict[str, Tensor], dt: float, device: torch.device) -> tuple[dict[str, Tensor], float]:
@@ -677,8 +763,3 @@ def observe_milestones(
                                       default=float))
             os.replace(tmp, store)
     return [rows[m] for m in ms], result
-
-
-def with_overrides(config: TrainConfig, **kw: Any) -> TrainConfig:
-    """A copy of ``config`` with fields replaced."""
-    return replace(config, **kw)

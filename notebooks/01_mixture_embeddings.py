@@ -38,17 +38,12 @@ seed = 0
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, experiments, plots, reporting
+from gpelib import data, plots, profiles, recipes, reporting, tables, verdicts
 from gpelib.train import TrainConfig
 
-profile = reporting.resolve_profile(profile)
+profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
-S = reporting.pick(profile, {
-    # iterations of Adam for each encoder; lr 1e-3 on CPU budgets, the paper's 1e-4 with a longer budget on a GPU
-    "smoke": dict(n=200, n_eval=150, mixtures=[(9, 100), (12, 500)], iterations=30, lr=1e-3, batch=50, beta=0.1),
-    "quick": dict(n=1000, n_eval=500, mixtures=[(9, 100), (12, 500)], iterations=4000, lr=1e-3, batch=100, beta=0.1),
-    "paper": dict(n=1000, n_eval=1000, mixtures=[(9, 100), (12, 500)], iterations=30000, lr=1e-4, batch=100, beta=0.1),
-})
+S = profiles.preset("01", profile)  # iterations of Adam for each encoder; lr 1e-3 on CPU budgets, 1e-4 on a GPU
 print(f"profile={profile}  out={out}\n{S}")
 
 # %% [markdown]
@@ -62,8 +57,8 @@ for n_modes, dim in S["mixtures"]:
     cfg = TrainConfig(iterations=S["iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed, device=device,
                       eval_every=max(S["iterations"] // 10, 1))
     runs = {
-        "GPE": experiments.fit_gpe_encoder(mix.x, latent_dim=2, config=cfg, val=held_out.x),
-        "VAE": experiments.fit_vae(mix.x, latent_dim=2, config=cfg, beta=S["beta"], val=held_out.x),
+        "GPE": recipes.train_gpe_encoder(mix.x, latent_dim=2, config=cfg, val_data=held_out.x),
+        "VAE": recipes.train_method("vae", mix.x, latent_dim=2, config=cfg, beta=S["beta"], val_data=held_out.x),
     }
     results[f"{n_modes} modes in R^{dim}"] = (mix, held_out, runs)
 
@@ -71,8 +66,8 @@ for n_modes, dim in S["mixtures"]:
 # ## Figure 3: data (first two coordinates) and the two embeddings
 
 # %%
-for k, (name, (mix, held_out, runs)) in enumerate(results.items()):
-    z = experiments.embed(runs, mix.x)
+for k, (name, (mix, _, runs)) in enumerate(results.items()):
+    z = recipes.embed(runs, mix.x)
     fig = plots.embedding_panels({"data (x1, x2)": mix.x[:, :2], "GPE encoder": z["GPE"], "VAE encoder": z["VAE"]},
                                  mix.labels, title=name)
     plots.save_figure(fig, out, f"01_embeddings_{k}")
@@ -82,11 +77,11 @@ for k, (name, (mix, held_out, runs)) in enumerate(results.items()):
 
 # %%
 table = pd.concat(
-    [experiments.encoder_table(runs, held_out.x).assign(dataset=name) for name, (mix, held_out, runs) in results.items()],
+    [tables.encoder_table(runs, held_out.x).assign(dataset=name) for name, (mix, held_out, runs) in results.items()],
     ignore_index=True)
 reporting.save_table(table, out, "01_encoder_geometry")
-display(table[["dataset", "encoder", "gme", "distance_corr", "spearman", "ratio_q05", "ratio_median", "ratio_q95",
-               "spread", "train_seconds"]].round(4))
+display(table[["dataset", "method", "gme", "distance_corr", "spearman", "ratio_q05", "ratio_median", "ratio_q95",
+               "spread", "encoder_seconds"]].round(4))
 
 # %% [markdown]
 # ## Verdict
@@ -94,17 +89,15 @@ display(table[["dataset", "encoder", "gme", "distance_corr", "spearman", "ratio_
 # %%
 rows = []
 for name in results:
-    t = table[table.dataset == name].set_index("encoder")
+    t = table[table.dataset == name].set_index("method")
     g, v = t.loc["GPE"], t.loc["VAE"]
-    rows.append(dict(
-        claim=f"GPE preserves geometry better than VAE ({name}): lower GME cost, higher distance correlation, "
-              "smaller ratio spread",
-        paper="GPE keeps the mixture's layout; VAE maps it towards a Gaussian (Fig. 3, visual)",
-        ours=f"GME {g.gme:.3g} vs {v.gme:.3g}; corr {g.distance_corr:.3f} vs {v.distance_corr:.3f}; "
-             f"spread {g.spread:.2f} vs {v.spread:.2f}",
-        holds=None if profile == "smoke" else bool(g.gme < v.gme and g.distance_corr >= v.distance_corr
-                                                   and g.spread < v.spread),
-    ))
-verdict = reporting.verdict_table(rows)
-reporting.save_verdict(verdict, out, "01", profile=profile)
-display(verdict)
+    d = verdicts.all_of([verdicts.less(g.gme, v.gme), verdicts.greater(g.distance_corr, v.distance_corr, strict=False),
+                         verdicts.less(g.spread, v.spread)])
+    rows.append(verdicts.Claim.from_decision(
+        f"GPE preserves geometry better than VAE ({name}): lower GME cost, higher distance correlation, "
+        "smaller ratio spread",
+        "GPE keeps the mixture's layout; VAE maps it towards a Gaussian (Fig. 3, visual)",
+        f"GME {g.gme:.3g} vs {v.gme:.3g}; corr {g.distance_corr:.3f} vs {v.distance_corr:.3f}; "
+        f"spread {g.spread:.2f} vs {v.spread:.2f}", d, profile=profile))
+reporting.save_verdict(rows, out, "01", profile=profile)
+display(reporting.verdict_table(rows))

@@ -39,20 +39,15 @@ data_root = None  # paper profile: folder holding MNIST/raw/... (None: $GPE_DATA
 seed = 0
 
 # %%
-import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, experiments, geometry, plots, reporting
+from gpelib import data, geometry, plots, profiles, recipes, reporting, tables, verdicts
 from gpelib.train import TrainConfig
 
-profile = reporting.resolve_profile(profile)
+profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
-S = reporting.pick(profile, {
-    "smoke": dict(dataset="digits", latent=10, n_val=300, iterations=30, lr=1e-3, batch=64, beta=0.1),
-    "quick": dict(dataset="digits", latent=10, n_val=300, iterations=6000, lr=1e-3, batch=100, beta=0.1),
-    "paper": dict(dataset="mnist", latent=30, n_val=2000, iterations=20000, lr=1e-4, batch=100, beta=0.1),
-})
+S = profiles.preset("02", profile)
 ALPHAS = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 print(f"profile={profile}  out={out}\n{S}")
 
@@ -70,8 +65,8 @@ print(f"{images.name}: train {tuple(x_train.shape)}, held-out {tuple(x_val.shape
 cfg = TrainConfig(iterations=S["iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed, device=device,
                   eval_every=max(S["iterations"] // 10, 1))
 runs = {
-    "GPE": experiments.fit_gpe_encoder(x_train, latent_dim=S["latent"], config=cfg, val=x_val),
-    "VAE": experiments.fit_vae(x_train, latent_dim=S["latent"], config=cfg, beta=S["beta"], val=x_val),
+    "GPE": recipes.train_gpe_encoder(x_train, latent_dim=S["latent"], config=cfg, val_data=x_val),
+    "VAE": recipes.train_method("vae", x_train, latent_dim=S["latent"], config=cfg, beta=S["beta"], val_data=x_val),
 }
 history = pd.concat([r.history for r in runs.values()], ignore_index=True)
 reporting.save_table(history, out, "02_training_history")
@@ -82,11 +77,11 @@ reporting.save_table(history, out, "02_training_history")
 # %%
 pairs = {name: geometry.distance_ratios(r.encoder, x_val, max_pairs=20000, seed=seed).frame()
          for name, r in runs.items()}
-reporting.save_table(pd.concat([df.assign(encoder=k) for k, df in pairs.items()]), out, "02_distance_ratios")
+reporting.save_table(pd.concat([df.assign(method=k) for k, df in pairs.items()]), out, "02_distance_ratios")
 plots.save_figure(plots.ratio_scatter(pairs), out, "02_distance_ratios")
-diag = experiments.encoder_table(runs, x_val)
+diag = tables.encoder_table(runs, x_val)
 reporting.save_table(diag, out, "02_encoder_geometry")
-display(diag[["encoder", "gme", "distance_corr", "ratio_q05", "ratio_median", "ratio_q95", "spread"]].round(4))
+display(diag[["method", "gme", "distance_corr", "ratio_q05", "ratio_median", "ratio_q95", "spread"]].round(4))
 
 # %% [markdown]
 # ## Theorem 1: empirical $\mu^2[K_\alpha]$ vs the bound $1 - \varepsilon/(\log\alpha)^2$
@@ -95,46 +90,44 @@ display(diag[["encoder", "gme", "distance_corr", "ratio_q05", "ratio_median", "r
 # ε measured on the **training** pairs — the certificate as a user would apply it to new data.
 
 # %%
-cert = experiments.certificate_table(runs, {"train": x_cert}, alphas=ALPHAS)
-eps_train = cert.groupby("encoder")["eps"].first()
+cert = tables.certificate_table(runs, {"train": x_cert}, alphas=ALPHAS)
+eps_train = cert.groupby("method")["eps"].first()
 held = []
 for name, r in runs.items():
-    z_val = experiments.embed({name: r}, x_val)[name]
+    z_val = recipes.embed({name: r}, x_val)[name]
     held.append(geometry.certificate(x_val, z_val, alphas=ALPHAS, eps=float(eps_train[name]))
-                .assign(encoder=name, split="held-out"))
+                .assign(method=name, split="held-out"))
 cert = pd.concat([cert, *held], ignore_index=True)
 reporting.save_table(cert, out, "02_certificate")
 plots.save_figure(plots.certificate_plot(cert[cert.split == "held-out"]), out, "02_certificate")
-display(cert.pivot_table(index=["encoder", "split"], columns="alpha", values="empirical").round(3))
-display(cert.pivot_table(index=["encoder", "split"], columns="alpha", values="bound").round(3))
+display(cert.pivot_table(index=["method", "split"], columns="alpha", values="empirical").round(3))
+display(cert.pivot_table(index=["method", "split"], columns="alpha", values="bound").round(3))
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-d = diag.set_index("encoder")
-c = cert.set_index(["encoder", "split", "alpha"])
+d = diag.set_index("method")
+c = cert.set_index(["method", "split", "alpha"])
 k_gpe, k_vae = c.loc[("GPE", "held-out", 0.5), "empirical"], c.loc[("VAE", "held-out", 0.5), "empirical"]
-decided = profile != "smoke"
+tr, ho = cert[cert.split == "train"], cert[cert.split == "held-out"]
+ho_gpe = ho[ho.method == "GPE"]
 rows = [
-    dict(claim="GME encoder keeps ‖Tx−Tx′‖/‖x−x′‖ nearly constant; VAE does not (ratio spread q95/q05, held-out)",
-         paper="GMEGAN Fig. 3 (visual)",
-         ours=f"spread GPE {d.loc['GPE', 'spread']:.2f} vs VAE {d.loc['VAE', 'spread']:.2f}",
-         holds=bool(d.loc["GPE", "spread"] < d.loc["VAE", "spread"]) if decided else None),
-    dict(claim="Theorem 1 bound holds on the training pairs (every α)",
-         paper="µ²[K_α] > 1 − ε/(log α)²",
-         ours=f"min margin {(cert[cert.split == 'train'].empirical - cert[cert.split == 'train'].bound).min():.3f}",
-         holds=bool(cert[cert.split == "train"].holds.all())),
-    dict(claim="Theorem 1 bound, ε from training pairs, holds on held-out pairs (every α)",
-         paper="population statement",
-         ours=f"GPE ε={eps_train['GPE']:.3g}: min margin "
-              f"{(cert[(cert.split == 'held-out') & (cert.encoder == 'GPE')].pipe(lambda t: t.empirical - t.bound)).min():.3f}",
-         holds=bool(cert[cert.split == "held-out"].holds.all())),
-    dict(claim="GPE certifies more pairs than VAE: µ²[K_0.5] on held-out pairs",
-         paper="implied by small ε",
-         ours=f"GPE {k_gpe:.3f} vs VAE {k_vae:.3f}",
-         holds=bool(k_gpe > k_vae) if decided else None),
+    verdicts.Claim.from_decision(
+        "GME encoder keeps ‖Tx−Tx′‖/‖x−x′‖ nearly constant; VAE does not (ratio spread q95/q05, held-out)",
+        "GMEGAN Fig. 3 (visual)", f"spread GPE {d.loc['GPE', 'spread']:.2f} vs VAE {d.loc['VAE', 'spread']:.2f}",
+        verdicts.less(d.loc["GPE", "spread"], d.loc["VAE", "spread"]), profile=profile),
+    verdicts.Claim.from_decision(  # ε is measured on these very pairs: the bound holds by construction
+        "Theorem 1 bound holds on the training pairs (every α)", "µ²[K_α] > 1 − ε/(log α)²",
+        f"min margin {(tr.empirical - tr.bound).min():.3f}", verdicts.at_least(tr.empirical, tr.bound),
+        profile=profile, kind="sanity"),
+    verdicts.Claim.from_decision(
+        "Theorem 1 bound, ε from training pairs, holds on held-out pairs (every α)", "population statement",
+        f"GPE ε={eps_train['GPE']:.3g}: min margin {(ho_gpe.empirical - ho_gpe.bound).min():.3f}",
+        verdicts.at_least(ho.empirical, ho.bound), profile=profile),
+    verdicts.Claim.from_decision(
+        "GPE certifies more pairs than VAE: µ²[K_0.5] on held-out pairs", "implied by small ε",
+        f"GPE {k_gpe:.3f} vs VAE {k_vae:.3f}", verdicts.greater(k_gpe, k_vae), profile=profile),
 ]
-verdict = reporting.verdict_table(rows)
-reporting.save_verdict(verdict, out, "02", profile=profile)
-display(verdict)
+reporting.save_verdict(rows, out, "02", profile=profile)
+display(reporting.verdict_table(rows))

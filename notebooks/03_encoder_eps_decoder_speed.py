@@ -35,7 +35,7 @@
 #
 # **What decides the verdict.** (1) The mean decoder training loss over the budget (area under Fig. 4's curve)
 # decreases strictly as ε decreases; (2) the iterations to reach each threshold (training loss, trailing mean of
-# `window` iterations, see `gpelib.protocols.iterations_to_reach`) never increase as ε decreases.
+# `window` iterations, see `gpelib.tables.iterations_to_reach`) never increase as ε decreases.
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
@@ -45,30 +45,18 @@ data_root = None  # paper: the folder holding cifar-10-batches-py/ (None: $GPE_D
 seed = 0
 
 # %%
-import math
+
+from dataclasses import replace
 
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, plots, protocols, reporting
+from gpelib import data, plots, profiles, recipes, reporting, tables, verdicts
 from gpelib.train import TrainConfig
 
-profile = reporting.resolve_profile(profile)
+profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
-S = reporting.pick(profile, {
-    # eps: GME targets of the three encoders (loose → tight); encoder_cap: iteration cap of Algorithm 1
-    "smoke": dict(dataset="digits", latent=16, n_val=100, eps=[0.5, 0.2, 0.1], encoder_cap=30, encoder_lr=1e-3,
-                  encoder_eval=10, decoder_iterations=40, lr=1e-3, batch=50, eval_every=20,
-                  thresholds=[0.1, 0.04], window=10),
-    "quick": dict(dataset="digits", latent=16, n_val=300, eps=[0.05, 0.02, 0.009], encoder_cap=12000,
-                  encoder_lr=1e-3, encoder_eval=50, decoder_iterations=4000, lr=1e-3, batch=100, eval_every=100,
-                  thresholds=[0.1, 0.04], window=10),
-    # CIFAR10 as in the paper; its Fig. 4 ε values and learning rates did not survive the text extraction:
-    # SPEC's reference lr 1e-4 for both networks, ε spanning the range of its Table 1 (0.03 … 0.0009)
-    "paper": dict(dataset="cifar10", latent=100, n_val=1000, eps=[0.03, 0.01, 0.003], encoder_cap=100000,
-                  encoder_lr=1e-4, encoder_eval=200, decoder_iterations=20000, lr=1e-4, batch=100, eval_every=200,
-                  thresholds=[0.1, 0.015], window=10),
-})
+S = profiles.preset("03", profile)  # eps: GME targets of the three encoders (loose → tight); encoder_cap: Alg. 1's cap
 print(f"profile={profile}  out={out}\n{S}")
 
 # %%
@@ -85,16 +73,15 @@ enc_cfg = TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], batch_siz
                       device=device, eval_every=S["encoder_eval"])
 dec_cfg = TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed,
                       device=device, eval_every=S["eval_every"])
-runs = {protocols.eps_label(e): protocols.train_method("gpe", x, latent_dim=S["latent"], config=dec_cfg,
-                                                       encoder_config=protocols.with_target(enc_cfg, e),
-                                                       val_data=x_val)
+runs = {recipes.eps_label(e): recipes.train_method("gpe", x, latent_dim=S["latent"], config=dec_cfg,
+                                                   encoder_config=replace(enc_cfg, target=e), val_data=x_val)
         for e in S["eps"]}
 
 # %% [markdown]
 # ## The encoders: target ε, reached ε and empirical bi-Lipschitz spread (held-out pairs)
 
 # %%
-enc_table = protocols.encoder_diagnostics(runs, x_val)
+enc_table = tables.encoder_table(runs, x_val)
 reporting.save_table(enc_table, out, "03_encoders")
 display(enc_table[["method", "eps_target", "eps", "encoder_iterations", "encoder_seconds", "gme", "ratio_q05",
                    "ratio_q95", "spread"]].round(4))
@@ -103,7 +90,7 @@ display(enc_table[["method", "eps_target", "eps", "encoder_iterations", "encoder
 # ## Fig. 4: decoder training loss vs iteration
 
 # %%
-curves = protocols.smoothed_steps(runs, window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
+curves = tables.smoothed_steps(runs, window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
 reporting.save_table(curves, out, "03_decoder_curves")
 history = pd.concat([r.history for r in runs.values()], ignore_index=True)
 reporting.save_table(history, out, "03_decoder_history")
@@ -119,7 +106,7 @@ plots.save_figure(fig, out, "03_decoder_val_loss")
 # ## Iterations to reach each threshold
 
 # %%
-counts = protocols.threshold_table(runs, S["thresholds"], window=S["window"])
+counts = tables.threshold_table(runs, S["thresholds"], window=S["window"])
 counts = counts.merge(enc_table[["method", "spread"]], on="method")
 counts["mean_train_loss"] = counts.method.map({k: float(r.steps.loss.mean()) for k, r in runs.items()})
 counts["final_val_loss"] = counts.method.map({k: r.final_val for k, r in runs.items()})
@@ -135,29 +122,23 @@ order = enc_table.sort_values("eps", ascending=False).method.tolist()  # loosest
 eps = dict(zip(enc_table.method, enc_table.eps))
 spread = dict(zip(enc_table.method, enc_table.spread))
 auc = {k: float(runs[k].steps.loss.mean()) for k in order}
-finite = lambda v: math.inf if v is None or pd.isna(v) else int(v)  # never reached = ∞
-its = {t: [finite(counts.set_index(["method", "threshold"]).loc[(k, t), "iterations"]) for k in order]
-       for t in S["thresholds"]}
-decided = profile != "smoke"
-fmt = lambda v: "never" if v == math.inf else f"{v:,}"
-rows = [
-    dict(claim="Smaller ε ⇒ lower decoder loss curve (mean training MSE over the budget decreases with ε)",
-         paper="Fig. 4 (CIFAR10): the smaller-ε curves lie below",
-         ours="; ".join(f"ε={eps[k]:.3g}: {auc[k]:.4f}" for k in order),
-         holds=all(auc[a] > auc[b] for a, b in zip(order, order[1:])) if decided else None),
-]
+n_its = counts.set_index(["method", "threshold"])["iterations"]
+budget = S["decoder_iterations"]
+its = {t: verdicts.censor([n_its.loc[(k, t)] for k in order], budget) for t in S["thresholds"]}  # never: > budget
+per_eps = lambda values: "; ".join(f"ε={eps[k]:.3g}: {v:.4g}" for k, v in zip(order, values))
+rows = [verdicts.Claim.from_decision(
+    "Smaller ε ⇒ lower decoder loss curve (mean training MSE over the budget decreases with ε)",
+    "Fig. 4 (CIFAR10): the smaller-ε curves lie below", per_eps(auc.values()),
+    verdicts.shrinks(list(auc.values())), profile=profile)]
 for t, v in its.items():
-    rows.append(dict(
-        claim=f"Smaller ε ⇒ no more decoder iterations to reach loss {t:g}",
-        paper="Fig. 4 (CIFAR10): faster convergence for smaller ε",
-        ours="; ".join(f"ε={eps[k]:.3g}: {fmt(n)}" for k, n in zip(order, v))
-             + f" (budget {S['decoder_iterations']:,})",
-        holds=(all(a >= b for a, b in zip(v, v[1:])) and v[-1] < math.inf) if decided else None))
-rows.append(dict(
-    claim="Smaller ε ⇒ smaller empirical bi-Lipschitz spread q95/q05 (held-out pairs)",
-    paper="Theorem 1 / §8.2: small ε ⇒ bi-Lipschitz constant near 1",
-    ours="; ".join(f"ε={eps[k]:.3g}: {spread[k]:.3f}" for k in order),
-    holds=all(spread[a] > spread[b] for a, b in zip(order, order[1:])) if decided else None))
-verdict = reporting.verdict_table(rows)
-reporting.save_verdict(verdict, out, "03", profile=profile)
-display(verdict)
+    rows.append(verdicts.Claim.from_decision(
+        f"Smaller ε ⇒ no more decoder iterations to reach loss {t:g}", "Fig. 4 (CIFAR10): faster convergence for "
+        "smaller ε", "; ".join(f"ε={eps[k]:.3g}: {n}" for k, n in zip(order, v)) + f" (budget {budget:,})",
+        verdicts.all_of([verdicts.shrinks(v, strict=False),  # and the tightest ε reaches it
+                         verdicts.sooner(v[-1:], [budget], budget_a=budget)]), profile=profile))
+rows.append(verdicts.Claim.from_decision(
+    "Smaller ε ⇒ smaller empirical bi-Lipschitz spread q95/q05 (held-out pairs)",
+    "Theorem 1 / §8.2: small ε ⇒ bi-Lipschitz constant near 1", per_eps(spread[k] for k in order),
+    verdicts.shrinks([spread[k] for k in order]), profile=profile))
+reporting.save_verdict(rows, out, "03", profile=profile)
+display(reporting.verdict_table(rows))

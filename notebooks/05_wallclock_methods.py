@@ -23,7 +23,7 @@
 # with a KL term converge more slowly.
 #
 # **Set-up.** Same encoder/decoder architectures, batch size, learning rate, initial decoder weights, batch order and
-# held-out set for all five methods (`gpelib.protocols.train_method`). β-VAE: `MSE + β·KL/d` with β = 0.1 (SPEC §1).
+# held-out set for all five methods (`gpelib.recipes.train_method`). β-VAE: `MSE + β·KL/d` with β = 0.1 (SPEC §1).
 # MDS: `λ·mean_{i≠j}(‖µ_i−µ_j‖ − ‖x_i−x_j‖)²` with λ = 1/D (D = pixels): the MDS term is a squared difference of
 # distances, which grow like √D, so 1/D puts it on the per-pixel scale of the reconstruction term — the paper's value
 # was lost in the text extraction; its criterion, concurrent decay of the reconstruction, MDS and KL terms, was
@@ -45,34 +45,18 @@ data_root = None  # paper: holds MNIST/, cifar-10-batches-py/, celeba/, celeba_h
 seed = 0
 
 # %%
+from dataclasses import replace
+
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, plots, protocols, reporting
+from gpelib import data, papers, plots, profiles, recipes, reporting, tables, verdicts
 from gpelib.train import TrainConfig
 
-profile = reporting.resolve_profile(profile)
+profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
-DIGITS = {"digits": dict(latent=16, eps=0.009, thresholds=[0.1, 0.04], paper="MNIST", load={})}
-S = reporting.pick(profile, {
-    "smoke": dict(datasets=DIGITS, n_val=100, iterations=40, encoder_cap=30, encoder_lr=1e-3, encoder_eval=10,
-                  lr=1e-3, batch=50, eval_every=10, beta=0.1, mds_weight=None),
-    "quick": dict(datasets=DIGITS, n_val=300, iterations=8000, encoder_cap=12000, encoder_lr=1e-3, encoder_eval=50,
-                  lr=1e-3, batch=100, eval_every=100, beta=0.1, mds_weight=None),  # mds_weight None: 1/D
-    # The paper's datasets, latent sizes and GPE encoder thresholds (Table 2), batch 100; its learning rates did not
-    # survive the text extraction: SPEC's reference 1e-4 for every method.
-    "paper": dict(datasets={
-                      "mnist": dict(latent=30, eps=3.5e-3, thresholds=[0.1, 0.022], paper="MNIST", load={}),
-                      "cifar10": dict(latent=100, eps=1.5e-3, thresholds=[0.1, 0.015], paper="CIFAR10", load={}),
-                      "celeba": dict(latent=100, eps=5e-4, thresholds=[0.1, 0.015], paper="CelebA",
-                                     load=dict(size=64)),
-                      "celeba_hq": dict(latent=100, eps=8e-4, thresholds=[0.1, 0.0045], paper="CelebA-HQ",
-                                        load=dict(size=256)),
-                  },
-                  n_val=1000, iterations=200000, encoder_cap=200000, encoder_lr=1e-4, encoder_eval=200, lr=1e-4,
-                  batch=100, eval_every=1000, beta=0.1, mds_weight=None),
-})
-paper_values = protocols.paper_values()  # reproduce/paper_values.csv: the paper's Tables 1 and 2 as tidy data
+S = profiles.preset("05", profile)  # mds_weight None: 1/D
+paper_values = papers.paper_values()  # gpelib/paper_values.csv: the papers' tables and settings as tidy data
 print(f"profile={profile}  out={out}\n{S}")
 
 # %% [markdown]
@@ -87,11 +71,11 @@ results = {}
 for name, D in S["datasets"].items():
     images = data.load_dataset(name, data_root, **D["load"])  # a missing dataset raises with the expected layout
     train, val = images.split(S["n_val"], seed=seed)
-    results[name] = {protocols.LABELS[m]: protocols.train_method(
+    results[name] = {recipes.LABELS[m]: recipes.train_method(
                          m, train.images, latent_dim=D["latent"], config=cfg,
-                         encoder_config=protocols.with_target(enc_cfg, D["eps"]), beta=S["beta"],
+                         encoder_config=replace(enc_cfg, target=D["eps"]), beta=S["beta"],
                          mds_weight=S["mds_weight"], val_data=val.images)
-                     for m in protocols.METHODS}
+                     for m in recipes.METHODS}
 
 # %% [markdown]
 # ## Fig. 8: held-out reconstruction vs wall-clock (GPE shifted by its encoder time)
@@ -100,7 +84,7 @@ for name, D in S["datasets"].items():
 frames, reach, race = [], [], []
 for name, runs in results.items():
     D = S["datasets"][name]
-    wf = protocols.wallclock_frame(runs).assign(dataset=name)
+    wf = tables.wallclock_frame(runs).assign(dataset=name)
     frames.append(wf)
     fig = plots.wallclock_curves(wf, offsets={"GPE": runs["GPE"].encoder_seconds}, thresholds=D["thresholds"],
                                  title=f"held-out reconstruction vs training wall-clock, {name}")
@@ -108,8 +92,8 @@ for name, runs in results.items():
     fig = plots.loss_curves(wf, x="iteration", y="val_loss", hue="method", thresholds=D["thresholds"],
                             title=f"held-out reconstruction vs iteration (decoder/joint), {name}")
     plots.save_figure(fig, out, f"05_iterations_{name}")
-    reach.append(protocols.wallclock_table(runs, D["thresholds"]).assign(dataset=name))
-    race.append(protocols.wallclock_race(runs, reference="GPE").assign(dataset=name))
+    reach.append(tables.wallclock_table(runs, D["thresholds"]).assign(dataset=name))
+    race.append(tables.wallclock_race(runs, reference="GPE").assign(dataset=name))
 reporting.save_table(pd.concat(frames, ignore_index=True), out, "05_wallclock_history")
 reach = pd.concat(reach, ignore_index=True)
 reporting.save_table(reach, out, "05_time_to_threshold")
@@ -128,7 +112,7 @@ display(race.round(4))
 timing = []
 for name, runs in results.items():
     D = S["datasets"][name]
-    t = protocols.timing_table(runs, reference="VAE")
+    t = tables.timing_table(runs, reference="VAE")
     p = paper_values[(paper_values.table == "Table 2") & (paper_values.dataset == D["paper"])
                      & (paper_values.quantity == "seconds_per_iteration")].set_index("method")["value"]
     t["paper_s_per_iter"] = t.method.map(p)
@@ -147,52 +131,45 @@ for name in results:
 # ## Verdict
 
 # %%
-decided = profile != "smoke"
 rows = []
 for name, runs in results.items():
-    D = S["datasets"][name]
+    D, gpe = S["datasets"][name], runs["GPE"]
     base = {k: r for k, r in runs.items() if k != "GPE"}
     best = min(base, key=lambda k: base[k].final_val)
     level = base[best].final_val
-    t_best = protocols.time_to_reach(base[best].history, level)
-    gpe = runs["GPE"]
-    t_gpe = protocols.time_to_reach(gpe.wallclock(), level)
-    rows.append(dict(
-        claim=f"{name}: GPE (encoder time included) reaches the best baseline's final held-out loss sooner in "
-              "wall-clock",
-        paper="Fig. 8: GPE reaches a lower loss sooner on all four datasets (CIFAR10: hours earlier)",
-        ours=(f"level {level:.4f} ({best}'s final): {best} at {t_best:.1f} s; GPE "
-              + (f"at {t_gpe:.1f} s (encoder {gpe.encoder_seconds:.1f} s + decoder "
-                 f"{t_gpe - gpe.encoder_seconds:.1f} s), {t_best / t_gpe:.2f}× sooner" if t_gpe is not None else
-                 f"never (final {gpe.final_val:.4f} after {gpe.total_seconds:.1f} s)")),
-        holds=protocols.reached_sooner(t_gpe, t_best) if decided else None))
+    t_best, t_gpe = tables.time_to_reach(base[best].history, level), tables.time_to_reach(gpe.wallclock(), level)
+    rows.append(verdicts.Claim.from_decision(
+        f"{name}: GPE (encoder time included) reaches the best baseline's final held-out loss sooner in wall-clock",
+        "Fig. 8: GPE reaches a lower loss sooner on all four datasets (CIFAR10: hours earlier)",
+        f"level {level:.4f} ({best}'s final): {best} at {t_best:.1f} s; GPE "
+        + (f"at {t_gpe:.1f} s (encoder {gpe.encoder_seconds:.1f} s + decoder {t_gpe - gpe.encoder_seconds:.1f} s)"
+           if t_gpe is not None else f"never (final {gpe.final_val:.4f} after {gpe.total_seconds:.1f} s)"),
+        verdicts.sooner([t_gpe], [t_best], budget_a=gpe.total_seconds, budget_b=base[best].total_seconds),
+        profile=profile))
     rc = race[race.dataset == name]
-    rows.append(dict(
-        claim=f"{name}: GPE (encoder time included) reaches each baseline's own final held-out loss before that "
-              "baseline does",
-        paper="Fig. 8 / §8.4: faster convergence than every baseline, even with the initial offset",
-        ours="; ".join(f"{m}: " + (f"{x:.2f}× sooner" if x == x else "GPE never")  # x == x: not NaN
-                       for m, x in zip(rc.method, rc.speedup)),
-        holds=bool((rc.speedup > 1).all()) if decided else None))
+    rows.append(verdicts.Claim.from_decision(
+        f"{name}: GPE (encoder time included) reaches each baseline's own final held-out loss before that baseline "
+        "does",
+        "Fig. 8 / §8.4: faster convergence than every baseline, even with the initial offset",
+        "; ".join(f"{m}: " + (f"{x:.2f}× sooner" if x == x else "GPE never") for m, x in zip(rc.method, rc.speedup)),
+        verdicts.all_of(verdicts.sooner(verdicts.censor([tr], gpe.total_seconds), [tm]) for tr, tm
+                        in zip(rc.seconds_reference, rc.seconds_method)), profile=profile))
     t = timing[timing.dataset == name].set_index("method")
-    rows.append(dict(
-        claim=f"{name}: a GPE decoder iteration costs less than a VAE iteration (s/iter ÷ VAE's < 1)",
-        paper=f"{D['paper']}: {t.loc['GPE decoder', 'paper_ratio']:.3f}",
-        ours=f"{t.loc['GPE decoder', 'ratio']:.3f} ({t.loc['GPE decoder', 's_per_iter'] * 1e3:.2f} vs "
-             f"{t.loc['VAE', 's_per_iter'] * 1e3:.2f} ms)",
-        holds=bool(t.loc["GPE decoder", "ratio"] < 1) if decided else None))
-    rows.append(dict(
-        claim=f"{name}: the MDS term adds little time per iteration (VAE+MDS ÷ VAE ≤ 1.1)",
-        paper=f"{D['paper']}: {t.loc['VAE+MDS', 'paper_ratio']:.3f}",
-        ours=f"{t.loc['VAE+MDS', 'ratio']:.3f} "
-             f"(AE+MDS ÷ AE: {t.loc['AE+MDS', 's_per_iter'] / t.loc['AE', 's_per_iter']:.3f})",
-        holds=bool(t.loc["VAE+MDS", "ratio"] <= 1.1) if decided else None))
+    rows.append(verdicts.Claim.from_decision(
+        f"{name}: a GPE decoder iteration costs less than a VAE iteration (s/iter ÷ VAE's < 1)",
+        f"{D['paper']}: {t.loc['GPE decoder', 'paper_ratio']:.3f}",
+        f"{t.loc['GPE decoder', 'ratio']:.3f} (VAE {t.loc['VAE', 's_per_iter'] * 1e3:.2f} ms)",
+        verdicts.less(t.loc["GPE decoder", "ratio"], 1.0), profile=profile))
+    rows.append(verdicts.Claim.from_decision(
+        f"{name}: the MDS term adds little time per iteration (VAE+MDS ÷ VAE ≤ 1.1)",
+        f"{D['paper']}: {t.loc['VAE+MDS', 'paper_ratio']:.3f}", f"{t.loc['VAE+MDS', 'ratio']:.3f} "
+        f"(AE+MDS ÷ AE: {t.loc['AE+MDS', 's_per_iter'] / t.loc['AE', 's_per_iter']:.3f})",
+        verdicts.at_most(t.loc["VAE+MDS", "ratio"], 1.1), profile=profile))
     kl, nokl = [base["VAE"].final_val, base["VAE+MDS"].final_val], [base["AE"].final_val, base["AE+MDS"].final_val]
-    rows.append(dict(
-        claim=f"{name}: methods with a KL term converge more slowly (higher final held-out loss than AE, AE+MDS)",
-        paper="§8.4: methods trained with a KL term converge more slowly",
-        ours=f"VAE {kl[0]:.4f}, VAE+MDS {kl[1]:.4f} vs AE {nokl[0]:.4f}, AE+MDS {nokl[1]:.4f}; GPE {gpe.final_val:.4f}",
-        holds=bool(min(kl) > max(nokl)) if decided else None))
-verdict = reporting.verdict_table(rows)
-reporting.save_verdict(verdict, out, "05", profile=profile)
-display(verdict)
+    rows.append(verdicts.Claim.from_decision(
+        f"{name}: methods with a KL term converge more slowly (higher final held-out loss than AE, AE+MDS)",
+        "§8.4: methods trained with a KL term converge more slowly",
+        f"VAE {kl[0]:.4f}, VAE+MDS {kl[1]:.4f} vs AE {nokl[0]:.4f}, AE+MDS {nokl[1]:.4f}; GPE {gpe.final_val:.4f}",
+        verdicts.greater(min(kl), max(nokl)), profile=profile))
+reporting.save_verdict(rows, out, "05", profile=profile)
+display(reporting.verdict_table(rows))

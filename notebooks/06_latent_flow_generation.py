@@ -43,24 +43,14 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from gpelib import data, experiments, metrics, plots, reporting
+from gpelib import data, metrics, plots, profiles, recipes, reporting, verdicts
 from gpelib.flows import interpolation_grid
 from gpelib.models import encode
 from gpelib.train import TrainConfig
 
-profile = reporting.resolve_profile(profile)
+profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
-S = reporting.pick(profile, {
-    "smoke": dict(dataset="digits", latent=10, n_val=200, enc_iters=30, dec_iters=30, lr=1e-3, batch=64,
-                  beta=0.1, flow_milestones=[10, 20], flow_lr=1e-3, flow_batch=128, velocity="small",
-                  n_fake=300, classifier_epochs=1, sample_steps=10),
-    "quick": dict(dataset="digits", latent=10, n_val=300, enc_iters=6000, dec_iters=6000, lr=1e-3, batch=100,
-                  beta=0.1, flow_milestones=[250, 500, 1000, 2000, 4000, 8000], flow_lr=1e-3, flow_batch=256,
-                  velocity="small", n_fake=1500, classifier_epochs=15, sample_steps=50),
-    "paper": dict(dataset="mnist", latent=30, n_val=5000, enc_iters=20000, dec_iters=100000, lr=1e-4, batch=100,
-                  beta=0.1, flow_milestones=[5000, 10000, 25000, 50000, 100000, 200000], flow_lr=1e-4,
-                  flow_batch=256, velocity="large", n_fake=10000, classifier_epochs=15, sample_steps=100),
-})
+S = profiles.preset("06", profile)
 ck = lambda name: str(reporting.checkpoint_folder(profile, "06", name, {**S, "seed": seed, "name": name}))
 print(f"profile={profile}  out={out}\n{S}")
 
@@ -82,26 +72,26 @@ print(floor)
 
 # %%
 cfg = dict(batch_size=S["batch"], lr=S["lr"], seed=seed, device=device)
-gpe = experiments.fit_gpe_encoder(x_train, latent_dim=S["latent"], val=x_val, config=TrainConfig(
+gpe = recipes.train_gpe_encoder(x_train, latent_dim=S["latent"], val_data=x_val, config=TrainConfig(
     iterations=S["enc_iters"], eval_every=max(S["enc_iters"] // 10, 1), checkpoint_dir=ck("gpe_encoder"), **cfg))
-gpe_dec = experiments.fit_decoder(gpe, x_train, val=x_val, config=TrainConfig(
+gpe_dec = recipes.fresh_decoder(gpe, x_train, val_data=x_val, config=TrainConfig(
     iterations=S["dec_iters"], eval_every=max(S["dec_iters"] // 10, 1), checkpoint_dir=ck("gpe_decoder"), **cfg))
 vae_iters = S["enc_iters"] + S["dec_iters"]
-vae = experiments.fit_vae(x_train, latent_dim=S["latent"], beta=S["beta"], val=x_val, config=TrainConfig(
+vae = recipes.train_method("vae", x_train, latent_dim=S["latent"], beta=S["beta"], val_data=x_val, config=TrainConfig(
     iterations=vae_iters, eval_every=max(vae_iters // 10, 1), checkpoint_dir=ck("vae"), **cfg))
-recon = pd.DataFrame([dict(method="GPE", reconstruction_mse=gpe_dec.info["recon"]),
-                      dict(method="VAE", reconstruction_mse=vae.info["recon"])])
+recon = pd.DataFrame([dict(method="GPE", reconstruction_mse=gpe_dec.final_val),
+                      dict(method="VAE", reconstruction_mse=vae.final_val)])
 display(recon)
 
 # %% [markdown]
 # ## Fig. 9: generation metric vs flow-training iterations
 
 # %%
-flow_cfg = TrainConfig(batch_size=S["flow_batch"], lr=S["flow_lr"], betas=(0.9, 0.999), seed=seed, device=device,
+flow_cfg = TrainConfig(batch_size=S["flow_batch"], lr=S["flow_lr"], betas=S["flow_betas"], seed=seed, device=device,
                        eval_every=max(S["flow_milestones"][0] // 2, 1))
 curves, generators = [], {}
 for name, enc, dec in [("GPE", gpe.encoder, gpe_dec.decoder), ("VAE", vae.encoder, vae.decoder)]:
-    curve, generators[name] = experiments.flow_metric_curve(
+    curve, generators[name] = recipes.flow_metric_curve(
         name, encode(enc, x_train), dec, extractor=extractor, real=real, milestones=S["flow_milestones"],
         config=TrainConfig(**{**flow_cfg.__dict__, "checkpoint_dir": ck(f"flow_{name}")}), n_fake=S["n_fake"],
         val_latents=encode(enc, x_val), velocity_size=S["velocity"], sample_steps=S["sample_steps"])
@@ -112,8 +102,8 @@ with torch.no_grad():
     prior_samples = prior(torch.randn(S["n_fake"], S["latent"], generator=torch.Generator().manual_seed(seed + 1))
                           .to(next(prior.parameters()).device)).cpu()
 no_flow = metrics.frechet_score(extractor, real, prior_samples)
-reporting.save_table(curve.assign(vae_without_flow=no_flow.value, real_heldout=floor.value, n_heldout=floor.n_fake, recon_gpe=gpe_dec.info["recon"],
-                                  recon_vae=vae.info["recon"]), out, "06_flow_metric_curve")
+reporting.save_table(curve.assign(vae_without_flow=no_flow.value, real_heldout=floor.value, n_heldout=floor.n_fake,
+                                  recon_gpe=gpe_dec.final_val, recon_vae=vae.final_val), out, "06_flow_metric_curve")
 fig = plots.loss_curves(curve, x="flow_iteration", y="value", hue="method", logy=False,
                         title=f"{no_flow.metric} vs CFM iterations ({images.name}); n={S['n_fake']}")
 ax = fig.axes[0]
@@ -147,23 +137,24 @@ plots.save_figure(plots.image_grid(grid, nrow=8, title="GPE: noise-space interpo
 wide = curve.pivot_table(index="flow_iteration", columns="method", values="value")
 last = wide.index.max()
 better = (wide["GPE"] < wide["VAE"])
-decided = profile != "smoke"
 rows = [
-    dict(claim=f"GPE + CFM reaches a lower {no_flow.metric} than VAE + CFM at matched flow iterations",
-         paper="GPE lower at matched iterations on MNIST, CIFAR10, CelebA (Fig. 9, FID)",
-         ours=f"GPE lower at {int(better.sum())}/{len(better)} milestones; at {last} it.: GPE {wide.loc[last, 'GPE']:.3g} "
-              f"vs VAE {wide.loc[last, 'VAE']:.3g} (held-out real images, n={floor.n_fake}: {floor.value:.3g})",
-         holds=bool(better.loc[last] and better.mean() >= 0.5) if decided else None),
-    dict(claim="CFM on the VAE latents improves on decoding prior samples (VAE without flow)",
-         paper="the no-flow VAE line lies above the flow curves (Fig. 9)",
-         ours=f"VAE+CFM {wide.loc[last, 'VAE']:.3g} vs no flow {no_flow.value:.3g}",
-         holds=bool(wide.loc[last, "VAE"] < no_flow.value) if decided else None),
-    dict(claim="GPE reconstructs better than the VAE (the paper's explanation of Fig. 9)",
-         paper="lower reconstruction error (Fig. 8)",
-         ours=f"held-out MSE GPE {gpe_dec.info['recon']:.4f} vs VAE {vae.info['recon']:.4f}",
-         holds=bool(gpe_dec.info["recon"] < vae.info["recon"]) if decided else None),
+    verdicts.Claim.from_decision(
+        f"GPE + CFM reaches a lower {no_flow.metric} than VAE + CFM at matched flow iterations",
+        "GPE lower at matched iterations on MNIST, CIFAR10, CelebA (Fig. 9, FID)",
+        f"GPE lower at {int(better.sum())}/{len(better)} milestones; at {last} it.: GPE {wide.loc[last, 'GPE']:.3g} "
+        f"vs VAE {wide.loc[last, 'VAE']:.3g} (held-out real images, n={floor.n_fake}: {floor.value:.3g})",
+        verdicts.all_of([verdicts.less(wide.loc[last, "GPE"], wide.loc[last, "VAE"]),
+                         verdicts.at_least(better.mean(), 0.5)]), profile=profile),
+    verdicts.Claim.from_decision(
+        "CFM on the VAE latents improves on decoding prior samples (VAE without flow)",
+        "the no-flow VAE line lies above the flow curves (Fig. 9)",
+        f"VAE+CFM {wide.loc[last, 'VAE']:.3g} vs no flow {no_flow.value:.3g}",
+        verdicts.less(wide.loc[last, "VAE"], no_flow.value), profile=profile),
+    verdicts.Claim.from_decision(
+        "GPE reconstructs better than the VAE (the paper's explanation of Fig. 9)", "lower reconstruction error "
+        "(Fig. 8)", f"held-out MSE GPE {gpe_dec.final_val:.4f} vs VAE {vae.final_val:.4f}",
+        verdicts.less(gpe_dec.final_val, vae.final_val), profile=profile),
 ]
-verdict = reporting.verdict_table(rows)
-reporting.save_verdict(verdict, out, "06", profile=profile)
+reporting.save_verdict(rows, out, "06", profile=profile)
 print(f"metric: {no_flow.metric}; features: {extractor.description}")
-display(verdict)
+display(reporting.verdict_table(rows))

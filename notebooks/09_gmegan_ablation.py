@@ -34,26 +34,15 @@ workers = None  # parallel training processes; None: one per CPU core (1 on a GP
 seed = 0
 
 # %%
-import pandas as pd
 from IPython.display import display
 
-from gpelib import metrics, parallel, plots, reporting
-from gpelib.gan import PAPER_ARCHITECTURES
+from gpelib import metrics, parallel, plots, profiles, reporting, verdicts
 from gpelib.gan import experiments as gx
 
-profile = reporting.resolve_profile(profile)
+profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
-# the same settings as notebook 08 (so the full GMEGAN runs are shared); the paper's ablation is on CIFAR10 only
-S = reporting.pick(profile, {
-    "smoke": dict(dataset=gx.ImageSpec("digits", n_val=200), archs=["mlp", "dcgan"], latent=8, batch=64,
-                  milestones=[10, 15], best_k=1, n_fake=300, n_real=300, n_counts=300, classifier_epochs=1),
-    "quick": dict(dataset=gx.ImageSpec("digits", n_val=300), archs=["mlp", "dcgan", "dcgan_leaky", "dcgan_bn"],
-                  latent=16, batch=64, milestones=[1600, 1700, 1800, 1900, 2000], best_k=3, n_fake=2000,
-                  n_real=1497, n_counts=2000, classifier_epochs=15),
-    "paper": dict(dataset=gx.ImageSpec("cifar10", root=data_root, n_val=5000), archs=list(PAPER_ARCHITECTURES),
-                  latent=100, batch=64, milestones=[781 * e for e in range(250, 301, 5)], best_k=5, n_fake=5000,
-                  n_real=5000, n_counts=10000, classifier_epochs=15),
-})
+# the same settings as notebook 08 (so the full GMEGAN runs are shared); the ablation is on CIFAR10 only
+S = profiles.preset("09", profile, data_root=data_root)
 workers = workers or (1 if profile == "smoke" else parallel.default_workers(device))
 spec = S["dataset"]
 print(f"profile={profile}  out={out}  workers={workers}\n{S}")
@@ -89,29 +78,37 @@ plots.save_figure(fig, out, "09_ablation_boxes")
 
 # %% [markdown]
 # ## Verdict
+#
+# Decided by `gpelib.verdicts` (SPEC §2): one seed, so each difference is paired by architecture and summarised by
+# its median and order-statistics interval over the architectures (the "seeds" column counts architectures). The
+# impact of a term is the ABSOLUTE change of the score when it is removed, whatever its direction; the spread across
+# architectures compares each architecture's absolute deviation from its variant's mean ("ours" gives the std).
 
 # %%
-decided = profile != "smoke"
+fd = {v: g.set_index("arch").loc[S["archs"], "fd"].tolist() for v, g in table.groupby("variant", sort=False)}
+ablations = {v: x for v, x in fd.items() if v != "GMEGAN"}
+dev = {v: [abs(y - sum(x) / len(x)) for y in x] for v, x in ablations.items()}
 sm = summary.set_index("variant")
-full = sm.loc["GMEGAN"]
-ablations = [v for v in variants if v != "GMEGAN"]
-increase = {v: sm.loc[v, "fd_mean"] - full["fd_mean"] for v in ablations}
-spread = {v: sm.loc[v, "fd_std"] for v in ablations}
+note = f"paired by architecture: 'seeds' counts the {len(S['archs'])} architectures (1 seed each)"
 rows = [
-    dict(claim=f"Removing any regulariser raises the mean {METRIC} (full GMEGAN best)",
-         paper="Fig. 8: excluding any term significantly decreases performance",
-         ours=f"GMEGAN {full['fd_mean']:.3g}; " + ", ".join(f"{v}: {sm.loc[v, 'fd_mean']:.3g}" for v in ablations),
-         holds=bool(all(d > 0 for d in increase.values())) if decided else None),
-    dict(claim="λ3 = 0 has the least impact (smallest rise of the mean score)",
-         paper="§6.4: λ3 may have the least impact on performance",
-         ours=", ".join(f"{v}: {d:+.3g}" for v, d in increase.items()),
-         holds=bool(min(increase, key=increase.get).startswith("λ3")) if decided else None),
-    dict(claim=f"λ1 = 0 is the least stable across architectures (largest std of {METRIC})",
-         paper="§6.4: removing the GME cost λ1 significantly deteriorates the stability",
-         ours=f"GMEGAN {full['fd_std']:.3g}; " + ", ".join(f"{v}: {s:.3g}" for v, s in spread.items()),
-         holds=bool(max(spread, key=spread.get).startswith("λ1")) if decided else None),
+    verdicts.Claim.from_decision(
+        f"Removing any regulariser raises the mean {METRIC} (full GMEGAN best)",
+        "Fig. 8: excluding any term significantly decreases performance",
+        f"GMEGAN {sm.fd_mean['GMEGAN']:.3g}; " + ", ".join(f"{v}: {sm.fd_mean[v]:.3g}" for v in ablations),
+        verdicts.best_of(fd, "GMEGAN", better="lower"), profile=profile, note=note),
+    verdicts.Claim.from_decision(
+        "λ3 = 0 has the least impact (smallest change of the score, in either direction)",
+        "§6.4: λ3 may have the least impact on performance",
+        ", ".join(f"{v}: {sm.fd_mean[v] - sm.fd_mean['GMEGAN']:+.3g}" for v in ablations),
+        verdicts.least_impact(fd["GMEGAN"], ablations, "λ3 = 0 (no reconstruction)", paper_sign=+1),
+        profile=profile, note=note),
+    verdicts.Claim.from_decision(
+        f"λ1 = 0 is the least stable across architectures (largest std of {METRIC})",
+        "§6.4: removing the GME cost λ1 significantly deteriorates the stability",
+        f"GMEGAN {sm.fd_std['GMEGAN']:.3g}; " + ", ".join(f"{v}: {sm.fd_std[v]:.3g}" for v in ablations),
+        verdicts.best_of(dev, "λ1 = 0 (no GME)", better="higher"), profile=profile,
+        note=note + "; spread = |deviation from the variant's mean| per architecture"),
 ]
-verdict = reporting.verdict_table(rows)
-reporting.save_verdict(verdict, out, "09", profile=profile)
+reporting.save_verdict(rows, out, "09", profile=profile)
 print(extractor.description)
-display(verdict)
+display(reporting.verdict_table(rows))

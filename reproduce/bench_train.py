@@ -5,7 +5,7 @@
     python reproduce/bench_train.py --shapes digits mnist --iterations 20
     python reproduce/bench_train.py --device cuda --precision bf16 --channels-last --compile
 
-Every method of :mod:`gpelib.protocols` (the GPE encoder and decoder phases, VAE, AE, VAE+MDS, AE+MDS) trains on
+Every method of :mod:`gpelib.recipes` (the GPE encoder and decoder phases, VAE, AE, VAE+MDS, AE+MDS) trains on
 synthetic data of the dataset's shape (values in [−1, 1]; the speed of a step does not depend on the pixels) with the
 paper's batch of 100 and the trainers of the notebooks, so the number measured is the one notebook 05 reports. A
 step's time is the median of per-iteration durations after ``--warmup`` iterations (CUDA synchronised per step).
@@ -26,15 +26,19 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from gpelib.protocols import METHODS, paper_values, timing_table, train_method  # noqa: E402
+from gpelib.papers import gpe_dataset, paper_values  # noqa: E402
+from gpelib.profiles import DIGITS, stage_settings  # noqa: E402
+from gpelib.recipes import METHODS, train_method  # noqa: E402
+from gpelib.tables import timing_table  # noqa: E402
 from gpelib.train import TrainConfig, resolve_device  # noqa: E402
 
-#: name → (shape, latent size, the paper's Table 2 dataset or None); latent sizes as in notebook 05's profiles
+#: name → (shape, latent size, the paper's Table 2 dataset or None); latent sizes from gpelib/paper_values.csv (the
+#: digits stand-in: the quick profile's, gpelib.profiles.DIGITS)
 SHAPES: dict[str, tuple[tuple[int, ...], int, str | None]] = {
-    "digits": ((1, 8, 8), 16, None),
-    "mnist": ((1, 28, 28), 30, "MNIST"),
-    "cifar10": ((3, 32, 32), 100, "CIFAR10"),
-    "celeba": ((3, 64, 64), 100, "CelebA"),
+    "digits": ((1, 8, 8), int(DIGITS["latent"]), None),
+    "mnist": ((1, 28, 28), gpe_dataset("MNIST").latent_dim, "MNIST"),
+    "cifar10": ((3, 32, 32), gpe_dataset("CIFAR10").latent_dim, "CIFAR10"),
+    "celeba": ((3, 64, 64), gpe_dataset("CelebA").latent_dim, "CelebA"),
 }
 
 
@@ -44,11 +48,13 @@ def synthetic(shape: tuple[int, ...], n: int, seed: int = 0) -> torch.Tensor:
 
 
 def bench_shape(name: str, args: argparse.Namespace) -> pd.DataFrame:
-    """:func:`gpelib.protocols.timing_table` of every method on synthetic data of this shape (ratio to the VAE)."""
+    """:func:`gpelib.tables.timing_table` of every method on synthetic data of this shape (ratio to the VAE)."""
     shape, latent, paper = SHAPES[name]
     n = max(4 * args.batch, 400)
     x, xv = synthetic(shape, n), synthetic(shape, args.batch, seed=1)
-    cfg = TrainConfig(iterations=args.warmup + args.iterations, batch_size=args.batch, lr=1e-4, seed=0,
+    ref = stage_settings("paper", "joint")  # the paper profile's optimiser (speed does not depend on it)
+    cfg = TrainConfig(iterations=args.warmup + args.iterations, batch_size=args.batch, lr=ref["lr"],
+                      betas=ref["betas"], seed=0,
                       device=args.device, eval_every=10**9, progress=False, precision=args.precision,
                       channels_last=args.channels_last, compile=args.compile, val_batch_size=args.batch)
     runs = {}

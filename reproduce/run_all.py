@@ -101,14 +101,37 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _verdict_frame(csv: Path) -> pd.DataFrame:
+    """A notebook's verdict CSV for the report: an older ``holds`` column (yes/no/n/a) becomes ``outcome`` words,
+    empty cells stay empty, the profile column (one per report section) is dropped."""
+    df = pd.read_csv(csv, keep_default_na=False, dtype=str)
+    if "outcome" not in df and "holds" in df:
+        df.insert(list(df.columns).index("holds"), "outcome",
+                  df.pop("holds").map({"yes": "holds", "no": "fails"}).fillna("n/a"))
+    return df.drop(columns=[c for c in ("profile",) if c in df])
+
+
+def _counts_line(counts: dict[str, int]) -> str:
+    decided = sum(counts[o] for o in ("holds", "fails", "inconclusive"))
+    return (f"**{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive** "
+            f"(of {decided} claims decided); {counts['sanity']} sanity check(s), {counts['n/a']} n/a")
+
+
 def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
-    """``report.md``: every ``NN_verdict.csv`` in ``fig_dir`` as a table, plus the timings of this run."""
+    """``report.md``: a count of outcomes per notebook, then every ``NN_verdict.csv`` in ``fig_dir`` as a table,
+    plus the timings of this run. Outcomes (SPEC §2): holds / fails / inconclusive are counted; sanity checks
+    (cannot fail) and n/a (a profile that decides nothing) are shown but not counted as claims."""
+    from gpelib.verdicts import OUTCOMES, outcome_counts
+
     parts = [
         "# gpelib — reproduction report",
         "",
         f"Written by `reproduce/run_all.py` on {datetime.now():%Y-%m-%d %H:%M} (last profile run: `{profile}`).",
-        "Each section is the verdict table a notebook ends with: the paper's claim, our number, and whether the claim",
-        "holds in our run. Figures and tidy CSVs with the same prefix sit beside this file.",
+        "Each section is the verdict table a notebook ends with: the paper's claim, our number, and the outcome in",
+        "our run — *holds*, *fails* or *inconclusive* (the interval over seeds straddles the null, censoring leaves it",
+        "open, or a run had not converged), *sanity* (a check that cannot fail: not counted) or *n/a* (the profile",
+        "decides nothing). `gpelib.verdicts` decides every outcome. Figures and tidy CSVs with the same prefix sit",
+        "beside this file.",
         "",
     ]
     meta_path = fig_dir / "runs.json"
@@ -116,22 +139,30 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     for r in runs:
         meta[r["notebook"]] = r
     meta_path.write_text(json.dumps(meta, indent=2))
+    sections, summary = [], []
     for csv in sorted(fig_dir.glob("*_verdict.csv")):
         nb = csv.name.split("_verdict")[0]
-        df = pd.read_csv(csv)
+        df = _verdict_frame(csv)
+        counts = outcome_counts(df)
         title = next((k for k in meta if k.startswith(nb)), nb)
         info = meta.get(title, {})
-        parts.append(f"## {title}")
+        summary.append({"notebook": title, **counts})
+        sections.append(f"## {title}")
         if info:
-            parts.append(
+            sections.append(
                 f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
                 f"{'ok' if info.get('ok') else 'FAILED'} ({info.get('date', '')})"
             )
-        parts += ["", _md_table(df.drop(columns=[c for c in ("profile",) if c in df])), ""]
+        sections += ["", _counts_line(counts), "", _md_table(df), ""]
         figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
         if figs:
-            parts.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))
-            parts.append("")
+            sections.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))
+            sections.append("")
+    if summary:
+        table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
+        table.loc[len(table)] = ["all", *(int(table[o].sum()) for o in OUTCOMES)]
+        parts += ["## Outcomes", "", _md_table(table), ""]
+    parts += sections
     failed = [k for k, v in meta.items() if not v.get("ok")]
     if failed:
         parts += ["## Failures", "", *[f"- {k}: {meta[k].get('error', '')}" for k in failed], ""]

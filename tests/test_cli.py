@@ -13,7 +13,8 @@ FAST = ["--iterations", "30", "--batch-size", "32"]
 
 def test_chain_encoder_decoder_flow_sample_evaluate(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train-encoder", "--data", "digits", "--run", str(run), "--latent-dim", "4", *FAST, "--lr", "1e-3"]) == 0
+    args = ["train-encoder", "--data", "digits", "--run", str(run), "--latent-dim", "4", *FAST, "--lr", "1e-3"]
+    assert main(args) == 0
     assert (run / "encoder" / "weights.safetensors").is_file() and (run / "encoder_history.csv").is_file()
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["latent_dim"] == 4 and cfg["encoder"]["iterations"] == 30
@@ -32,7 +33,8 @@ def test_config_file_and_flag_override(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump({"latent_dim": 3, "encoder": {"iterations": 7, "lr": 0.002}}))
     run = tmp_path / "r"
-    assert main(["train-encoder", "--run", str(run), "--config", str(cfg), "--iterations", "5", "--batch-size", "16"]) == 0
+    args = ["train-encoder", "--run", str(run), "--config", str(cfg), "--iterations", "5", "--batch-size", "16"]
+    assert main(args) == 0
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["latent_dim"] == 3 and saved["encoder"]["iterations"] == 5 and saved["encoder"]["lr"] == 0.002
 

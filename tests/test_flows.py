@@ -255,3 +255,36 @@ def test_to_noise_inverts_from_noise_and_interpolation_grid():
     with pytest.raises(ValueError):
         interpolation_grid(gen, corners[:3], 5)
     np.testing.assert_array_less(0, (grid[12] - corners).norm(dim=1).numpy())  # the centre is a new latent
+
+
+@pytest.mark.parametrize("method,evals", [("euler", 1), ("heun", 2), ("rk4", 4)])
+def test_fixed_step_solvers_take_the_given_steps_on_an_equal_grid(method, evals):
+    times = []
+
+    def field(t, y):
+        times.append(float(t))
+        return -y
+
+    y0 = torch.ones(3, 2, dtype=torch.float64)
+    integrate(field, y0, method=method, steps=4)
+    assert len(times) == 4 * evals
+    assert times[::evals] == pytest.approx([0.0, 0.25, 0.5, 0.75])  # each step starts on the grid
+    times.clear()
+    integrate(field, y0, t0=1.0, t1=0.0, method=method, steps=4)  # backward: the same grid, walked from 1 to 0
+    assert times[::evals] == pytest.approx([1.0, 0.75, 0.5, 0.25])
+    same = integrate(field, y0, t0=0.5, t1=0.5, method=method, steps=4)
+    assert torch.equal(same, y0) and same is not y0
+    with pytest.raises(ValueError, match="steps"):
+        integrate(field, y0, method=method, steps=0)
+
+
+def test_generator_gives_the_networks_their_modes_back():
+    gen = make_generator()
+    gen.velocity.train()
+    gen.decoder.train()
+    gen.generate(4, seed=0, steps=3)
+    assert gen.velocity.training and gen.decoder.training
+    gen.velocity.eval()
+    gen.decoder.eval()
+    gen.generate(4, seed=0, steps=3)
+    assert not gen.velocity.training and not gen.decoder.training

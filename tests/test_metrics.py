@@ -1,6 +1,7 @@
 """Fréchet distances against closed forms, mode-coverage statistics, the FD-classifier, Inception's local weights."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -223,3 +224,71 @@ def test_inception_explicit_missing_path_errors(tmp_path):
         InceptionFeatures(weights_path=missing)
     with pytest.raises(WeightsNotFoundError, match="nowhere"):
         default_feature_extractor(torch.zeros(4, 1, 8, 8), torch.arange(4), cache_dir=tmp_path, weights_path=missing)
+
+
+@pytest.fixture(scope="module")
+def fake_fid_weights(tmp_path_factory):
+    """A randomly initialised state dict with the keys and shapes of the real FID weights, in a TORCH_HOME."""
+    torch_home = tmp_path_factory.mktemp("torch_home")
+    path = torch_home / "hub" / "checkpoints" / INCEPTION_WEIGHTS_FILE
+    path.parent.mkdir(parents=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        torch.save(metrics.fid_inception_v3().state_dict(), path)
+    return torch_home
+
+
+def _no_network(monkeypatch):
+    import socket
+    import urllib.request
+
+    import pytorch_fid.inception
+
+    def refuse(*a, **k):
+        raise AssertionError("tried the network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setattr(pytorch_fid.inception, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_inception_features_from_local_weights_only(fake_fid_weights, monkeypatch, tmp_path):
+    _no_network(monkeypatch)
+    monkeypatch.setenv("TORCH_HOME", str(fake_fid_weights))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every parameter found: no "missing" warning
+        ext = InceptionFeatures(device="cpu")
+    assert ext.name == "FID" and ext.weights_path.parent == fake_fid_weights / "hub" / "checkpoints"
+    assert not ext.missing_keys and ext.unexpected_keys == []  # the classifier (fc) keys are dropped, not unexpected
+    gray = torch.rand(2, 1, 16, 16) * 2 - 1
+    f = ext(gray)
+    assert f.shape == (2, 2048) and np.isfinite(f).all() and np.abs(f).max() > 0
+    np.testing.assert_array_equal(ext(gray.expand(-1, 3, -1, -1)), f)  # grayscale = the same image in 3 channels
+    # the default extractor picks it for images, and the classifier for data Inception cannot take
+    chosen = default_feature_extractor(gray, None, cache_dir=tmp_path, verbose=False)
+    assert isinstance(chosen, InceptionFeatures)
+    with pytest.raises(ValueError, match="labels"):
+        default_feature_extractor(torch.zeros(4, 5), None, cache_dir=tmp_path, verbose=False)
+
+
+def test_inception_rejects_a_file_that_is_not_the_fid_network(tmp_path):
+    bad = tmp_path / "bad.pth"
+    torch.save({"something.else": torch.zeros(3)}, bad)
+    with pytest.raises(ValueError, match="matched none"):
+        InceptionFeatures(weights_path=bad)
+
+
+def test_train_classifier_is_seeded_and_leaves_the_global_rng_alone(digits):
+    x, y = digits
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = train_classifier(x[:300], y[:300], epochs=2, seed=4, device="cpu")
+    assert torch.equal(torch.get_rng_state(), before)
+    b = train_classifier(x[:300], y[:300], epochs=2, seed=4, device="cpu")
+    assert a.test_accuracy == b.test_accuracy and 0 <= a.test_accuracy <= 1
+    np.testing.assert_array_equal(a.features(x[:20]), b.features(x[:20]))
+    assert not a.net.training
+    no_val = train_classifier(x[:100], y[:100], epochs=1, val_fraction=0.0, device="cpu")
+    assert math.isnan(no_val.test_accuracy)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gpelib import reporting
+from gpelib import reporting, verdicts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,21 +17,6 @@ def load_runner():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-def test_resolve_profile(monkeypatch):
-    monkeypatch.delenv("GPE_PROFILE", raising=False)
-    assert reporting.resolve_profile() == "quick"
-    monkeypatch.setenv("GPE_PROFILE", "smoke")
-    assert reporting.resolve_profile() == "smoke"
-    assert reporting.resolve_profile("paper") == "paper"
-    with pytest.raises(ValueError, match="smoke"):
-        reporting.resolve_profile("fast")
-
-
-def test_pick_names_missing_profile():
-    with pytest.raises(KeyError, match="paper"):
-        reporting.pick("paper", {"smoke": 1, "quick": 2})
 
 
 def test_output_dir_defaults_under_runs(monkeypatch, tmp_path):
@@ -46,13 +31,34 @@ def test_output_dir_defaults_under_runs(monkeypatch, tmp_path):
 def test_verdict_table_requires_columns_and_maps_holds(tmp_path):
     with pytest.raises(ValueError, match="holds"):
         reporting.verdict_table([{"claim": "a", "paper": 1, "ours": 2}])
+    with pytest.raises(ValueError, match="ours"):
+        reporting.verdict_table([{"claim": "a", "paper": 1, "outcome": "holds"}])
+    # the notebooks' older dict rows: a boolean (or None) ``holds``; extra keys become extra columns
     df = reporting.verdict_table([dict(claim="a", paper=1, ours=2, holds=True),
                                   dict(claim="b", paper=1, ours=2, holds=False),
-                                  dict(claim="c", paper=1, ours=2, holds=None)])
-    assert df.holds.tolist() == ["yes", "no", "n/a"]
+                                  dict(claim="c", paper=1, ours=2, holds=None, extra="x")])
+    assert df.outcome.tolist() == ["holds", "fails", "n/a"] and "holds" not in df
+    assert df.columns.tolist()[:7] == ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
+    assert df.extra.tolist()[2] == "x"
     path = reporting.save_verdict(df, tmp_path, "07", profile="quick")
     back = pd.read_csv(path)
     assert path.name == "07_verdict.csv" and back.profile.unique().tolist() == ["quick"]
+    with pytest.raises(ValueError, match="unknown outcome"):
+        reporting.save_verdict(df.assign(outcome="yes"), tmp_path, "07", profile="quick")
+
+
+def test_verdict_table_of_claims():
+    d = verdicts.sooner([100, 110, 120], [200, 210, 150])
+    rows = [verdicts.Claim.from_decision("GPE sooner", "3,800 vs 2.7M", "…", d, profile="quick"),
+            verdicts.Claim.from_decision("bound on its own pairs", "thm 1", "…", verdicts.at_least(0.5, 0.4),
+                                         profile="quick", kind="sanity"),
+            dict(claim="dict row", paper="p", ours="o", outcome="inconclusive", seeds=3)]
+    df = reporting.verdict_table(rows)
+    assert df.outcome.tolist() == ["holds", "sanity", "inconclusive"]
+    assert df.seeds.tolist() == [3, pd.NA, 3] and df.detail[0] == d.detail and df.note[1] == "check passed"
+    smoke = reporting.verdict_table([verdicts.Claim.from_decision("x", "p", "o", d, profile="smoke")])
+    assert smoke.outcome.tolist() == ["n/a"]
+    assert reporting.Claim is verdicts.Claim
 
 
 def test_report_gathers_verdicts(tmp_path):
@@ -66,6 +72,25 @@ def test_report_gathers_verdicts(tmp_path):
     assert "## 01_mixture" in report and "x \\| y" in report and "[01_thing.png]" in report
     assert "## Failures" in report and "Boom" in report
     assert json.loads((tmp_path / "runs.json").read_text())["02_other"]["ok"] is False
+
+
+def test_report_counts_outcomes_per_notebook(tmp_path):
+    run_all = load_runner()
+    C = verdicts.Claim
+    rows = [C("a", "p", "o", "holds"), C("b", "p", "o", "holds"), C("c", "p", "o", "fails"),
+            C("d", "p", "o", "inconclusive"), C("e", "p", "o", "sanity", kind="sanity"), C("f", "p", "o", "n/a")]
+    reporting.save_verdict(rows, tmp_path, "03", profile="quick")
+    # an older CSV (a yes/no/n/a ``holds`` column) still counts
+    pd.DataFrame({"profile": "quick", "claim": ["g", "h"], "paper": "p", "ours": "o", "holds": ["yes", "n/a"]}
+                 ).to_csv(tmp_path / "04_verdict.csv", index=False)
+    runs = [{"notebook": "03_speed", "ok": True, "seconds": 3.0, "profile": "quick", "error": "", "date": "d"}]
+    report = run_all.write_report(tmp_path, runs, "quick").read_text()
+    assert "## Outcomes" in report and report.index("## Outcomes") < report.index("## 03_speed")
+    assert "| 03_speed | 2 | 1 | 1 | 1 | 1 |" in report
+    assert "| 04 | 1 | 0 | 0 | 0 | 1 |" in report
+    assert "| all | 3 | 1 | 1 | 1 | 2 |" in report
+    assert "**2 hold, 1 fail, 1 inconclusive** (of 4 claims decided); 1 sanity check(s), 1 n/a" in report
+    assert "| g | p | o | holds |" in report and "nan" not in report  # outcome words, empty cells stay empty
 
 
 def test_discover_filters_and_rejects_unknown():

@@ -223,7 +223,8 @@ def test_observe_milestones_scores_the_run_on_the_way_and_a_rerun_returns_the_sa
     scored: list[int] = []
 
     def train_to(m):
-        return train_encoder(make_encoder((12,), 2, hidden=32), data(), config=cfg(iterations=m, checkpoint_dir=str(ck)))
+        enc = make_encoder((12,), 2, hidden=32)
+        return train_encoder(enc, data(), config=cfg(iterations=m, checkpoint_dir=str(ck)))
 
     def score(res):
         scored.append(res.iterations)
@@ -260,3 +261,93 @@ def test_torch_compile_trains_like_eager_and_checkpoints_the_plain_module(tmp_pa
     ck = load_checkpoint(tmp_path / "c1")
     assert list(ck.weights) == ["encoder"] and not any("_orig_mod" in k for k in ck.weights["encoder"])
     make_encoder((12,), 3, hidden=32).load_state_dict(ck.weights["encoder"])  # strict: every name matches
+
+
+# ------------------------------------------------------------------ eval mode, batch feeder, result base
+
+
+def _bn_net():
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+
+
+def test_eval_mode_restores_each_modules_flag_also_after_an_exception():
+    from gpelib.models import eval_mode
+
+    net, other = _bn_net(), _bn_net().eval()
+    net[1].eval()  # a batch-norm layer fixed on purpose inside a training network
+    before = [m.training for m in net.modules()]
+    x = torch.randn(16, 4)
+    with eval_mode(net, other, None):
+        assert not any(m.training for m in [*net.modules(), *other.modules()])
+        stats = net[1].running_mean.clone()
+        net(x)
+        assert torch.equal(net[1].running_mean, stats)  # eval: batch norm uses, and keeps, its running statistics
+    assert [m.training for m in net.modules()] == before and before[1] and not net[1].training
+    assert not any(m.training for m in other.modules())
+    net.train()
+    with pytest.raises(RuntimeError, match="boom"):
+        with eval_mode(net):
+            raise RuntimeError("boom")
+    assert all(m.training for m in net.modules())
+
+
+def test_fit_evaluates_in_eval_mode_and_gives_the_modes_back():
+    from gpelib.train import fit
+
+    torch.manual_seed(0)
+    net = _bn_net()
+    net[3].eval()  # a submodule kept in eval mode stays so (the old loop switched everything back to train)
+    seen = []
+    opt = torch.optim.SGD(net.parameters(), lr=1e-2)
+
+    def step(x):
+        seen.append(("step", net.training, net[1].training, net[3].training))
+        opt.zero_grad()
+        loss = net(x).square().mean()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach()}
+
+    def evaluate():
+        seen.append(("eval", net.training, net[1].training, torch.is_grad_enabled()))
+        return {"val_loss": 1.0}
+
+    res = fit(name="t", modules={"net": net}, optimizers={"net": opt}, step=step, evaluate=evaluate,
+              data=torch.randn(40, 4), config=cfg(iterations=4, batch_size=8, eval_every=2))
+    assert {s for s in seen if s[0] == "eval"} == {("eval", False, False, False)}
+    assert {s for s in seen if s[0] == "step"} == {("step", True, True, False)}
+    assert net.training and not net[3].training and res.iterations == 4 and list(res.history.iteration) == [0, 2, 4]
+
+
+def test_batch_feeder_draws_the_seeded_batches_and_restores_its_order():
+    from gpelib.train import BatchFeeder, _Batches
+
+    x = torch.arange(30.0).reshape(10, 3)
+    config = cfg(batch_size=4, seed=5)
+    feeder = BatchFeeder(x, config, torch.device("cpu"))
+    ref = _Batches(10, 4, 5)
+    for _ in range(5):  # across an epoch boundary (2 batches of 4 per epoch of 10)
+        assert torch.equal(feeder.next(), x[ref.next()])
+    state = feeder.state()
+    ahead = [feeder.next() for _ in range(3)]
+    again = BatchFeeder(x, config, torch.device("cpu"))
+    again.load(state)
+    assert all(torch.equal(a, again.next()) for a in ahead)
+    # host-memory data on the CPU and channels_last images give the same values
+    img = torch.randn(12, 2, 4, 4)
+    plain = BatchFeeder(img, cfg(batch_size=4), torch.device("cpu"))
+    cl = BatchFeeder(img, cfg(batch_size=4, channels_last=True, data_on_device=False), torch.device("cpu"))
+    a, b = plain.next(), cl.next()
+    assert torch.equal(a, b) and b.is_contiguous(memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(2, 2, 3)
+    cl.prepare([conv])
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_results_share_one_history_base():
+    from gpelib.gan.train import GANResult
+    from gpelib.train import HistoryResult, TrainResult
+
+    assert issubclass(TrainResult, HistoryResult) and issubclass(GANResult, HistoryResult)
+    assert HistoryResult(pd.DataFrame({"val_loss": [3.0, 2.0, math.nan]})).final_val == 2.0
+    assert math.isnan(HistoryResult(pd.DataFrame({"val_loss": [math.nan]})).final_val)

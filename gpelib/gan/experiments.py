@@ -196,7 +196,8 @@ def mixture_job(
             "monotonicity_encoder": monotonicity_score(enc, m.generator_map, y) if enc is not None else math.nan,
             "energy": energy_distance(flat, fresh.x),
         }
-    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed, variant=variant or LABELS.get(method, method),
+    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
+                    variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed),
                     samples=flat[:, :2].clone(), latents=y.cpu(), modes=mix.assign(flat), seconds=res.seconds,
                     iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper)
@@ -305,7 +306,8 @@ def image_job(
         "n_classes": float(clf.n_classes),
         "val_energy": res.final_val,
     }
-    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed, variant=variant or LABELS.get(method, method),
+    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
+                    variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed, variant=variant),
                     samples=samples[:n_grid].clone(), seconds=res.seconds, iterations=res.iterations,
                     checkpoint=checkpoint_dir, hyper=res.method.hyper)
@@ -367,7 +369,8 @@ def late_improvement(
     """Is a run still improving when its budget ends? For each group of ``history`` (tidy, one row per evaluation),
     the relative fall of ``column`` over the last ``last`` fraction of the iterations,
 
-        late_improvement = (v(it_a) − v(it_end)) / |v(it_a)|,  it_a = the last evaluation at or before (1 − last)·it_end,
+        late_improvement = (v(it_a) − v(it_end)) / |v(it_a)|,
+        it_a = the last evaluation at or before (1 − last)·it_end,
 
     so 0.3 means the metric (lower is better) still dropped by 30 % in the final fifth — the run had not converged
     and a longer budget may change its ranking. Columns: ``*by, value_at_start, value_at_end, late_improvement``.
@@ -399,12 +402,12 @@ def sweep_jobs(
     """Job arguments for every ``spec × variant × arch × seed``, for :func:`mixture_job` / :func:`image_job`.
 
     ``variants``: label → ``(method, hyper)`` (e.g. ``{"GMEGAN": ("gmegan", {}), "λ1 = 0": ("gmegan",
-    {"lambda1": 0})}``). With ``checkpoint_root``, each job gets ``checkpoint_dir = <root>/<method>-<arch>-s<seed>-<hash>``
+    {"lambda1": 0})}``). With ``checkpoint_root``, each job gets
+    ``checkpoint_dir = <root>/<method>-<arch>-s<seed>-<hash>``
     where the hash covers every argument that changes training or scoring except the label and the device — so two
     notebooks asking for the same run (e.g. the full GMEGAN of notebooks 08 and 09) share one trained model.
     """
-    import hashlib
-    import json
+    from ..checkpoint import content_hash
 
     jobs = []
     for spec in specs:
@@ -415,8 +418,8 @@ def sweep_jobs(
                     if checkpoint_root is not None:
                         h = {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in kw.items()
                              if k not in ("device", "variant")}
-                        digest = hashlib.sha256(json.dumps(h, sort_keys=True, default=str).encode()).hexdigest()[:12]
-                        kw["checkpoint_dir"] = str(Path(checkpoint_root) / f"{method}-{arch}-s{seed}-{digest}")
+                        folder = f"{method}-{arch}-s{seed}-{content_hash(h, 12)}"
+                        kw["checkpoint_dir"] = str(Path(checkpoint_root) / folder)
                     kw["variant"] = label
                     jobs.append(kw)
     return jobs

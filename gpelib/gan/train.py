@@ -10,7 +10,6 @@ hyper-parameters, so :func:`load_gan` rebuilds the method from the folder alone.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from torch import Tensor
 
 from ..checkpoint import checkpoint_exists, load_checkpoint
 from ..distributed import dist_info
-from ..train import TrainConfig, fit, resolve_device, seed_everything
+from ..train import HistoryResult, TrainConfig, _split_val, fit, resolve_device, seed_everything
 from .architectures import build_networks
 from .diagnostics import energy_distance
 from .methods import GANMethod, get_method
@@ -33,11 +32,11 @@ EvalFn = Callable[[GANMethod], dict[str, float]]
 
 
 @dataclass
-class GANResult:
-    """Outcome of :func:`train_gan`: the trained method, the tidy history and per-iteration losses."""
+class GANResult(HistoryResult):
+    """Outcome of :func:`train_gan`: the trained method, the tidy history (:attr:`final_val`: its last validation
+    metric) and per-iteration losses."""
 
     method: GANMethod
-    history: pd.DataFrame
     steps: pd.DataFrame
     stopped: str
     iterations: int
@@ -45,12 +44,6 @@ class GANResult:
     config: TrainConfig = field(repr=False)
     method_name: str = ""
     arch: str = ""
-
-    @property
-    def final_val(self) -> float:
-        """Last validation metric (NaN if never evaluated)."""
-        v = self.history["val_loss"].dropna()
-        return float(v.iloc[-1]) if len(v) else math.nan
 
     def sample(self, n: int, *, seed: int = 0) -> Tensor:
         """``n`` generated samples from a seeded CPU generator (model on its device, result on CPU)."""
@@ -111,11 +104,7 @@ def train_gan(
     m = cls(nets, latent_dim=latent_dim, **hyper)
     data = data.to(device)
     m.attach_data(data)
-    if val_data is None:
-        g = torch.Generator().manual_seed(config.seed + 12345)
-        val = data[torch.randperm(data.shape[0], generator=g)[: min(n_val, data.shape[0])].to(data.device)]
-    else:
-        val = val_data
+    val = _split_val(data, val_data, n_val, config.seed)
     description = {"method": method, "arch": arch, "latent_dim": int(latent_dim), "data_shape": list(data_shape),
                    "hyper": m.hyper, "arch_options": arch_options}
 

@@ -1,6 +1,7 @@
-"""Reconstruction-efficiency protocols: threshold counts, wall-clock shift, the five-method interface, the
-fresh-decoder protocol, timing tables and the paper's numbers (GPE Tables 1–2)."""
+"""Recipes and tables of the reconstruction-efficiency protocols: threshold counts, wall-clock shift, the five-method
+interface, the one seeding rule, the fresh-decoder protocol, timing tables and the paper's numbers (GPE Tables 1–2)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -8,19 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from gpelib import protocols
-from gpelib.protocols import (
-    METHODS,
-    MethodRun,
-    default_mds_weight,
-    fresh_decoder,
+from gpelib import papers, tables
+from gpelib.recipes import METHODS, Run, default_mds_weight, fresh_decoder, train_method
+from gpelib.tables import (
     iterations_to_reach,
     seconds_per_iteration,
     shift_wallclock,
     threshold_table,
     time_to_reach,
     timing_table,
-    train_method,
 )
 from gpelib.train import TrainConfig
 
@@ -122,7 +119,7 @@ def five_runs():
 def test_five_methods_return_the_same_tidy_history(five_runs):
     runs, _, _ = five_runs
     for m, r in runs.items():
-        assert isinstance(r, MethodRun) and r.method == m
+        assert isinstance(r, Run) and r.method == m
         assert list(r.history.columns[:6]) == TIDY
         assert (r.history.method == m).all() and r.history.iteration.tolist() == [0, 3, 6]
         assert r.history.seconds.is_monotonic_increasing and np.isfinite(r.history.val_loss).all()
@@ -143,7 +140,7 @@ def test_gpe_records_its_encoder_phase_for_the_shift(five_runs):
     for m in METHODS[1:]:  # joint methods are not shifted
         r = five_runs[0][m]
         assert r.encoder_seconds == 0 and np.allclose(r.wallclock().seconds, r.history.seconds)
-    wf = protocols.wallclock_frame(five_runs[0])
+    wf = tables.wallclock_frame(five_runs[0])
     assert set(wf.method) == set(METHODS) and wf.loc[wf.method == "gpe", "seconds"].min() >= g.encoder_seconds
 
 
@@ -220,7 +217,7 @@ def test_timing_table_ratios(five_runs):
 
 def test_encoder_diagnostics_table(five_runs):
     runs, _, xv = five_runs
-    d = protocols.encoder_diagnostics({"gpe": runs["gpe"]}, xv, max_pairs=100)
+    d = tables.encoder_table({"gpe": runs["gpe"]}, xv, max_pairs=100)
     assert {"eps", "spread", "gme", "encoder_iterations"} <= set(d.columns) and d.spread.iloc[0] >= 1
 
 
@@ -228,63 +225,58 @@ def test_encoder_diagnostics_table(five_runs):
 
 
 def test_paper_values_hold_tables_1_and_2():
-    v = protocols.paper_values()
-    assert list(v.columns) == ["table", "dataset", "method", "quantity", "value"]
-    assert set(v.dataset) == {"MNIST", "CIFAR10", "CelebA", "CelebA-HQ"}
-    t1 = protocols.paper_table1(v, "mnist")
+    v = papers.paper_values()
+    assert list(v.columns) == ["table", "dataset", "method", "quantity", "value", "source"]
+    assert set(v[v.table.str.match("Table [12]")].dataset) == {"MNIST", "CIFAR10", "CelebA", "CelebA-HQ"}
+    t1 = papers.paper_table1(v, "mnist")
     assert t1.method.tolist() == ["VAE", "GPE eps=0.03", "GPE eps=0.004"]
     vae, tight = t1.iloc[0], t1.iloc[2]
     assert vae.iterations_threshold_2 == 280899 and tight.iterations_threshold_2 == 308
     assert t1.threshold_2.iloc[0] == 0.022 and t1.latent_dim.iloc[0] == 30
     # "3× (CelebA) to 900× (MNIST)" is the ratio of the last column
     assert round(vae.iterations_threshold_2 / tight.iterations_threshold_2) == 912
-    c = protocols.paper_table1(v, "CelebA")
+    c = papers.paper_table1(v, "CelebA")
     assert round(c.iterations_threshold_2.iloc[0] / c.iterations_threshold_2.iloc[1]) == 3
     t2 = v[(v.table == "Table 2") & (v.quantity == "seconds_per_iteration")]
     assert len(t2) == 4 * 6 and t2.value.between(0.01, 1).all()
     with pytest.raises(KeyError):
-        protocols.paper_table1(v, "imagenet")
+        papers.paper_table1(v, "imagenet")
 
 
 # ---------------------------------------------------------------- ratios, races and Table-1 layout
 
 
 def _run(name, losses, seconds, offset=0.0, every=1):
-    """A MethodRun stand-in with given per-iteration losses; history = every ``every``-th step as validation."""
+    """A Run stand-in with given per-iteration losses; history = every ``every``-th step as validation."""
     it = np.arange(1, len(losses) + 1)
     steps = pd.DataFrame({"iteration": it, "seconds": np.cumsum(seconds), "loss": losses})
     h = steps.iloc[every - 1 :: every].rename(columns={"loss": "val_loss"}).assign(train_loss=np.nan)
     h = h.assign(method=name, phase="decoder" if offset else "joint")[TIDY]
-    return MethodRun(name, torch.nn.Identity(), torch.nn.Identity(), h.reset_index(drop=True), steps,
-                     float(steps.seconds.iloc[-1]), len(losses), encoder_seconds=offset, info={"eps": 0.1})
+    return Run(h.reset_index(drop=True), method=name, encoder=torch.nn.Identity(), decoder=torch.nn.Identity(),
+               steps=steps, seconds=float(steps.seconds.iloc[-1]), iterations=len(losses), encoder_seconds=offset,
+               info={"eps": 0.1})
 
 
 def test_iteration_ratios_and_lower_bounds():
     vae = _run("VAE", [1.0, 0.5, 0.3, 0.2, 0.2, 0.2], [1.0] * 6)
     gpe = _run("GPE", [1.0, 0.3, 0.1, 0.05, 0.05, 0.05], [1.0] * 6, offset=2.0)
     tab = threshold_table({"VAE": vae, "GPE": gpe}, [0.5, 0.1], window=1)
-    r = protocols.iteration_ratios(tab, numerator="VAE", denominator="GPE").set_index("threshold")
+    r = tables.iteration_ratios(tab, numerator="VAE", denominator="GPE").set_index("threshold")
     assert r.loc[0.5, "ratio"] == pytest.approx(2 / 2) and math.isnan(r.loc[0.5, "ratio_lower_bound"])
     assert math.isnan(r.loc[0.1, "ratio"]) and r.loc[0.1, "ratio_lower_bound"] == pytest.approx(6 / 3)
-    assert protocols.format_ratio(r.loc[0.5, "ratio"]) == "1×"
-    assert protocols.format_ratio(math.nan, 2.0) == "> 2×" and protocols.format_ratio(math.nan) == "n/a"
-    assert protocols.reached_sooner(3, None) and not protocols.reached_sooner(None, 3)
-    assert not protocols.reached_sooner(None, None) and protocols.reached_sooner(2, 3)
-    assert not protocols.reached_sooner(3, 3)
-    assert protocols.reached_sooner(2, pd.NA) and not protocols.reached_sooner(pd.NA, 2)
 
 
 def test_wallclock_race_and_table_count_the_encoder_time():
     gpe = _run("GPE", [0.5, 0.1, 0.05, 0.04], [1.0] * 4, offset=3.0)  # reaches 0.05 at 3 + 3 = 6 s
     ae = _run("AE", [0.5, 0.2, 0.1, 0.05, 0.05, 0.05, 0.05, 0.05], [1.0] * 8)  # final 0.05, first at 4 s
     vae = _run("VAE", [0.5, 0.3, 0.2] + [0.2] * 9, [1.0] * 12)  # final 0.2 first at 3 s; GPE at 3 + 2 = 5 s
-    race = protocols.wallclock_race({"GPE": gpe, "AE": ae, "VAE": vae}).set_index("method")
+    race = tables.wallclock_race({"GPE": gpe, "AE": ae, "VAE": vae}).set_index("method")
     assert race.loc["AE", "seconds_method"] == 4.0 and race.loc["AE", "seconds_reference"] == 6.0
     assert race.loc["AE", "speedup"] == pytest.approx(4 / 6)
     assert race.loc["VAE", "seconds_method"] == 3.0 and race.loc["VAE", "seconds_reference"] == 5.0
-    never = protocols.wallclock_race({"GPE": _run("GPE", [0.5, 0.4], [1.0, 1.0], offset=1.0), "AE": ae})
+    never = tables.wallclock_race({"GPE": _run("GPE", [0.5, 0.4], [1.0, 1.0], offset=1.0), "AE": ae})
     assert math.isnan(never.speedup.iloc[0]) and math.isnan(never.seconds_reference.iloc[0])
-    wt = protocols.wallclock_table({"GPE": gpe, "AE": ae}, [0.1, 0.01]).set_index(["method", "level"])
+    wt = tables.wallclock_table({"GPE": gpe, "AE": ae}, [0.1, 0.01]).set_index(["method", "level"])
     assert wt.loc[("GPE", 0.1), "seconds"] == 5.0 and wt.loc[("GPE", 0.1), "iteration"] == 2
     assert wt.loc[("AE", 0.1), "seconds"] == 3.0 and math.isnan(wt.loc[("AE", 0.01), "seconds"])
     assert pd.isna(wt.loc[("AE", 0.01), "iteration"]) and wt.loc[("GPE", 0.1), "total_seconds"] == 7.0
@@ -296,11 +288,59 @@ def test_compare_table1_aligns_our_rows_with_the_papers():
             "GPE ε=0.01": _run("GPE", [0.3, 0.05, 0.01], [1.0] * 3, offset=1.0)}
     runs["GPE ε=0.03"].info["eps"], runs["GPE ε=0.01"].info["eps"] = 0.03, 0.01
     ours = threshold_table(runs, [0.1, 0.02], window=1)
-    side = protocols.compare_table1(ours, protocols.paper_table1(protocols.paper_values(), "MNIST"))
+    side = tables.compare_table1(ours, papers.paper_table1(papers.paper_values(), "MNIST"))
     assert side.method.tolist() == ["VAE", "GPE ε=0.03", "GPE ε=0.01"]
     assert side["paper method"].tolist() == ["VAE", "GPE eps=0.03", "GPE eps=0.004"]
     assert side["iterations ≤ 0.1"].tolist() == [3, 2, 2] and side["paper ≤ 0.022"].tolist() == [280899, 1044, 308]
     assert pd.isna(side.loc[0, "iterations ≤ 0.02"]) and side.loc[2, "iterations ≤ 0.02"] == 3
-    celeba = protocols.compare_table1(ours, protocols.paper_table1(protocols.paper_values(), "CelebA"))
+    celeba = tables.compare_table1(ours, papers.paper_table1(papers.paper_values(), "CelebA"))
     assert celeba["paper method"].iloc[:2].tolist() == ["VAE", "GPE eps=0.0007"]
     assert pd.isna(celeba["paper method"].iloc[2])  # the paper has one GPE row for CelebA
+
+
+# ---------------------------------------------------------------- one seeding rule
+
+
+def test_gpe_encoder_seed_0_is_the_same_network_through_every_entry_point(tmp_path):
+    """"The GPE encoder with seed 0" trained through each notebook-facing entry point (notebooks 01/02/06:
+    train_gpe_encoder; 03/05: train_method; 04: fresh_decoder_runs; the command line) has identical weights."""
+    from gpelib import cli
+    from gpelib.checkpoint import load_checkpoint
+    from gpelib.data import load_digits
+    from gpelib.recipes import fresh_decoder_runs, train_gpe_encoder
+
+    args = ["--data", "digits", "--latent-dim", "3", "--iterations", "5", "--batch-size", "20"]
+    run = tmp_path / "cli"
+    assert cli.main(["train-encoder", "--run", str(run), *args]) == 0
+    cfg = cli._train_config(cli._settings(cli.build_parser().parse_args(["train-encoder", "--run", str(run), *args]),
+                                          "encoder"), "encoder", tmp_path / "ck")
+    cfg = dataclasses.replace(cfg, checkpoint_dir=None, progress=False)
+    train, val = load_digits().split(300, seed=0)  # the CLI's default held-out size
+    x, xv = train.images, val.images
+    a = train_gpe_encoder(x, latent_dim=3, config=cfg, val_data=xv).encoder
+    b = train_method("gpe", x, latent_dim=3, config=dataclasses.replace(cfg, iterations=1), encoder_config=cfg,
+                     val_data=xv).encoder
+    c = fresh_decoder_runs(x, xv, latent_dim=3, eps_values=[1e-9], vae_config=dataclasses.replace(cfg, iterations=1),
+                           encoder_config=cfg, decoder_config=dataclasses.replace(cfg, iterations=1))["GPE ε=1e-09"]
+    d = load_checkpoint(run / "encoder").weights["encoder"]
+    for name, p in a.state_dict().items():
+        assert torch.equal(p, b.state_dict()[name]) and torch.equal(p, c.encoder.state_dict()[name])
+        assert torch.equal(p.cpu(), d[name].cpu()), name
+    untrained = train_gpe_encoder(x, latent_dim=3, config=dataclasses.replace(cfg, iterations=0), val_data=xv).encoder
+    assert not all(torch.equal(p, untrained.state_dict()[k]) for k, p in a.state_dict().items())  # it did train
+
+
+def test_seeding_rule_offsets_roles():
+    from gpelib.recipes import OFFSET, init_models
+
+    enc, dec = init_models((1, 8, 8), 3, seed=5)
+    torch.manual_seed(5 + OFFSET["encoder"])
+    from gpelib.models import make_decoder, make_encoder
+
+    enc2 = make_encoder((1, 8, 8), 3)
+    torch.manual_seed(5 + OFFSET["decoder"])
+    dec2 = make_decoder((1, 8, 8), 3)
+    assert all(torch.equal(p, q) for p, q in zip(enc.parameters(), enc2.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(dec.parameters(), dec2.parameters()))
+    with pytest.raises(ValueError, match="latent_dim"):
+        init_models((1, 8, 8), 0, seed=0)

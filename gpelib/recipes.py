@@ -1,0 +1,379 @@
+"""Recipes: "train method M on data D with settings S", the fresh-decoder protocol and the latent-flow curve.
+
+One seeding rule (:func:`init_models`) and one run record (:class:`Run`) for every notebook, the command line and
+the benchmarks, so that "the GPE encoder with seed 0" is the same network wherever it is trained:
+
+* networks are initialised from ``torch.manual_seed(seed + OFFSET[role])`` right before each is built, with
+  ``OFFSET = {"encoder": 0, "decoder": 1, "velocity": 2}`` — so every method's decoder (and every fresh decoder)
+  starts from the same weights, independent of the encoder built before it;
+* training itself (batch order, noise) is seeded by ``TrainConfig.seed`` inside :func:`gpelib.train.fit`.
+
+Methods (GPE paper §8.2–8.4, all on the *same* encoder/decoder architectures, SPEC §1):
+
+* ``gpe`` — GPE Algorithm 1 (encoder on the GME cost alone, until ``encoder_config.target = ε``), then
+  Algorithm 2 (frozen encoder, a fresh decoder on ``E‖x − S(Tx)‖²``);
+* ``vae`` — β-VAE trained jointly on ``MSE + β · KL/d`` (per-pixel normalisation, SPEC §1; default β = 0.1, the
+  authors' public value — the paper does not print β);
+* ``ae`` — the same without KL;
+* ``vae+mds`` / ``ae+mds`` — plus ``λ_MDS · mean_{i≠j}(‖µ_i − µ_j‖ − ‖x_i − x_j‖)²`` (Yu et al. 2013; GPE §8.4).
+
+**Default λ_MDS = 1/D** (``D`` = pixels per image). The MDS term is a squared difference of *distances*, which
+grow like ``√D``, so the term grows like ``D``; the reconstruction term is a per-pixel mean. Dividing by ``D`` puts
+MDS on the per-pixel scale, the normalisation the SPEC uses for KL (``β · KL/d``). The paper's own value did not
+survive the text extraction; its criterion was "stable, concurrent decay of the reconstruction, MDS and KL terms",
+which 1/D meets on the 8×8 digits (λ = 10⁻³ leaves the MDS term flat, λ = 0.1 slows the reconstruction over the
+first hundreds of iterations; both checked on a pilot before any GPE comparison was run).
+
+**Fresh-decoder protocol** (GPE Table 1): :func:`fresh_decoder` freezes a trained encoder (GPE's, or a VAE's mean
+head), throws its decoder away and trains a new one, initialised identically for every method, on reconstruction
+only; :func:`gpelib.tables.threshold_table` counts the iterations to reach each loss threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from .models import encode, eval_mode, make_decoder, make_encoder
+from .tables import shift_wallclock
+from .train import (
+    HistoryResult,
+    TrainConfig,
+    evaluate_gme,
+    train_autoencoder,
+    train_decoder,
+    train_encoder,
+)
+
+__all__ = [
+    "METHODS",
+    "LABELS",
+    "OFFSET",
+    "Run",
+    "init_models",
+    "default_mds_weight",
+    "train_gpe_encoder",
+    "train_method",
+    "fresh_decoder",
+    "fresh_decoder_runs",
+    "eps_label",
+    "embed",
+    "reconstruct",
+    "flow_metric_curve",
+]
+
+METHODS: tuple[str, ...] = ("gpe", "vae", "ae", "vae+mds", "ae+mds")
+LABELS: dict[str, str] = {"gpe": "GPE", "vae": "VAE", "ae": "AE", "vae+mds": "VAE+MDS", "ae+mds": "AE+MDS"}
+HISTORY_COLUMNS = ["method", "phase", "iteration", "seconds", "train_loss", "val_loss"]
+#: seed offset of each network role: a network of role r is built right after ``torch.manual_seed(seed + OFFSET[r])``
+OFFSET: dict[str, int] = {"encoder": 0, "decoder": 1, "velocity": 2}
+
+
+@dataclass
+class Run(HistoryResult):
+    """A trained encoder (and decoder, once there is one) with its tidy training history.
+
+    ``history``: one row per evaluation, columns :data:`HISTORY_COLUMNS` (``phase`` = ``"encoder"`` for an encoder
+    alone, ``"decoder"`` for GPE and fresh decoders, ``"joint"`` for the jointly trained methods).
+    ``steps``: per-iteration training loss (``iteration, seconds, loss`` and the loss components).
+    ``seconds`` / ``iterations``: the phase ``history`` describes. ``encoder_seconds`` / ``encoder_iterations`` /
+    ``encoder_history`` / ``encoder_steps``: the separate encoder phase (GPE; for a fresh decoder, the source
+    encoder's own training). ``info``: ε, β, λ_MDS, why training stopped.
+    """
+
+    method: str = ""
+    encoder: nn.Module | None = None
+    decoder: nn.Module | None = None
+    steps: pd.DataFrame | None = None
+    seconds: float = 0.0
+    iterations: int = 0
+    encoder_seconds: float = 0.0
+    encoder_iterations: int = 0
+    encoder_history: pd.DataFrame | None = None
+    encoder_steps: pd.DataFrame | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Display name (``"GPE"``, ``"VAE+MDS"``, or the name given to a fresh decoder)."""
+        return LABELS.get(self.method, self.method)
+
+    @property
+    def phase(self) -> str:
+        """``"encoder"``, ``"decoder"`` or ``"joint"``: the phase that ``history`` describes."""
+        return str(self.history["phase"].iloc[0]) if len(self.history) else "joint"
+
+    @property
+    def total_seconds(self) -> float:
+        """Encoder phase + decoder/joint phase wall-clock (training time only, evaluation excluded)."""
+        return self.encoder_seconds + self.seconds
+
+    def wallclock(self) -> pd.DataFrame:
+        """``history`` with ``seconds`` shifted right by the encoder phase (GPE Fig. 8); unchanged for joint runs."""
+        return shift_wallclock(self.history, self.encoder_seconds)
+
+
+def init_models(
+    shape: Sequence[int],
+    latent_dim: int,
+    *,
+    seed: int,
+    variational: bool = False,
+    decoder: bool = True,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+) -> tuple[nn.Module, nn.Module | None]:
+    """The one seeding rule: an encoder for data of ``shape`` from ``seed + OFFSET["encoder"]`` and (if ``decoder``)
+    a decoder from ``seed + OFFSET["decoder"]``. Returns ``(encoder, decoder or None)``."""
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be ≥ 1; got {latent_dim}")
+    torch.manual_seed(seed + OFFSET["encoder"])
+    enc = make_encoder(shape, latent_dim, arch=arch, variational=variational, width=width, hidden=hidden)
+    dec = None
+    if decoder:
+        torch.manual_seed(seed + OFFSET["decoder"])
+        dec = make_decoder(shape, latent_dim, arch=arch, width=width, hidden=hidden)
+    return enc, dec
+
+
+def default_mds_weight(data_shape: Sequence[int]) -> float:
+    """λ_MDS = 1/D for data of shape ``(C, H, W)`` or ``(D,)`` (per-pixel normalisation; see the module doc)."""
+    return 1.0 / float(math.prod(int(s) for s in data_shape))
+
+
+def _tidy(history: pd.DataFrame, method: str, phase: str) -> pd.DataFrame:
+    h = history.copy()
+    h.insert(0, "phase", phase)
+    h.insert(0, "method", method)
+    return h
+
+
+def train_gpe_encoder(
+    data: Tensor,
+    *,
+    latent_dim: int,
+    config: TrainConfig,
+    val_data: Tensor | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+    name: str = "gpe",
+) -> Run:
+    """GPE Algorithm 1 on ``data`` ``(N, ...)``: a fresh encoder (seeded by :func:`init_models`) trained on the GME
+    cost alone until ``config.target = ε``, the iteration or the time budget. ``info["eps"]`` = the final held-out
+    GME cost; the run's ``history`` is the encoder phase (its ``val_loss`` is the held-out GME cost)."""
+    enc, _ = init_models(data.shape[1:], latent_dim, seed=config.seed, decoder=False, arch=arch, width=width,
+                         hidden=hidden)
+    res = train_encoder(enc, data, config=config, val_data=val_data)
+    hist = _tidy(res.history, name, "encoder")
+    return Run(hist, method=name, encoder=enc, steps=res.steps, seconds=res.seconds, iterations=res.iterations,
+               encoder_seconds=res.seconds, encoder_iterations=res.iterations, encoder_history=hist,
+               encoder_steps=res.steps, info={"eps": res.final_val, "eps_target": config.target,
+                                              "encoder_stopped": res.stopped, "stopped": res.stopped})
+
+
+def train_method(
+    method: str,
+    data: Tensor,
+    *,
+    latent_dim: int,
+    config: TrainConfig,
+    encoder_config: TrainConfig | None = None,
+    beta: float = 0.1,
+    mds_weight: float | None = None,
+    val_data: Tensor | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+) -> Run:
+    """Train one of :data:`METHODS` on ``data`` ``(N, ...)`` with fresh models for its shape (:func:`init_models`).
+
+    Args:
+        method: ``"gpe"``, ``"vae"``, ``"ae"``, ``"vae+mds"`` or ``"ae+mds"``.
+        latent_dim: ``d``.
+        config: the decoder phase (GPE) or the joint training (the others).
+        encoder_config: GPE only, the encoder phase (default: ``config``); set ``target=ε`` to stop at ε
+            (checked on the held-out GME cost) and ``iterations`` as a cap.
+        beta: KL weight in the per-pixel normalisation ``MSE + β · KL/d`` (``vae``, ``vae+mds``).
+        mds_weight: λ_MDS for ``*+mds`` (default :func:`default_mds_weight`, i.e. 1/D).
+        val_data: the fixed held-out set every method is evaluated on (strongly recommended: the same for all).
+
+    Returns:
+        A :class:`Run`; for GPE ``history`` is the decoder's and ``info["eps"]`` the encoder's held-out GME cost.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    kw = dict(arch=arch, width=width, hidden=hidden)
+    if method == "gpe":
+        enc_run = train_gpe_encoder(data, latent_dim=latent_dim, config=encoder_config or config, val_data=val_data,
+                                    name=method, **kw)
+        return fresh_decoder(enc_run, data, config=config, val_data=val_data, name=method, **kw)
+    variational = method.startswith("vae")
+    enc, dec = init_models(data.shape[1:], latent_dim, seed=config.seed, variational=variational, **kw)
+    kl = beta if variational else 0.0
+    lam = 0.0
+    if method.endswith("+mds"):
+        lam = default_mds_weight(data.shape[1:]) if mds_weight is None else float(mds_weight)
+    res = train_autoencoder(enc, dec, data, kl_weight=kl, mds_weight=lam, config=config, val_data=val_data,
+                            name=method)
+    return Run(_tidy(res.history, method, "joint"), method=method, encoder=enc, decoder=dec, steps=res.steps,
+               seconds=res.seconds, iterations=res.iterations,
+               info={"beta": kl if variational else None, "mds_weight": lam, "stopped": res.stopped})
+
+
+def fresh_decoder(
+    source: Run | nn.Module,
+    data: Tensor,
+    *,
+    config: TrainConfig,
+    val_data: Tensor | None = None,
+    name: str | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+    eps_data: Tensor | None = None,
+) -> Run:
+    """GPE Algorithm 2 and the Table 1 protocol: freeze ``source``'s encoder (the mean head for a VAE) and train a
+    **new** decoder on reconstruction only, initialised by :func:`init_models`'s rule (``config.seed + 1``), so that
+    every method's fresh decoder starts from the same weights.
+
+    The encoder's parameters are frozen in place (``requires_grad=False``). ``info["eps"]`` is the encoder's
+    held-out GME cost on ``eps_data`` (default ``val_data``), so VAE and GPE encoders are compared on one scale;
+    the encoder phase's history, steps, time and iterations are carried over from ``source``.
+    """
+    if isinstance(source, Run):
+        enc, label = source.encoder, name or source.label
+        enc_s, enc_it = source.encoder_seconds or source.seconds, source.encoder_iterations or source.iterations
+        keep = ("eps", "beta", "mds_weight", "eps_target", "encoder_stopped")
+        info = {k: v for k, v in source.info.items() if k in keep}
+        info["encoder_method"] = source.method
+        enc_hist, enc_steps = source.encoder_history, source.encoder_steps
+    else:
+        enc, label, enc_s, enc_it, info, enc_hist, enc_steps = source, name or "encoder", 0.0, 0, {}, None, None
+    latent_dim = _latent_dim(enc, data)
+    torch.manual_seed(config.seed + OFFSET["decoder"])
+    dec = make_decoder(tuple(data.shape[1:]), latent_dim, arch=arch, width=width, hidden=hidden)
+    res = train_decoder(dec, enc, data, config=config, val_data=val_data)
+    x_eps = eps_data if eps_data is not None else val_data
+    if x_eps is not None:
+        info["eps"] = evaluate_gme(enc, x_eps, data_scale=config.data_scale)
+    info["stopped"] = res.stopped
+    return Run(_tidy(res.history, label, "decoder"), method=label, encoder=enc, decoder=dec, steps=res.steps,
+               seconds=res.seconds, iterations=res.iterations, encoder_seconds=enc_s, encoder_iterations=enc_it,
+               encoder_history=enc_hist, encoder_steps=enc_steps, info=info)
+
+
+@torch.no_grad()
+def _latent_dim(enc: nn.Module, data: Tensor) -> int:
+    device = next(enc.parameters()).device
+    with eval_mode(enc):
+        return int(enc(data[:2].to(device)).shape[1])
+
+
+def eps_label(eps: float | None) -> str:
+    """``"GPE ε=0.03"`` (or ``"GPE"`` when no target)."""
+    return "GPE" if eps is None else f"GPE ε={eps:g}"
+
+
+def fresh_decoder_runs(
+    x: Tensor,
+    x_val: Tensor,
+    *,
+    latent_dim: int,
+    eps_values: Sequence[float],
+    vae_config: TrainConfig,
+    encoder_config: TrainConfig,
+    decoder_config: TrainConfig,
+    beta: float = 0.1,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+) -> dict[str, Run]:
+    """GPE Table 1 for one dataset: a β-VAE trained jointly (``vae_config``), its mean encoder frozen and a fresh
+    decoder trained (``decoder_config``); and one GPE encoder per ε (``encoder_config`` with ``target=ε``) with its
+    decoder trained the same way. Every decoder starts from the same weights (``decoder_config.seed + 1``).
+
+    Returns ``{"VAE": ..., "GPE ε=<eps>": ...}``; each run's ``steps`` feed :func:`gpelib.tables.threshold_table`.
+    """
+    kw = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden)
+    vae = train_method("vae", x, config=vae_config, beta=beta, val_data=x_val, **kw)
+    runs = {"VAE": fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name="VAE", arch=arch, width=width,
+                                 hidden=hidden)}
+    for e in eps_values:
+        runs[eps_label(e)] = train_method("gpe", x, config=decoder_config,
+                                          encoder_config=replace(encoder_config, target=e), val_data=x_val, **kw)
+    return runs
+
+
+def embed(runs: Mapping[str, Run], x: Tensor) -> dict[str, Tensor]:
+    """Latents of ``x`` under each run's encoder (mean head for a VAE)."""
+    return {k: encode(r.encoder, x) for k, r in runs.items()}
+
+
+@torch.no_grad()
+def reconstruct(run: Run, x: Tensor) -> Tensor:
+    """``S(T x)`` with the run's encoder (mean head for a VAE) and decoder, in eval mode, on CPU."""
+    enc, dec = run.encoder, run.decoder
+    device = next(dec.parameters()).device
+    with eval_mode(enc, dec):
+        return dec(enc(x.to(device))).cpu()
+
+
+def flow_metric_curve(
+    name: str,
+    latents: Tensor,
+    decoder: nn.Module,
+    *,
+    extractor,
+    real,
+    milestones: Sequence[int],
+    config: TrainConfig,
+    n_fake: int,
+    val_latents: Tensor | None = None,
+    velocity_size: str = "small",
+    sample_method: str = "heun",
+    sample_steps: int = 50,
+):
+    """Generation metric vs flow-training iterations (GPE Fig. 9) for one latent space.
+
+    Trains a CFM velocity (initialised from ``config.seed + OFFSET["velocity"]``) on ``latents`` (N, d) up to each
+    milestone in turn — each stage resumes exactly from the previous stage's checkpoint in ``config.checkpoint_dir``,
+    so the curve is one training run observed at several points — and scores ``n_fake`` generated samples
+    ``decoder(flow(z))`` against ``real`` (images or precomputed :class:`gpelib.metrics.FeatureStats`) with
+    ``extractor``.
+
+    Returns ``(curve, generator)``: a tidy DataFrame (method, flow_iteration, metric, value, n_real, n_fake,
+    extractor, flow_seconds, flow_val_loss) and the :class:`gpelib.flows.LatentGenerator` at the last milestone.
+    """
+    from .flows import LatentGenerator, make_velocity, train_flow
+    from .metrics import FeatureStats, frechet_score
+    from .train import observe_milestones
+
+    if config.checkpoint_dir is None:
+        raise ValueError("flow_metric_curve needs config.checkpoint_dir (each milestone resumes the previous one)")
+    state: dict = {}
+
+    def train_to(m: int):
+        torch.manual_seed(config.seed + OFFSET["velocity"])
+        vel = make_velocity(latents.shape[1], velocity_size)
+        res = train_flow(vel, latents, config=replace(config, iterations=int(m)), val_latents=val_latents)
+        state["gen"] = LatentGenerator.from_result(res, decoder)
+        return res
+
+    def score(res) -> dict:
+        fake = state["gen"].generate(n_fake, seed=config.seed + 1, method=sample_method, steps=sample_steps)
+        s = frechet_score(extractor, real, fake)
+        return dict(method=name, flow_iteration=res.iterations, metric=s.metric, value=s.value, n_real=s.n_real,
+                    n_fake=s.n_fake, extractor=s.extractor, flow_seconds=res.seconds, flow_val_loss=res.final_val)
+
+    real_key = (real.n, float(real.mu.sum())) if isinstance(real, FeatureStats) else tuple(real.shape)
+    key = dict(extractor=getattr(extractor, "description", str(extractor)), real=real_key, n_fake=n_fake,
+               method=sample_method, steps=sample_steps, seed=config.seed)
+    rows, _ = observe_milestones(train_to, score, milestones, config.checkpoint_dir, key=key)
+    return pd.DataFrame(rows).drop(columns="milestone"), state["gen"]

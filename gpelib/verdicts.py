@@ -1,0 +1,593 @@
+"""Verdicts: whether a paper's claim holds in our run, decided by tested rules (SPEC §2 "Verdicts").
+
+A verdict is this project's scientific output, so every notebook decides its claims with the functions below and
+never with ad-hoc logic. Each comparison returns a :class:`Decision` (an outcome and the numbers behind it), which
+:meth:`Claim.from_decision` turns into one row of the table a notebook ends with.
+
+**Outcomes.** ``holds`` / ``fails`` / ``inconclusive`` for a claim the run can decide; ``sanity`` for a check that
+cannot fail (a bound evaluated on the pairs its ε was measured on, a method's own training loss): shown, never
+counted; ``n/a`` when the profile decides nothing (``smoke``).
+
+**The rule.** Per seed, the compared quantity (a difference ``a − b``, or ``log(b/a)`` for ratios) is an interval:
+a point when both values are observed, open on one side when a value is *censored* — "never reached within the
+budget" is a right-censored count, known only to exceed the budget (:class:`Censored`). Over seeds we take the
+median and an order-statistics interval for it: ``[x_(k), x_(n−k+1)]`` with the largest ``k`` whose coverage
+``1 − 2·P(Bin(n, ½) ≤ k − 1)`` is at least ``level`` (default 0.9), else ``[min, max]`` (3 seeds: 75 %; 5 seeds:
+94 %). With one seed the interval is the point itself (coverage 0: the row records ``seeds=1``). Censoring widens
+each seed's interval, so the median's interval uses the lower ends' ``k``-th smallest and the upper ends' ``k``-th
+largest. Then, for a claim "quantity > null":
+
+* **holds** when the whole interval is above the null;
+* **fails** when the whole interval is at or below it (a tie is not "better": equal counts fail "sooner");
+* **inconclusive** otherwise — the interval straddles the null or censoring leaves it open (both never reached) —
+  and also when a run behind the verdict had not converged (:func:`converged_or_inconclusive`).
+
+Ratios are summarised on the log scale, so swapping numerator and denominator inverts the ratio and its interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "HOLDS", "FAILS", "INCONCLUSIVE", "SANITY", "NA", "OUTCOMES", "COUNTED", "LEVEL",
+    "Censored", "censor", "Decision", "Claim", "Ratio", "decides", "coverage",
+    "ratio_summary", "format_ratio", "sooner", "greater", "less", "grows", "shrinks", "least_impact", "best_of",
+    "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
+]
+
+HOLDS, FAILS, INCONCLUSIVE, SANITY, NA = "holds", "fails", "inconclusive", "sanity", "n/a"
+OUTCOMES = (HOLDS, FAILS, INCONCLUSIVE, SANITY, NA)
+COUNTED = (HOLDS, FAILS, INCONCLUSIVE)  # the outcomes of claims a run decided; sanity and n/a are not counted
+LEVEL = 0.9  # the nominal coverage asked of a median's order-statistics interval
+
+
+# ------------------------------------------------------------------------------------------------ values, censoring
+
+
+@dataclass(frozen=True)
+class Censored:
+    """A value known only to exceed ``lower`` (right-censored): "never reached within a budget of ``lower``"."""
+
+    lower: float
+
+    def __str__(self) -> str:
+        return f"> {_num(self.lower)}"
+
+
+Value = float | int | Censored
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float | np.floating) and math.isnan(v))
+
+
+def censor(values: Any, budget: float | Sequence[float] | None = None) -> list[Value]:
+    """Per-seed values with "never" (``None``, ``NaN``, ``<NA>``) replaced by ``Censored(budget)``.
+
+    ``values`` is a scalar or a sequence (list, array, Series); ``budget`` a scalar or one per value. A missing
+    value without a budget is an error: "never" means nothing without the budget it was never reached within.
+    """
+    vals = [values] if _scalar(values) else list(values)
+    budgets = [budget] * len(vals) if budget is None or np.ndim(budget) == 0 else list(budget)
+    if len(budgets) != len(vals):
+        raise ValueError(f"{len(vals)} values but {len(budgets)} budgets")
+    out: list[Value] = []
+    for v, b in zip(vals, budgets):
+        if isinstance(v, Censored | Ratio):
+            out.append(v)
+        elif _missing(v):
+            if b is None or _missing(b):
+                raise ValueError("a value was never reached (None/NaN) but no budget was given")
+            out.append(Censored(float(b)))
+        else:
+            out.append(float(v))
+    return out
+
+
+def _scalar(v: Any) -> bool:
+    return v is None or v is pd.NA or isinstance(v, int | float | np.number | Censored | Ratio)
+
+
+def _bounds(v: Value) -> tuple[float, float]:
+    """The interval a value is known to lie in: a point, ``(lower, ∞)`` when censored, a :class:`Ratio`'s interval."""
+    if isinstance(v, Censored):
+        return float(v.lower), math.inf
+    if isinstance(v, Ratio):
+        return v.low, v.high
+    if _missing(v):
+        raise ValueError("a missing value needs a budget: use censor(values, budget)")
+    return float(v), float(v)
+
+
+def _num(x: float) -> str:
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.3g}"
+
+
+# ------------------------------------------------------------------------------------------- order statistics
+
+
+def coverage(n: int, k: int) -> float:
+    """Coverage of ``[x_(k), x_(n−k+1)]`` for the median of a continuous distribution from ``n`` draws:
+    ``1 − 2·P(Bin(n, ½) ≤ k − 1)`` (0 for ``n = 1``: a single seed gives a point, not an interval)."""
+    if not 1 <= k <= (n + 1) // 2:
+        raise ValueError(f"need 1 ≤ k ≤ (n+1)/2; got n={n}, k={k}")
+    return 1.0 - 2.0 * sum(math.comb(n, i) for i in range(k)) / 2.0**n
+
+
+def _rank(n: int, level: float) -> int:
+    k = 1
+    while k + 1 <= (n + 1) // 2 and coverage(n, k + 1) >= level:
+        k += 1
+    return k
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """Median over seeds of interval-valued observations: the median lies in ``[lower, upper]`` (equal when every
+    seed is a point) and ``[low, high]`` is its order-statistics interval."""
+
+    lower: float
+    upper: float
+    low: float
+    high: float
+    seeds: int
+    coverage: float
+
+    @property
+    def median(self) -> float:
+        return self.lower if self.lower == self.upper else math.nan
+
+    def neg(self) -> _Summary:
+        return _Summary(-self.upper, -self.lower, -self.high, -self.low, self.seeds, self.coverage)
+
+
+def _median(x: np.ndarray) -> float:
+    x = np.sort(x)
+    n = len(x)
+    if n % 2:
+        return float(x[n // 2])
+    a, b = float(x[n // 2 - 1]), float(x[n // 2])
+    return a if a == b else (a + b) / 2  # equal infinities stay infinite
+
+
+def _summarise(lo: Sequence[float], hi: Sequence[float], level: float) -> _Summary:
+    lo, hi = np.sort(np.asarray(lo, float)), np.sort(np.asarray(hi, float))
+    n = len(lo)
+    if n == 0:
+        raise ValueError("no values to compare")
+    k = _rank(n, level)
+    return _Summary(_median(lo), _median(hi), float(lo[k - 1]), float(hi[n - k]), n, coverage(n, k))
+
+
+def _sub(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """The interval of ``x − y`` for ``x ∈ a``, ``y ∈ b``."""
+    return a[0] - b[1], a[1] - b[0]
+
+
+def _log(iv: tuple[float, float]) -> tuple[float, float]:
+    if iv[0] <= 0:
+        raise ValueError(f"ratios need positive values; got {iv[0]}")
+    return math.log(iv[0]), math.log(iv[1])
+
+
+def _difference(a: Any, b: Any, *, budget_a: Any, budget_b: Any, log: bool, paired: bool | None,
+                level: float) -> _Summary:
+    """Median and interval of ``a − b`` (or ``log a − log b``) over seeds. Paired by position when both sides have
+    the same number of seeds (``paired=None``/``True``); otherwise the difference of the two medians' intervals
+    (conservative: its coverage is at least the sum of the two coverages minus one)."""
+    va, vb = censor(a, budget_a), censor(b, budget_b)
+    ia, ib = [_bounds(v) for v in va], [_bounds(v) for v in vb]
+    if log:
+        ia, ib = [_log(v) for v in ia], [_log(v) for v in ib]
+    if paired is None:
+        paired = len(ia) == len(ib)
+    if paired:
+        if len(ia) != len(ib):
+            raise ValueError(f"paired comparison needs as many values on each side; got {len(ia)} and {len(ib)}")
+        d = [_sub(x, y) for x, y in zip(ia, ib)]
+        return _summarise([x for x, _ in d], [y for _, y in d], level)
+    sa = _summarise([x for x, _ in ia], [y for _, y in ia], level)
+    sb = _summarise([x for x, _ in ib], [y for _, y in ib], level)
+    return _Summary(sa.lower - sb.upper, sa.upper - sb.lower, sa.low - sb.high, sa.high - sb.low,
+                    min(sa.seeds, sb.seeds), max(0.0, sa.coverage + sb.coverage - 1))
+
+
+def _decide(low: float, high: float, null: float = 0.0, *, strict: bool = True) -> str:
+    """Three-valued: the claim "quantity > null" (``≥`` if not ``strict``) over the interval ``[low, high]``."""
+    if math.isnan(low) or math.isnan(high):
+        return INCONCLUSIVE
+    if (low > null) if strict else (low >= null):
+        return HOLDS
+    if (high <= null) if strict else (high < null):
+        return FAILS
+    return INCONCLUSIVE
+
+
+# ---------------------------------------------------------------------------------------------- decisions, claims
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one comparison and the numbers behind it.
+
+    ``estimate`` is the median of the compared quantity over seeds (NaN when censoring leaves it unidentified),
+    ``[low, high]`` its interval on the same scale (a ratio for ratio comparisons), ``coverage`` the interval's
+    nominal coverage (0 for one seed), ``detail`` the same numbers as text for the verdict table.
+    """
+
+    outcome: str
+    detail: str = ""
+    seeds: int | None = None
+    estimate: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    coverage: float = math.nan
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.outcome not in COUNTED:
+            raise ValueError(f"a decision is one of {COUNTED}; got {self.outcome!r}")
+
+
+def decides(profile: str) -> bool:
+    """Whether a run under ``profile`` decides claims: ``smoke`` decides nothing (its budgets only show that the code
+    runs), ``quick`` and ``paper`` do."""
+    from .profiles import PROFILES
+
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {PROFILES}")
+    return profile != "smoke"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of a notebook's verdict table.
+
+    ``kind="sanity"`` marks a check that cannot fail; its outcome is always ``sanity`` (never counted) and ``note``
+    says whether the check passed. ``seeds`` is how many seeds the decision rests on, ``detail`` the statistic it
+    used (median and interval), ``note`` anything that qualifies it (non-convergence, opposite directions).
+    """
+
+    claim: str
+    paper: str
+    ours: str
+    outcome: str
+    kind: str = "claim"
+    seeds: int | None = None
+    detail: str = ""
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("claim", "sanity"):
+            raise ValueError(f"kind is 'claim' or 'sanity'; got {self.kind!r}")
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}; got {self.outcome!r}")
+        if (self.kind == "sanity") != (self.outcome == SANITY):
+            raise ValueError(f"a sanity check has outcome 'sanity' and only it does ({self.kind}, {self.outcome})")
+
+    @classmethod
+    def from_decision(cls, claim: str, paper: str, ours: str, decision: Decision, *, profile: str,
+                      kind: str = "claim", note: str = "") -> Claim:
+        """The row for ``decision`` under ``profile``: ``n/a`` when the profile decides nothing (:func:`decides`),
+        ``sanity`` for a sanity check (its own outcome kept in ``note``: "check passed" unless it came out fails)."""
+        notes = [n for n in (decision.note, note) if n]
+        if kind == "sanity":
+            outcome = SANITY
+            notes.insert(0, "check FAILED (a bug?)" if decision.outcome == FAILS else
+                         "check passed" if decision.outcome == HOLDS else "check inconclusive")
+        else:
+            outcome = decision.outcome if decides(profile) else NA
+        return cls(claim=claim, paper=paper, ours=ours, outcome=outcome, kind=kind, seeds=decision.seeds,
+                   detail=decision.detail, note="; ".join(notes))
+
+    def as_row(self) -> dict[str, Any]:
+        """``claim, paper, ours, outcome, seeds, detail, note`` (the kind is implied by the outcome)."""
+        row = asdict(self)
+        row.pop("kind")
+        return row
+
+
+# ----------------------------------------------------------------------------------------------------------- ratios
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Median over seeds of ``num/den`` (computed on the log scale) and its interval ``[low, high]``.
+
+    ``ratio`` is NaN when censoring leaves the median unidentified; it then lies in ``[lower_bound, upper_bound]``
+    (e.g. only the denominator reached the threshold: ``lower_bound = budget_num / den``, ``upper_bound = ∞``).
+    """
+
+    ratio: float
+    lower_bound: float
+    upper_bound: float
+    low: float
+    high: float
+    seeds: int
+    coverage: float
+
+    @classmethod
+    def _of(cls, s: _Summary) -> Ratio:
+        e = np.exp
+        return cls(float(e(s.median)), float(e(s.lower)), float(e(s.upper)), float(e(s.low)), float(e(s.high)),
+                   s.seeds, s.coverage)
+
+    def inverse(self) -> Ratio:
+        """``den/num``: every number inverted, bounds swapped."""
+        inv = lambda x: math.inf if x == 0 else 1 / x  # noqa: E731
+        return Ratio(inv(self.ratio), inv(self.upper_bound), inv(self.lower_bound), inv(self.high), inv(self.low),
+                     self.seeds, self.coverage)
+
+
+def ratio_summary(num: Any, den: Any, *, budget_num: Any = None, budget_den: Any = None, paired: bool | None = None,
+                  level: float = LEVEL) -> Ratio:
+    """Median of ``num/den`` over seeds with an order-statistics interval on the log scale; ``None``/NaN counts are
+    censored at their budget (:func:`censor`), so a ratio with a never-reached numerator is a lower bound."""
+    return Ratio._of(_difference(num, den, budget_a=budget_num, budget_b=budget_den, log=True, paired=paired,
+                                 level=level))
+
+
+def format_ratio(ratio: Ratio | float, lower_bound: float = math.nan) -> str:
+    """``"12.3×"``, ``"> 25×"`` (only a lower bound is known), ``"< 0.04×"``, ``"1.1–1.5×"`` (the median lies
+    between), ``"n/a"``; a :class:`Ratio` over several seeds adds its interval: ``"12.3× [8.1, 20]"``.
+    A plain float (and ``lower_bound``) is formatted as :func:`gpelib.protocols.format_ratio` does."""
+    if not isinstance(ratio, Ratio):
+        if math.isfinite(ratio):
+            return f"{ratio:.3g}×"
+        return f"> {lower_bound:.3g}×" if math.isfinite(lower_bound) else "n/a"
+    r, lb, ub = ratio.ratio, ratio.lower_bound, ratio.upper_bound
+    if math.isfinite(r):
+        core = f"{r:.3g}×"
+    elif lb > 0 and math.isinf(ub):
+        core = f"> {lb:.3g}×"
+    elif lb == 0 and math.isfinite(ub):
+        core = f"< {ub:.3g}×"
+    elif lb > 0 and math.isfinite(ub):
+        core = f"{lb:.3g}–{ub:.3g}×"
+    else:
+        return "n/a"
+    return core if ratio.seeds == 1 else f"{core} [{_num(ratio.low)}, {_num(ratio.high)}]"
+
+
+def _coverage_text(seeds: int, cov: float) -> str:
+    return "1 seed" if seeds == 1 else f"{seeds} seeds, {cov:.0%} interval"
+
+
+def sooner(a: Any, b: Any, *, budget_a: Any = None, budget_b: Any = None, paired: bool | None = None,
+           level: float = LEVEL) -> Decision:
+    """Claim: ``a`` reaches the threshold in fewer iterations (or seconds) than ``b``.
+
+    ``a``, ``b``: per-seed counts, ``None``/NaN = never within the budget (censored). Decided on the median over
+    seeds of ``log(b/a)``: holds when its interval is above 0 (ratio > 1), fails when it is at or below 0 (a tie is
+    not sooner), inconclusive when it straddles 0 or is left open by censoring (both never reached; ``a`` never
+    reached within a budget smaller than ``b``'s count). ``detail``: the ratio ``b/a`` as :func:`format_ratio`.
+    """
+    s = _difference(b, a, budget_a=budget_b, budget_b=budget_a, log=True, paired=paired, level=level)
+    r = Ratio._of(s)
+    return Decision(_decide(s.low, s.high), f"{format_ratio(r)} ({_coverage_text(s.seeds, s.coverage)})", s.seeds,
+                    r.ratio, r.low, r.high, s.coverage)
+
+
+# ----------------------------------------------------------------------------------------------- plain comparisons
+
+
+def _diff_detail(s: _Summary, label: str) -> str:
+    est = _num(s.median) if not math.isnan(s.median) else f"{_num(s.lower)}…{_num(s.upper)}"
+    iv = "" if s.seeds == 1 else f" [{_num(s.low)}, {_num(s.high)}]"
+    return f"{label} {est}{iv} ({_coverage_text(s.seeds, s.coverage)})"
+
+
+def greater(a: Any, b: Any, *, margin: float = 0.0, strict: bool = True, budget_a: Any = None, budget_b: Any = None,
+            paired: bool | None = None, level: float = LEVEL) -> Decision:
+    """Claim: ``a > b + margin`` (``≥`` if not ``strict``), over per-seed values (scalars count as one seed).
+
+    Decided on the median over seeds of ``a − b`` (paired by seed when both sides have as many values): holds when
+    its interval lies above ``margin``, fails when it lies at or below it, inconclusive when it straddles it.
+    A negative ``margin`` is a tolerance ("a at least about as high as b").
+    """
+    s = _difference(a, b, budget_a=budget_a, budget_b=budget_b, log=False, paired=paired, level=level)
+    return Decision(_decide(s.low, s.high, margin, strict=strict), _diff_detail(s, "a − b"), s.seeds, s.median,
+                    s.low, s.high, s.coverage)
+
+
+def less(a: Any, b: Any, *, margin: float = 0.0, strict: bool = True, budget_a: Any = None, budget_b: Any = None,
+         paired: bool | None = None, level: float = LEVEL) -> Decision:
+    """Claim: ``a < b − margin`` (e.g. a lower FD is better); the mirror of :func:`greater`, detail still ``a − b``."""
+    s = _difference(a, b, budget_a=budget_a, budget_b=budget_b, log=False, paired=paired, level=level)
+    n = s.neg()
+    return Decision(_decide(n.low, n.high, margin, strict=strict), _diff_detail(s, "a − b"), s.seeds, s.median,
+                    s.low, s.high, s.coverage)
+
+
+def all_of(decisions: Iterable[Decision], *, detail: str | None = None) -> Decision:
+    """Conjunction: holds when every part holds, fails when any part fails, else inconclusive. ``seeds`` is the
+    smallest of the parts'; ``detail`` defaults to the parts' details joined by ``"; "``."""
+    ds = list(decisions)
+    if not ds:
+        raise ValueError("all_of needs at least one decision")
+    outs = {d.outcome for d in ds}
+    outcome = FAILS if FAILS in outs else HOLDS if outs == {HOLDS} else INCONCLUSIVE
+    seeds = [d.seeds for d in ds if d.seeds is not None]
+    return Decision(outcome, "; ".join(d.detail for d in ds if d.detail) if detail is None else detail,
+                    min(seeds) if seeds else None, note="; ".join(dict.fromkeys(d.note for d in ds if d.note)))
+
+
+def best_of(values: Mapping[str, Any], expected: str, *, better: str = "lower", margin: float = 0.0,
+            strict: bool = True, level: float = LEVEL) -> Decision:
+    """Claim: ``values[expected]`` is better than every other entry (lower or higher, by more than ``margin``);
+    :func:`all_of` the pairwise :func:`less` / :func:`greater`. ``detail`` gives the rank by median and each median."""
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be 'lower' or 'higher'; got {better!r}")
+    if expected not in values:
+        raise KeyError(f"{expected!r} not in {list(values)}")
+    cmp = less if better == "lower" else greater
+    parts = [cmp(values[expected], v, margin=margin, strict=strict, level=level)
+             for k, v in values.items() if k != expected]
+    med = {k: _median(np.asarray([_bounds(x)[0] for x in censor(v)], float)) for k, v in values.items()}
+    order = sorted(med, key=med.get, reverse=better == "higher")
+    detail = (f"{expected} rank {order.index(expected) + 1} of {len(order)} ({better} is better): "
+              + ", ".join(f"{k} {_num(med[k])}" for k in order))
+    return all_of(parts, detail=detail)
+
+
+def _monotone(values: Sequence[Any], sign: int, strict: bool) -> Decision:
+    iv = [_bounds(v) for v in censor(list(values))]
+    if len(iv) < 2:
+        raise ValueError("a trend needs at least two values")
+    outs = []
+    for (lo0, hi0), (lo1, hi1) in zip(iv, iv[1:]):
+        # the step later − earlier lies in [lo1 − hi0, hi1 − lo0]; sign flips it for a decreasing claim
+        lo, hi = (lo1 - hi0, hi1 - lo0) if sign > 0 else (lo0 - hi1, hi0 - lo1)
+        outs.append(_decide(lo, hi, strict=strict))
+    outcome = FAILS if FAILS in outs else HOLDS if set(outs) == {HOLDS} else INCONCLUSIVE
+    text = " → ".join(format_ratio(v) if isinstance(v, Ratio) else str(v) if isinstance(v, Censored) else _num(v)
+                      for v in values)
+    seeds = [v.seeds for v in values if isinstance(v, Ratio)]
+    return Decision(outcome, text, min(seeds) if seeds else 1)
+
+
+def grows(values: Sequence[Any], *, strict: bool = True) -> Decision:
+    """Claim: the values increase along their order (e.g. "the ratio widens as the threshold falls", "grows with β").
+
+    Each value is a number, a :class:`Censored` lower bound, or a :class:`Ratio` (its interval is used). Each step
+    must increase: holds when every later value's lower end exceeds the earlier value's upper end (a censored later
+    value whose lower bound is already above the earlier value counts as larger); fails when some later value's
+    upper end is at or below the earlier one's lower end; inconclusive otherwise (a censored later value whose
+    bound is below the earlier value; a censored earlier value).
+    """
+    return _monotone(values, +1, strict)
+
+
+def shrinks(values: Sequence[Any], *, strict: bool = True) -> Decision:
+    """Claim: the values decrease along their order; the mirror of :func:`grows` (``strict=False``: never rise)."""
+    return _monotone(values, -1, strict)
+
+
+def least_impact(baseline: Any, variants: Mapping[str, Any], expected: str, *, paper_sign: int | None = None,
+                 level: float = LEVEL) -> Decision:
+    """Claim: changing the baseline into ``variants[expected]`` (e.g. setting λ3 = 0) changes the score least.
+
+    Impact is the ABSOLUTE change from the baseline, whatever its direction: per seed (paired with ``baseline`` when
+    lists) ``|v_w − base| − |v_expected − base|`` must be above 0 for every other variant ``w`` (:func:`all_of` the
+    median-and-interval rule). ``detail`` gives each median change with its sign; with ``paper_sign`` (+1: the paper
+    expects the variants to raise the score, −1: to lower it) ``note`` names the variants that moved the other way.
+    Baseline 290 with variants 393, 368, 171 makes the third the LARGEST change (119), never the least.
+    """
+    if expected not in variants:
+        raise KeyError(f"{expected!r} not in {list(variants)}")
+    base = np.asarray([_bounds(x)[0] for x in censor(baseline)], float)
+    change = {}
+    for k, v in variants.items():
+        x = np.asarray([_bounds(y)[0] for y in censor(v)], float)
+        if len(x) != len(base) and len(base) != 1:
+            raise ValueError(f"{k}: {len(x)} values against {len(base)} baseline values")
+        change[k] = x - base
+    parts = [greater(np.abs(c), np.abs(change[expected]), paired=True, level=level)
+             for k, c in change.items() if k != expected]
+    med = {k: _median(c) for k, c in change.items()}
+    least = min(med, key=lambda k: abs(med[k]))
+    detail = ("change from baseline " + ", ".join(f"{k} {med[k]:+.3g}" for k in change)
+              + f"; least |change|: {least}")
+    note = ""
+    if paper_sign is not None:
+        opposite = [k for k in change if np.sign(med[k]) == -np.sign(paper_sign)]
+        note = f"opposite to the paper's direction: {', '.join(opposite)}" if opposite else ""
+    d = all_of(parts, detail=detail)
+    return replace(d, note=note)
+
+
+# ----------------------------------------------------------------------------------------------------------- bounds
+
+
+def _margins(values: Any, bound: Any) -> np.ndarray:
+    v = np.atleast_1d(np.asarray(values, float))
+    b = np.broadcast_to(np.asarray(bound, float), v.shape)
+    return v - b
+
+
+def at_least(values: Any, bound: Any, *, tol: float = 0.0) -> Decision:
+    """Claim: every value ≥ its bound (``bound`` a number or one per value), e.g. Theorem 1's certificate
+    ``µ²[K_α] ≥ 1 − ε/(log α)²``. Holds when every margin ``value − bound`` is ≥ 0; fails when some value is below
+    its bound by more than ``tol`` (estimation noise); inconclusive when the worst shortfall is within ``tol``."""
+    m = _margins(values, bound)
+    worst = float(m.min())
+    outcome = HOLDS if worst >= 0 else FAILS if worst < -tol else INCONCLUSIVE
+    return Decision(outcome, f"min margin {worst:+.3g} over {m.size} value(s)" + (f" (tol {tol:g})" if tol else ""),
+                    None, worst, worst, worst)
+
+
+def at_most(values: Any, bound: Any, *, tol: float = 0.0) -> Decision:
+    """Claim: every value ≤ its bound; the mirror of :func:`at_least` (margins ``bound − value``)."""
+    m = -_margins(values, bound)
+    worst = float(m.min())
+    outcome = HOLDS if worst >= 0 else FAILS if worst < -tol else INCONCLUSIVE
+    return Decision(outcome, f"min margin {worst:+.3g} over {m.size} value(s)" + (f" (tol {tol:g})" if tol else ""),
+                    None, worst, worst, worst)
+
+
+def within(values: Any, low: float, high: float, *, tol: float = 0.0) -> Decision:
+    """Claim: every value lies in ``[low, high]``: :func:`at_least` ``low`` and :func:`at_most` ``high``."""
+    d = all_of([at_least(values, low, tol=tol), at_most(values, high, tol=tol)])
+    v = np.atleast_1d(np.asarray(values, float))
+    lo, hi = _num(float(v.min())), _num(float(v.max()))
+    return replace(d, detail=f"{lo if lo == hi else f'{lo}…{hi}'} vs [{_num(low)}, {_num(high)}]")
+
+
+# ------------------------------------------------------------------------------------------ convergence, counting
+
+
+def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, limit: float = 0.10) -> Decision | str:
+    """SPEC §2: a verdict rests on converged runs. When any run behind it still improved by more than ``limit``
+    (default 10 %) over the last fifth of its budget (``late_improvement`` of :mod:`gpelib.gan.experiments`), a
+    ``holds`` or ``fails`` becomes ``inconclusive`` (with a note naming them); ``inconclusive`` stays as it is.
+
+    ``improvements``: a mapping name → fraction, a sequence of fractions, or ``late_improvement``'s DataFrame.
+    NaN entries (no evaluation early enough to compare) are ignored. Returns the same type as ``decision``.
+    """
+    if isinstance(improvements, pd.DataFrame):
+        improvements = improvements["late_improvement"]
+    if isinstance(improvements, pd.Series):
+        improvements = improvements.to_dict()
+    items = list(improvements.items()) if isinstance(improvements, Mapping) else list(enumerate(improvements))
+    late = [(k, float(v)) for k, v in items if not _missing(v) and float(v) > limit]
+    outcome = decision.outcome if isinstance(decision, Decision) else decision
+    if not late or outcome not in (HOLDS, FAILS):
+        return decision
+    if isinstance(decision, str):
+        return INCONCLUSIVE
+    names = ", ".join(f"{k} {v:.0%}" for k, v in late)
+    note = f"not converged (still improving > {limit:.0%} over the last fifth: {names})"
+    return replace(decision, outcome=INCONCLUSIVE, note="; ".join(n for n in (decision.note, note) if n))
+
+
+def outcome_counts(table: pd.DataFrame | Sequence[Claim]) -> dict[str, int]:
+    """How many rows hold / fail / are inconclusive / are sanity checks / are n/a, in that order (every key present).
+
+    ``table`` is a verdict table (column ``outcome``; an older CSV's ``holds`` column of yes/no/n/a also works)
+    or a sequence of :class:`Claim`.
+    """
+    if isinstance(table, pd.DataFrame):
+        if "outcome" in table:
+            outs = table["outcome"].tolist()
+        elif "holds" in table:
+            legacy = {"yes": HOLDS, "no": FAILS, "n/a": NA}
+            outs = [legacy.get(str(v), NA) if not _missing(v) else NA for v in table["holds"]]
+        else:
+            raise ValueError("a verdict table has an 'outcome' (or older 'holds') column")
+    else:
+        outs = [c.outcome for c in table]
+    unknown = sorted({str(o) for o in outs} - set(OUTCOMES))
+    if unknown:
+        raise ValueError(f"unknown outcome(s) {unknown}; expected {OUTCOMES}")
+    return {o: sum(x == o for x in outs) for o in OUTCOMES}

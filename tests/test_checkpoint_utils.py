@@ -1,0 +1,41 @@
+"""Checkpoint helpers shared by the trainers, the notebooks' run folders and the classifier cache."""
+
+import hashlib
+import json
+from pathlib import Path
+from types import MappingProxyType
+
+from gpelib.checkpoint import content_hash
+from gpelib.reporting import checkpoint_folder
+
+SETTINGS = {"lr": 1e-3, "betas": [0.9, 0.999], "arch": "mlp", "where": Path("/data/x"), "seed": 3}
+
+
+def _old_digest(obj, length, **kw):
+    """The formula each caller used before :func:`content_hash` (folder names must not change)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, **kw).encode()).hexdigest()[:length]
+
+
+def test_content_hash_keeps_every_callers_digest():
+    # reporting.checkpoint_folder (10 digits) and gan.experiments.sweep_jobs (12): default=str
+    assert content_hash(SETTINGS) == _old_digest(SETTINGS, 10, default=str)
+    assert content_hash(SETTINGS, 12) == _old_digest(SETTINGS, 12, default=str)
+    # metrics.ClassifierFeatures.load_or_train (16): plain JSON values, no default
+    spec = {"tag": "digits", "shape": [1797, 1, 8, 8], "epochs": 8, "seed": 0, "lr": 0.001}
+    assert content_hash(spec, 16) == _old_digest(spec, 16)
+    # a fixed value, so that a change of the canonical form cannot pass unnoticed
+    assert content_hash({"b": 1, "a": [1, 2.5, "x"]}) == "44f5a7e5d9"
+
+
+def test_content_hash_is_canonical():
+    shuffled = dict(reversed(list(SETTINGS.items())))
+    assert content_hash(shuffled) == content_hash(SETTINGS)
+    assert content_hash(MappingProxyType(SETTINGS)) == content_hash(SETTINGS)  # any Mapping
+    assert content_hash(SETTINGS | {"seed": 4}) != content_hash(SETTINGS)
+    assert len(content_hash(SETTINGS, 16)) == 16 and content_hash([1, 2]) != content_hash([2, 1])
+
+
+def test_checkpoint_folder_name_uses_the_content_hash(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = checkpoint_folder("smoke", "01_x", "gpe", SETTINGS)
+    assert path.name == f"gpe-{_old_digest(SETTINGS, 10, default=str)}" and path.parent.is_dir()

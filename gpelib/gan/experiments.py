@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
 from .diagnostics import energy_distance, first_coordinates, mode_stats, monotonicity_score
 from .train import GANResult, train_gan
@@ -180,7 +181,7 @@ def mixture_job(
             tmp.cleanup()
     m = res.method
     gen = torch.Generator().manual_seed(10_000 + seed)
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(*m.modules().values()):  # scores see the running statistics, never move them
         y = m.sample_latent(n_eval, generator=gen)
         s = m.generator_map(y)
         flat = s.reshape(n_eval, -1).cpu()

@@ -10,7 +10,8 @@ Every method shares one interface (:class:`GANMethod`):
   generator-side objective) and components (``"d_loss"``, ``"gme"``, …).
 * ``discriminator_step(x)`` moves only the critic side, ``generator_step(x)`` only the generator side
   (``CRITIC_SIDE`` / ``GENERATOR_SIDE`` name the modules).
-* ``sample(n, *, generator=None)``, ``generator_map(y)``, ``latent_of(x)`` (``None`` without an encoder).
+* ``sample(n, *, generator=None)`` (in eval mode, for metrics), ``generator_map(y)``, ``latent_of(x)`` (``None``
+  without an encoder); ``generator_map``/``latent_of`` run in whatever mode the modules are in.
 
 Notation: data ``x`` ``(B, *data_shape)``, latents ``y``/``z ~ N(0, I_d)`` ``(B, d)``, ``ψ``/``f``/``D`` the critic
 (``(B, *data_shape) → (B,)``), ``σ`` the logistic function, ``softplus(t) = −log σ(−t)``. Squared norms ``‖·‖²`` sum
@@ -33,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..losses import gaussian_kl, gme_cost
+from ..models import eval_mode
 from .architectures import Networks
 
 __all__ = [
@@ -256,9 +258,15 @@ class GANMethod(ABC):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, batch_size: int = 1024) -> Tensor:
-        """``n`` generated samples ``(n, *data_shape)`` = ``generator_map(y)``, ``y ~ N(0, I_d)``."""
+        """``n`` generated samples ``(n, *data_shape)`` = ``generator_map(y)``, ``y ~ N(0, I_d)``.
+
+        Drawn in eval mode (:func:`~gpelib.models.eval_mode` over :meth:`modules`, each module's previous mode
+        given back afterwards): a generator with BatchNorm uses its running statistics — as the validation metric
+        inside :func:`gpelib.train.fit` does — and sampling never overwrites them, so every metric computed on
+        samples sees the same generator, and a sample does not depend on the others drawn with it."""
         y = self.sample_latent(n, generator=generator)
-        return torch.cat([self.generator_map(y[i : i + batch_size]) for i in range(0, n, batch_size)])
+        with eval_mode(*self.modules().values()):
+            return torch.cat([self.generator_map(y[i : i + batch_size]) for i in range(0, n, batch_size)])
 
     # -- training ----------------------------------------------------------------------------------------------
 

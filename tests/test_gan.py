@@ -415,6 +415,8 @@ def test_train_gan_refuses_to_resume_another_model_and_uses_eval_fn(tmp_path):
     assert "modes" in res.history and res.history["val_loss"].map(math.isfinite).all()
     with pytest.raises(ValueError, match="hyper"):
         train_gan("gan", mix.x, config=_cfg(ck, iterations=10), hyper={"lr_g": 1e-3}, **kw)
+    with pytest.raises(ValueError, match="val_hash"):  # a history measured on two validation sets is refused
+        train_gan("gan", mix.x, config=_cfg(ck, iterations=10), val_data=mix.sample(16, seed=9).x, **kw)
     res = train_gan("gan", mix.x, config=_cfg(tmp_path / "other", iterations=5),
                     eval_fn=lambda m: {"val_loss": 7.0}, **kw)
     assert (res.history["val_loss"] == 7.0).all()

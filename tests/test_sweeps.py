@@ -135,3 +135,26 @@ def test_gan_validation_sets_are_held_out_from_training(tmp_path, monkeypatch):
     data, val = seen[-1]
     assert val is not None and torch.equal(val, held_out.images)
     assert _rows_shared(val, data) == 0
+
+
+def test_run_tables_count_gradient_updates_and_real_batches_per_network_side():
+    """Issue #18, item 4: the unit "one generator iteration" differs by method (WGAN family: 5 critic updates on 5
+    real batches; OTM: 10 map updates), so every run row carries what its iterations cost, derived from the
+    method's own constants (``n_critic``, OTM's ``t_steps``)."""
+    from gpelib.gan import build_networks, get_method
+
+    def budget(name, **hyper):
+        cls = get_method(name)
+        return cls(build_networks("mlp", (6,), 2, parts=cls.REQUIRES, hidden=8), **hyper).budget()
+
+    assert budget("wgan_gp") == {"generator_updates": 1, "critic_updates": 5, "real_batches": 5}
+    assert budget("otm") == {"generator_updates": 10, "critic_updates": 1, "real_batches": 1}
+    assert budget("gan") == {"generator_updates": 1, "critic_updates": 1, "real_batches": 1}
+    assert budget("wgan_gp", n_critic=2)["critic_updates"] == 2 and budget("otm", t_steps=3)["generator_updates"] == 3
+
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    runs = [gx.mixture_job(m, spec, seed=0, hyper=h, **TINY) for m, h in [("wgan_gp", {}), ("otm", {"t_steps": 2})]]
+    t = gx.sweep_table(runs).set_index("method")
+    it = TINY["iterations"]
+    assert t.loc["wgan_gp", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [it, 5 * it, 5 * it]
+    assert t.loc["otm", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [2 * it, it, it]

@@ -114,7 +114,9 @@ class SweepRun:
 
     ``metrics``: floats (see :func:`mixture_job` / :func:`image_job`). ``latents`` ``(n, d)``: the latent points whose
     images are ``samples`` (mixture: the first two coordinates of ``G(y)``, ``(n, 2)``; images: a grid's worth,
-    ``(k, C, H, W)``). ``modes``: the mixture mode nearest to each sample, ``(n,)``.
+    ``(k, C, H, W)``). ``modes``: the mixture mode nearest to each sample, ``(n,)``. ``budget``: what one generator
+    iteration costs (:meth:`~gpelib.gan.methods.GANMethod.budget`); :func:`sweep_table` multiplies it by
+    ``iterations``.
     """
 
     dataset: str
@@ -131,6 +133,7 @@ class SweepRun:
     iterations: int = 0
     checkpoint: str | None = None
     hyper: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, int] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -214,7 +217,7 @@ def mixture_job(
                     variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed),
                     samples=flat[:, :2].clone(), latents=y.cpu(), modes=mix.assign(flat), seconds=res.seconds,
-                    iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper)
+                    iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper, budget=m.budget())
 
 
 def _classifier(path: str, device: str | None):
@@ -326,7 +329,7 @@ def image_job(
                     variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed, variant=variant),
                     samples=samples[:n_grid].clone(), seconds=res.seconds, iterations=res.iterations,
-                    checkpoint=checkpoint_dir, hyper=res.method.hyper)
+                    checkpoint=checkpoint_dir, hyper=res.method.hyper, budget=res.method.budget())
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -335,9 +338,13 @@ def image_job(
 
 
 def sweep_table(runs: Iterable[SweepRun]) -> pd.DataFrame:
-    """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations``."""
+    """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations,
+    generator_updates, critic_updates, real_batches`` — the last three over the whole run: gradient updates of each
+    generator-side and each critic-side network, and real batches consumed (the same ``iterations`` cost different
+    methods different amounts; :meth:`~gpelib.gan.methods.GANMethod.budget`)."""
     rows = [{"dataset": r.dataset, "method": r.method, "label": r.label, "variant": r.variant, "arch": r.arch,
-             "seed": r.seed, **r.metrics, "seconds": r.seconds, "iterations": r.iterations} for r in runs]
+             "seed": r.seed, **r.metrics, "seconds": r.seconds, "iterations": r.iterations,
+             **{k: int(v) * int(r.iterations) for k, v in r.budget.items()}} for r in runs]
     return pd.DataFrame(rows)
 
 

@@ -9,7 +9,8 @@ Every method shares one interface (:class:`GANMethod`):
   drawn from the data attached with :meth:`GANMethod.attach_data`, else on ``x`` again); returns ``"loss"`` (the
   generator-side objective) and components (``"d_loss"``, ``"gme"``, …).
 * ``discriminator_step(x)`` moves only the critic side, ``generator_step(x)`` only the generator side
-  (``CRITIC_SIDE`` / ``GENERATOR_SIDE`` name the modules).
+  (``CRITIC_SIDE`` / ``GENERATOR_SIDE`` name the modules); ``budget()``: gradient updates per network side and
+  real batches that one ``step`` costs.
 * ``sample(n, *, generator=None)`` (in eval mode, for metrics), ``generator_map(y)``, ``latent_of(x)`` (``None``
   without an encoder); ``generator_map``/``latent_of`` run in whatever mode the modules are in.
 
@@ -214,6 +215,21 @@ class GANMethod(ABC):
     def n_critic(self) -> int:
         """Critic updates per generator iteration."""
         return int(getattr(self.hp, "n_critic", 1))
+
+    @property
+    def generator_updates(self) -> int:
+        """Gradient updates of each generator-side network per generator iteration (OTM: ``t_steps``)."""
+        return 1
+
+    def budget(self) -> dict[str, int]:
+        """What one generator iteration of :meth:`step` costs, derived from the method's constants: gradient
+        updates of each ``GENERATOR_SIDE`` network (``generator_updates``) and of each ``CRITIC_SIDE`` network
+        (``critic_updates`` = ``n_critic``), and real data batches consumed (``real_batches``: the iteration's batch
+        and one fresh batch for every further critic update). Comparisons "at equal iterations" are at equal
+        generator iterations; these say what each method spent on them (WGAN family: 5 critic updates on 5 real
+        batches; OTM: 10 map updates)."""
+        return {"generator_updates": self.generator_updates, "critic_updates": self.n_critic,
+                "real_batches": 1 + max(0, self.n_critic - 1)}
 
     @property
     def device(self) -> torch.device:
@@ -627,9 +643,14 @@ class OTM(GANMethod):
         opt.step()
         return {"d_loss": loss.detach()}
 
+    @property
+    def generator_updates(self) -> int:
+        """``t_steps`` map updates per potential update (their Algorithm 1)."""
+        return int(self.hp.t_steps)
+
     def step(self, x: Tensor) -> dict[str, Tensor]:
         g_out: dict[str, Tensor] = {}
-        for _ in range(self.hp.t_steps):
+        for _ in range(self.generator_updates):
             g_out = self.generator_step(x)
         d_out: dict[str, Tensor] = {}
         for k in range(self.n_critic):

@@ -47,7 +47,11 @@ def cfg(**kw):
         ([1.0, 0.0, 1.0, 1.0], 0.4, 1, 2),  # the raw loss counts a single lucky batch ...
         ([1.0, 0.0, 1.0, 1.0], 0.4, 2, None),  # ... a running mean of 2 never goes below 0.5
         ([1.0, 0.4, 0.4, 0.4], 0.4, 2, 3),  # mean(1.0, 0.4) = 0.7 > 0.4, mean(0.4, 0.4) = 0.4 ≤ 0.4
-        ([0.2, 0.2, 0.2], 0.3, 5, 1),  # partial windows at the start (min_periods=1)
+        # a run shorter than the window is averaged whole, a mean known only at its last iteration (it was 1 when
+        # partial windows counted, min_periods=1: the first loss alone could decide the count)
+        ([0.2, 0.2, 0.2], 0.3, 5, 3),
+        ([0.1, 5, 5, 5, 5], 1.0, 3, None),  # one lucky first minibatch is not a window (was 1 with min_periods=1)
+        ([0.1, 0.1, 0.1, 5, 5], 1.0, 3, 3),  # the first full window counts at its last iteration
         ([], 0.3, 1, None),
     ],
 )
@@ -59,8 +63,8 @@ def test_iterations_to_reach_against_direct_running_mean():
     rng = np.random.default_rng(0)
     loss = np.exp(-np.arange(500) / 80) + 0.05 * rng.random(500)
     w, t = 7, 0.2
-    means = [loss[max(0, k - w + 1) : k + 1].mean() for k in range(loss.size)]
-    expected = next(k + 1 for k, m in enumerate(means) if m <= t)
+    means = {k: loss[k - w + 1 : k + 1].mean() for k in range(w - 1, loss.size)}  # full windows only
+    expected = next(k + 1 for k, m in means.items() if m <= t)
     assert iterations_to_reach(loss, t, window=w) == expected
     assert iterations_to_reach(torch.tensor(loss), t, window=w) == expected
 
@@ -204,7 +208,8 @@ def test_fresh_decoder_freezes_the_encoder_and_trains_a_new_decoder(five_runs):
                                  "encoder_iterations", "encoder_seconds", "eps"]
     assert len(tab) == 4 and tab.iterations.dtype == "Int64"
     hi, lo = tab[tab.threshold == 10.0], tab[tab.threshold == 1e-9]
-    assert (hi.iterations == 1).all() and (hi.iterations_val == 0).all()  # reached at once
+    # reached at once: at the end of the first full window of 3 (training loss), at the first evaluation (val)
+    assert (hi.iterations == 3).all() and (hi.iterations_val == 0).all()
     assert lo.iterations.isna().all() and lo.iterations_val.isna().all()  # never reached → <NA>
 
 

@@ -349,3 +349,35 @@ def test_seeding_rule_offsets_roles():
     assert all(torch.equal(p, q) for p, q in zip(dec.parameters(), dec2.parameters()))
     with pytest.raises(ValueError, match="latent_dim"):
         init_models((1, 8, 8), 0, seed=0)
+
+
+def test_eps_of_a_fresh_decoder_uses_the_encoders_data_scale():
+    """Issue #18, item 5b: ε is the encoder's GME cost, so a fresh decoder measures it with the data scale the
+    encoder was trained with, not with its own (decoder) config's."""
+    from gpelib.recipes import train_gpe_encoder
+    from gpelib.train import evaluate_gme
+
+    x, xv = images(48, 0), images(24, 1)
+    enc_run = train_gpe_encoder(x, latent_dim=3, config=cfg(iterations=3, data_scale=0.5), val_data=xv)
+    assert enc_run.info["eps_data_scale"] == 0.5
+    fd = fresh_decoder(enc_run, x, config=cfg(iterations=2), val_data=xv)  # decoder config: data_scale 1.0
+    assert fd.info["eps"] == pytest.approx(evaluate_gme(enc_run.encoder, xv, data_scale=0.5), rel=1e-6)
+    assert fd.info["eps"] == pytest.approx(enc_run.info["eps"], rel=1e-5)  # the same number as the encoder phase's
+    assert fd.info["eps_data_scale"] == 0.5
+    other = fresh_decoder(enc_run, x, config=cfg(iterations=2), val_data=xv, eps_data_scale=2.0)
+    assert other.info["eps"] == pytest.approx(evaluate_gme(enc_run.encoder, xv, data_scale=2.0), rel=1e-6)
+    bare = fresh_decoder(enc_run.encoder, x, config=cfg(iterations=2, data_scale=0.5), val_data=xv)
+    assert bare.info["eps"] == pytest.approx(evaluate_gme(enc_run.encoder, xv, data_scale=1.0), rel=1e-6)
+
+
+def test_encoder_table_passes_the_data_scale_through(five_runs):
+    from gpelib.geometry import diagnose_encoder
+    from gpelib.tables import encoder_table
+
+    runs, _, xv = five_runs
+    one = {"GPE": runs["gpe"]}
+    t1, t2 = encoder_table(one, xv), encoder_table(one, xv, data_scale=0.5)
+    direct = diagnose_encoder(runs["gpe"].encoder, xv, data_scale=0.5).as_dict()
+    cols = [c for c in direct if isinstance(direct[c], float) and "gme" in c]
+    assert cols and all(t2[c].item() == pytest.approx(direct[c]) for c in cols)
+    assert any(t1[c].item() != pytest.approx(t2[c].item()) for c in cols)

@@ -460,3 +460,31 @@ def test_sampling_uses_eval_mode_and_leaves_batchnorm_statistics_alone(name):
     with eval_mode(*m.modules().values()):
         inside_fit = default_val_metric(m, val, n=16)  # how fit's evaluation sees it
     assert first == second == inside_fit
+
+
+@pytest.mark.parametrize("how", ["default_dtype", "converted"])
+@pytest.mark.parametrize("name", ["otm", "gan"])
+def test_a_float64_model_trains_and_samples_in_float64(name, how):
+    """Issue #18, item 5c: OTM's fixed embedding ``Q`` was always float32, so a float64 model failed; latents are
+    drawn in the model's dtype too."""
+    cls = get_method(name)
+    hyper = {"t_steps": 1} if name == "otm" else {}
+    old = torch.get_default_dtype()
+    try:
+        if how == "default_dtype":
+            torch.set_default_dtype(torch.float64)
+        nets = build_networks("mlp", (6,), 2, parts=cls.REQUIRES, hidden=8)
+    finally:
+        torch.set_default_dtype(old)
+    if how == "converted":
+        for mod in nets.modules().values():
+            mod.double()
+    assert all(t.dtype == torch.float64 for mod in nets.modules().values()
+               for t in [*mod.parameters(), *mod.buffers()])
+    m = cls(nets, **hyper)
+    x = torch.randn(16, 6, dtype=torch.float64)
+    m.attach_data(x)
+    out = m.step(x)
+    assert all(torch.isfinite(v) for v in out.values())
+    s = m.sample(4, generator=torch.Generator().manual_seed(0))
+    assert s.dtype == torch.float64 and torch.isfinite(s).all()

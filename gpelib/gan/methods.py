@@ -235,6 +235,11 @@ class GANMethod(ABC):
     def device(self) -> torch.device:
         return next(self.modules()[self.GENERATOR_SIDE[0]].parameters()).device
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point type of the generator side's parameters (latents are drawn in it)."""
+        return next(self.modules()[self.GENERATOR_SIDE[0]].parameters()).dtype
+
     def modules(self) -> dict[str, nn.Module]:
         """The method's networks by part name (what a checkpoint stores)."""
         return {p: getattr(self.nets, p) for p in self.REQUIRES}
@@ -260,9 +265,10 @@ class GANMethod(ABC):
     # -- generation --------------------------------------------------------------------------------------------
 
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """``y ~ N(0, I_d)``, shape ``(n, d)``, on the model's device (drawn on ``generator``'s device, if given)."""
+        """``y ~ N(0, I_d)``, shape ``(n, d)``, on the model's device and in its dtype (drawn on ``generator``'s
+        device, if given)."""
         dev = generator.device if generator is not None else self.device
-        return torch.randn(n, self.latent_dim, generator=generator, device=dev).to(self.device)
+        return torch.randn(n, self.latent_dim, generator=generator, device=dev, dtype=self.dtype).to(self.device)
 
     def generator_map(self, y: Tensor) -> Tensor:
         """The generative map ``G(y)``: ``(B, d) → (B, *data_shape)``."""

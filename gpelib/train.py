@@ -21,6 +21,7 @@ over processes, the progress bar and checkpoints are rank 0's, and every process
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -238,8 +239,6 @@ def _changed_settings(stored: dict[str, Any], current: dict[str, Any]) -> list[s
 
 
 def _json_normal(v: Any) -> Any:
-    import json
-
     return json.loads(json.dumps(v, default=str))
 
 
@@ -776,7 +775,6 @@ def observe_milestones(
 
     Returns ``(rows, result)``: one dict per milestone (with ``milestone`` added) and the last ``train_to`` result.
     """
-    import json
     import shutil
 
     ms = sorted({int(m) for m in milestones})

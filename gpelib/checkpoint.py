@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save, save_file
 from torch import nn
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_model", "load_model", "checkpoint_exists",
-           "content_hash"]
+           "content_hash", "weights_hash"]
 
 
 def content_hash(obj: Mapping[str, Any] | Any, length: int = 10) -> str:
@@ -41,6 +41,17 @@ def content_hash(obj: Mapping[str, Any] | Any, length: int = 10) -> str:
     if isinstance(obj, Mapping) and not isinstance(obj, dict):
         obj = dict(obj)
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
+
+
+def weights_hash(obj: nn.Module | Mapping[str, torch.Tensor], length: int = 16) -> str:
+    """The first ``length`` hex digits of the SHA-256 of a module's state dict (or of a mapping name → tensor) as
+    safetensors bytes: parameters and buffers, their names, dtypes and shapes; not the device (tensors are copied to
+    the CPU first). Equal weights give equal hashes, so a checkpoint can record which encoder its decoder was trained
+    on (``encoder_hash``) and a resumption on another encoder is refused."""
+    sd = obj.state_dict() if isinstance(obj, nn.Module) else dict(obj)
+    # clone: safetensors refuses tensors that share memory (tied weights, views of one data set)
+    tensors = {str(k): v.detach().to("cpu").contiguous().clone() for k, v in sd.items()}
+    return hashlib.sha256(save(tensors)).hexdigest()[:length]
 
 
 @dataclass

@@ -217,6 +217,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> None:
 
 
 def cmd_train_flow(args: argparse.Namespace) -> None:
+    from .checkpoint import weights_hash
     from .flows import VelocityMLP, train_flow
     from .models import encode
 
@@ -228,7 +229,8 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
     d = int(cfg["latent_dim"])
     _seed_models(cfg, "velocity")
     vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
-    res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv))
+    res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv),
+                     encoder_hash=weights_hash(enc))
     _report(res, run, "flow", f"flow: {res.iterations} iterations, {res.seconds:.1f} s, held-out CFM loss "
                               f"{res.final_val:.4g} -> {run / 'flow'}")
 

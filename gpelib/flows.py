@@ -264,6 +264,7 @@ def train_flow(
     config: TrainConfig | None = None,
     val_latents: Tensor | None = None,
     standardizer: LatentStandardizer | None = None,
+    encoder_hash: str | None = None,
 ) -> TrainResult:
     """Learn ``v_θ`` by conditional flow matching (:func:`cfm_loss`) on the standardised ``latents`` ``(N, d)``.
 
@@ -275,6 +276,10 @@ def train_flow(
     The standardiser is fitted on ``latents`` unless given; it is returned (and checkpointed) as
     ``result.modules["standardizer"]``, the velocity as ``result.modules["velocity"]``. ``config`` defaults to
     :func:`default_flow_config`.
+
+    ``encoder_hash``: the :func:`~gpelib.checkpoint.weights_hash` of the encoder the latents come from, when the
+    caller knows it (``gpe train-flow`` does); it is recorded in the checkpoint and a resumption with another one is
+    refused. Without it (latents alone do not say which encoder made them) nothing is recorded or checked.
     """
     config = config or default_flow_config()
     if latents.ndim != 2:
@@ -308,7 +313,8 @@ def train_flow(
 
     result = fit(name="cfm_flow", modules={"velocity": velocity, "standardizer": standardizer},
                  optimizers={"velocity": opt}, step=step, evaluate=evaluate, data=data, config=config,
-                 extra_config={"latent_dim": int(latents.shape[1])})
+                 extra_config={"latent_dim": int(latents.shape[1]),
+                               **({"encoder_hash": encoder_hash} if encoder_hash is not None else {})})
     velocity.eval()
     return result
 

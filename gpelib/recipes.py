@@ -167,7 +167,8 @@ def train_gpe_encoder(
 ) -> Run:
     """GPE Algorithm 1 on ``data`` ``(N, ...)``: a fresh encoder (seeded by :func:`init_models`) trained on the GME
     cost alone until ``config.target = ε``, the iteration or the time budget. ``info["eps"]`` = the final held-out
-    GME cost; the run's ``history`` is the encoder phase (its ``val_loss`` is the held-out GME cost)."""
+    GME cost, measured with ``info["eps_data_scale"] = config.data_scale``; the run's ``history`` is the encoder
+    phase (its ``val_loss`` is the held-out GME cost)."""
     enc, _ = init_models(data.shape[1:], latent_dim, seed=config.seed, decoder=False, arch=arch, width=width,
                          hidden=hidden)
     res = train_encoder(enc, data, config=config, val_data=val_data)
@@ -175,7 +176,8 @@ def train_gpe_encoder(
     return Run(hist, method=name, encoder=enc, steps=res.steps, seconds=res.seconds, iterations=res.iterations,
                encoder_seconds=res.seconds, encoder_iterations=res.iterations, encoder_history=hist,
                encoder_steps=res.steps, info={"eps": res.final_val, "eps_target": config.target,
-                                              "encoder_stopped": res.stopped, "stopped": res.stopped})
+                                              "eps_data_scale": config.data_scale, "encoder_stopped": res.stopped,
+                                              "stopped": res.stopped})
 
 
 def train_method(
@@ -238,6 +240,7 @@ def fresh_decoder(
     width: int = 32,
     hidden: int = 256,
     eps_data: Tensor | None = None,
+    eps_data_scale: float | None = None,
 ) -> Run:
     """GPE Algorithm 2 and the Table 1 protocol: freeze ``source``'s encoder (the mean head for a VAE) and train a
     **new** decoder on reconstruction only, initialised by :func:`init_models`'s rule (``config.seed + 1``), so that
@@ -246,11 +249,16 @@ def fresh_decoder(
     The encoder's parameters are frozen in place (``requires_grad=False``). ``info["eps"]`` is the encoder's
     held-out GME cost on ``eps_data`` (default ``val_data``), so VAE and GPE encoders are compared on one scale;
     the encoder phase's history, steps, time and iterations are carried over from ``source``.
+
+    ``eps_data_scale``: the ``data_scale`` of that GME cost — a property of the encoder, not of this decoder's
+    ``config``. Default: the one the source encoder was trained with (``source.info["eps_data_scale"]``, set by
+    :func:`train_gpe_encoder`), else 1.0 (a bare module, or a jointly trained encoder, which has no GME data
+    scale: pass the GPE encoders' value to compare them with it on one scale).
     """
     if isinstance(source, Run):
         enc, label = source.encoder, name or source.label
         enc_s, enc_it = source.encoder_seconds or source.seconds, source.encoder_iterations or source.iterations
-        keep = ("eps", "beta", "mds_weight", "eps_target", "encoder_stopped")
+        keep = ("eps", "beta", "mds_weight", "eps_target", "eps_data_scale", "encoder_stopped")
         info = {k: v for k, v in source.info.items() if k in keep}
         info["encoder_method"] = source.method
         enc_hist, enc_steps = source.encoder_history, source.encoder_steps
@@ -261,8 +269,11 @@ def fresh_decoder(
     dec = make_decoder(tuple(data.shape[1:]), latent_dim, arch=arch, width=width, hidden=hidden)
     res = train_decoder(dec, enc, data, config=config, val_data=val_data)
     x_eps = eps_data if eps_data is not None else val_data
+    if eps_data_scale is None:
+        eps_data_scale = float(info.get("eps_data_scale", 1.0))
     if x_eps is not None:
-        info["eps"] = evaluate_gme(enc, x_eps, data_scale=config.data_scale)
+        info["eps"] = evaluate_gme(enc, x_eps, data_scale=eps_data_scale)
+        info["eps_data_scale"] = eps_data_scale
     info["stopped"] = res.stopped
     return Run(_tidy(res.history, label, "decoder"), method=label, encoder=enc, decoder=dec, steps=res.steps,
                seconds=res.seconds, iterations=res.iterations, encoder_seconds=enc_s, encoder_iterations=enc_it,

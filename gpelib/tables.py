@@ -70,9 +70,11 @@ def iterations_to_reach(
     threshold is crossed after tens of iterations (19–80 in Table 1), far finer than any affordable validation
     interval; with a frozen encoder and a reconstruction-only objective, the training loss is exactly the
     thresholded quantity. A single minibatch can dip below a level by luck, hence the trailing mean: the count is
-    the last iteration of the first window whose mean is ≤ the threshold, so it uses only losses seen up to then.
-    The first ``window − 1`` iterations are averaged over the iterations so far (``min_periods=1``), which is
-    conservative: early, higher losses are still in the mean. ``window=1`` is the raw loss. The validation loss
+    the last iteration of the first *full* window whose mean is ≤ the threshold, so it uses only losses seen up to
+    then, and no count is below ``window`` (a partial window at the start — ``min_periods=1`` before issue #18 —
+    let one lucky first minibatch decide: ``[0.1, 5, 5, 5, 5]``, threshold 1, window 3 counted 1). A run shorter
+    than the window is averaged whole, a mean known at its last iteration only. ``window=1`` is the raw loss.
+    The validation loss
     (``column="val_loss"`` on a history, where "iteration" is the evaluation's) is reported beside it.
 
     Args:
@@ -86,7 +88,7 @@ def iterations_to_reach(
     s = _series(source, column)
     if s.empty:
         return None
-    smooth = s.rolling(window, min_periods=1).mean()
+    smooth = s.rolling(window, min_periods=min(window, len(s))).mean()  # full windows (the whole of a shorter run)
     hit = np.flatnonzero(smooth.to_numpy() <= threshold)
     return int(smooth.index[hit[0]]) if hit.size else None
 

@@ -21,6 +21,7 @@ over processes, the progress bar and checkpoints are rank 0's, and every process
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -34,7 +35,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint, weights_hash
 from .distributed import DistInfo, dist_info, gme_cost_global
 from .losses import gaussian_kl, gme_cost, mds_penalty, reconstruction_mse
 from .models import eval_mode
@@ -237,6 +238,27 @@ def _changed_settings(stored: dict[str, Any], current: dict[str, Any]) -> list[s
     return out
 
 
+def _json_normal(v: Any) -> Any:
+    return json.loads(json.dumps(v, default=str))
+
+
+def _changed_description(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Entries of a trainer's ``extra_config`` (what it was trained on: e.g. ``encoder_hash``, ``kl_weight``) that
+    differ between a checkpoint and the current run. Entries a checkpoint does not record are not compared."""
+    skip = {"trainer", "train_config", "world_size"}
+    return [f"{k}: {stored[k]!r} → {v!r}" for k, v in current.items()
+            if k not in skip and k in stored and _json_normal(stored[k]) != _json_normal(v)]
+
+
+def _crossed_before_last(history: Sequence[Mapping[str, Any]], target: float | None) -> Mapping[str, Any] | None:
+    """The first evaluation (history row) of a stored run with ``val_loss ≤ target`` when it is not the run's last
+    evaluation — the stored run went on past the point where a run with this target stops; ``None`` otherwise."""
+    if target is None:
+        return None
+    hits = [i for i, r in enumerate(history) if float(r.get("val_loss", math.nan)) <= target]
+    return history[hits[0]] if hits and hits[0] < len(history) - 1 else None
+
+
 StepFn = Callable[[Tensor], dict[str, Tensor]]
 EvalFn = Callable[[], dict[str, float]]
 
@@ -296,7 +318,9 @@ class RunState:
     """Where a run of :func:`fit` stands — iteration, training seconds, the history rows (one per evaluation) and
     the per-step rows — and its checkpoint in ``config.checkpoint_dir``.
 
-    :meth:`resume` loads a checkpoint, refuses one written by another trainer or with other settings, and restores
+    :meth:`resume` loads a checkpoint, refuses one written by another trainer, with other settings, on another
+    ``extra_config`` (e.g. a decoder's ``encoder_hash``) or whose history already crossed ``config.target`` before its
+    last evaluation (a looser target than it was trained to: the run asked for stopped earlier), and restores
     the modules, optimisers, batch order and random state (each process's own under ``torchrun``); :meth:`save`
     writes one (every process calls it: the random states are gathered, rank 0 writes, the others wait).
     """
@@ -328,6 +352,22 @@ class RunState:
             raise ValueError(
                 f"checkpoint at {ckpt} was trained with other settings ({', '.join(changed)}); resuming would mix "
                 "two runs. Delete the folder, pick another checkpoint_dir, or set resume=False"
+            )
+        described = _changed_description(ck.config, self.meta)
+        if described:
+            what = "on another encoder" if any(c.startswith("encoder_hash:") for c in described) else "as another run"
+            raise ValueError(
+                f"checkpoint at {ckpt} was trained {what} ({', '.join(described)}); resuming would mix two runs. "
+                "Delete the folder, pick another checkpoint_dir, or set resume=False"
+            )
+        crossed = _crossed_before_last(ck.state["history"], self.config.target)
+        if crossed is not None:  # e.g. a looser ε than the folder was trained to: fit would stop at once
+            it = int(crossed["iteration"])
+            raise ValueError(
+                f"checkpoint at {ckpt} already reached target={self.config.target:g} at iteration {it} (validation "
+                f"loss {float(crossed['val_loss']):.6g}) but was trained on to iteration {int(ck.state['iteration'])}: "
+                f"a run with this target stops at iteration {it}, and resuming would return the over-trained model. "
+                "Pick another checkpoint_dir, or set resume=False to train from the start"
             )
         for k, m in self.modules.items():
             m.load_state_dict(ck.weights[k])
@@ -588,7 +628,8 @@ def train_decoder(
     val_data: Tensor | None = None,
 ) -> TrainResult:
     """GPE Algorithm 2 (and the fresh-decoder protocol of Table 1): freeze ``encoder`` and minimise the per-pixel
-    reconstruction error ``E‖x − S(T x)‖²`` over the decoder ``S`` only."""
+    reconstruction error ``E‖x − S(T x)‖²`` over the decoder ``S`` only. The checkpoint records the encoder's
+    :func:`~gpelib.checkpoint.weights_hash` (``encoder_hash``); resuming it on another encoder is refused."""
     config = config or TrainConfig()
     _seed(config)
     device = resolve_device(config.device)
@@ -614,7 +655,7 @@ def train_decoder(
         return {"val_loss": evaluate_reconstruction(encoder, decoder, val, batch_size=config.val_batch_size)}
 
     result = fit(name="gpe_decoder", modules={"decoder": decoder}, optimizers={"decoder": opt}, step=step,
-                 evaluate=evaluate, data=data, config=config)
+                 evaluate=evaluate, data=data, config=config, extra_config={"encoder_hash": weights_hash(encoder)})
     encoder.eval()
     return result
 
@@ -734,7 +775,6 @@ def observe_milestones(
 
     Returns ``(rows, result)``: one dict per milestone (with ``milestone`` added) and the last ``train_to`` result.
     """
-    import json
     import shutil
 
     ms = sorted({int(m) for m in milestones})

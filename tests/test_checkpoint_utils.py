@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from types import MappingProxyType
 
+import torch
+
 from gpelib.checkpoint import content_hash
 from gpelib.reporting import checkpoint_folder
 
@@ -39,3 +41,20 @@ def test_checkpoint_folder_name_uses_the_content_hash(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = checkpoint_folder("smoke", "01_x", "gpe", SETTINGS)
     assert path.name == f"gpe-{_old_digest(SETTINGS, 10, default=str)}" and path.parent.is_dir()
+
+
+def test_weights_hash_follows_the_weights_only():
+    from torch import nn
+
+    from gpelib.checkpoint import weights_hash
+
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    torch.manual_seed(0)
+    b = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    assert weights_hash(a) == weights_hash(b) == weights_hash(a.state_dict())
+    b.eval()  # the mode is not part of the weights
+    assert weights_hash(a) == weights_hash(b)
+    with torch.no_grad():
+        b[1].running_mean += 1e-3  # buffers are
+    assert weights_hash(a) != weights_hash(b)

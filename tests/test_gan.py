@@ -415,6 +415,76 @@ def test_train_gan_refuses_to_resume_another_model_and_uses_eval_fn(tmp_path):
     assert "modes" in res.history and res.history["val_loss"].map(math.isfinite).all()
     with pytest.raises(ValueError, match="hyper"):
         train_gan("gan", mix.x, config=_cfg(ck, iterations=10), hyper={"lr_g": 1e-3}, **kw)
+    with pytest.raises(ValueError, match="val_hash"):  # a history measured on two validation sets is refused
+        train_gan("gan", mix.x, config=_cfg(ck, iterations=10), val_data=mix.sample(16, seed=9).x, **kw)
     res = train_gan("gan", mix.x, config=_cfg(tmp_path / "other", iterations=5),
                     eval_fn=lambda m: {"val_loss": 7.0}, **kw)
     assert (res.history["val_loss"] == 7.0).all()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Sampling for metrics (issue #18, item 1): eval mode, the previous mode restored
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["gan", "otm"])
+def test_sampling_uses_eval_mode_and_leaves_batchnorm_statistics_alone(name):
+    """A generator with BatchNorm (``dcgan_bn``) in train mode, as ``fit`` leaves it: sampling for a metric must use
+    the running statistics (as the validation energy does inside ``fit``), not overwrite them, and give each sample
+    independently of the others drawn with it; the modules' train mode is restored afterwards."""
+    from gpelib.gan.train import default_val_metric
+    from gpelib.models import eval_mode
+
+    cls = get_method(name)
+    nets = build_networks("dcgan_bn", (1, 8, 8), 3, parts=cls.REQUIRES, width=4)
+    m = cls(nets, latent_dim=3, **({"t_steps": 1} if name == "otm" else {}))
+    data = torch.randn(32, 1, 8, 8, generator=torch.Generator().manual_seed(0)).tanh()
+    m.attach_data(data)
+    m.step(data[:16])  # running statistics away from their initial values
+    bns = [b for mod in m.modules().values() for b in mod.modules() if isinstance(b, nn.BatchNorm2d)]
+    assert bns, "dcgan_bn should put BatchNorm in the generator"
+    stats = [(b.running_mean.clone(), b.running_var.clone(), int(b.num_batches_tracked)) for b in bns]
+    assert all(mod.training for mod in m.modules().values())
+
+    g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
+    whole = m.sample(16, generator=g())
+    chunked = m.sample(16, generator=g(), batch_size=4)
+    for b, (mean, var, n) in zip(bns, stats):
+        assert torch.equal(b.running_mean, mean) and torch.equal(b.running_var, var)
+        assert int(b.num_batches_tracked) == n
+    assert all(mod.training for mod in m.modules().values())  # the previous mode is given back
+    assert torch.allclose(whole, chunked, atol=1e-6)  # no per-batch statistics: a sample ignores its batch-mates
+
+    val = data[:16]
+    first, second = default_val_metric(m, val, n=16), default_val_metric(m, val, n=16)
+    with eval_mode(*m.modules().values()):
+        inside_fit = default_val_metric(m, val, n=16)  # how fit's evaluation sees it
+    assert first == second == inside_fit
+
+
+@pytest.mark.parametrize("how", ["default_dtype", "converted"])
+@pytest.mark.parametrize("name", ["otm", "gan"])
+def test_a_float64_model_trains_and_samples_in_float64(name, how):
+    """Issue #18, item 5c: OTM's fixed embedding ``Q`` was always float32, so a float64 model failed; latents are
+    drawn in the model's dtype too."""
+    cls = get_method(name)
+    hyper = {"t_steps": 1} if name == "otm" else {}
+    old = torch.get_default_dtype()
+    try:
+        if how == "default_dtype":
+            torch.set_default_dtype(torch.float64)
+        nets = build_networks("mlp", (6,), 2, parts=cls.REQUIRES, hidden=8)
+    finally:
+        torch.set_default_dtype(old)
+    if how == "converted":
+        for mod in nets.modules().values():
+            mod.double()
+    assert all(t.dtype == torch.float64 for mod in nets.modules().values()
+               for t in [*mod.parameters(), *mod.buffers()])
+    m = cls(nets, **hyper)
+    x = torch.randn(16, 6, dtype=torch.float64)
+    m.attach_data(x)
+    out = m.step(x)
+    assert all(torch.isfinite(v) for v in out.values())
+    s = m.sample(4, generator=torch.Generator().manual_seed(0))
+    assert s.dtype == torch.float64 and torch.isfinite(s).all()

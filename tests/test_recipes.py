@@ -47,7 +47,11 @@ def cfg(**kw):
         ([1.0, 0.0, 1.0, 1.0], 0.4, 1, 2),  # the raw loss counts a single lucky batch ...
         ([1.0, 0.0, 1.0, 1.0], 0.4, 2, None),  # ... a running mean of 2 never goes below 0.5
         ([1.0, 0.4, 0.4, 0.4], 0.4, 2, 3),  # mean(1.0, 0.4) = 0.7 > 0.4, mean(0.4, 0.4) = 0.4 ≤ 0.4
-        ([0.2, 0.2, 0.2], 0.3, 5, 1),  # partial windows at the start (min_periods=1)
+        # a run shorter than the window is averaged whole, a mean known only at its last iteration (it was 1 when
+        # partial windows counted, min_periods=1: the first loss alone could decide the count)
+        ([0.2, 0.2, 0.2], 0.3, 5, 3),
+        ([0.1, 5, 5, 5, 5], 1.0, 3, None),  # one lucky first minibatch is not a window (was 1 with min_periods=1)
+        ([0.1, 0.1, 0.1, 5, 5], 1.0, 3, 3),  # the first full window counts at its last iteration
         ([], 0.3, 1, None),
     ],
 )
@@ -59,8 +63,8 @@ def test_iterations_to_reach_against_direct_running_mean():
     rng = np.random.default_rng(0)
     loss = np.exp(-np.arange(500) / 80) + 0.05 * rng.random(500)
     w, t = 7, 0.2
-    means = [loss[max(0, k - w + 1) : k + 1].mean() for k in range(loss.size)]
-    expected = next(k + 1 for k, m in enumerate(means) if m <= t)
+    means = {k: loss[k - w + 1 : k + 1].mean() for k in range(w - 1, loss.size)}  # full windows only
+    expected = next(k + 1 for k, m in means.items() if m <= t)
     assert iterations_to_reach(loss, t, window=w) == expected
     assert iterations_to_reach(torch.tensor(loss), t, window=w) == expected
 
@@ -204,7 +208,8 @@ def test_fresh_decoder_freezes_the_encoder_and_trains_a_new_decoder(five_runs):
                                  "encoder_iterations", "encoder_seconds", "eps"]
     assert len(tab) == 4 and tab.iterations.dtype == "Int64"
     hi, lo = tab[tab.threshold == 10.0], tab[tab.threshold == 1e-9]
-    assert (hi.iterations == 1).all() and (hi.iterations_val == 0).all()  # reached at once
+    # reached at once: at the end of the first full window of 3 (training loss), at the first evaluation (val)
+    assert (hi.iterations == 3).all() and (hi.iterations_val == 0).all()
     assert lo.iterations.isna().all() and lo.iterations_val.isna().all()  # never reached → <NA>
 
 
@@ -344,3 +349,35 @@ def test_seeding_rule_offsets_roles():
     assert all(torch.equal(p, q) for p, q in zip(dec.parameters(), dec2.parameters()))
     with pytest.raises(ValueError, match="latent_dim"):
         init_models((1, 8, 8), 0, seed=0)
+
+
+def test_eps_of_a_fresh_decoder_uses_the_encoders_data_scale():
+    """Issue #18, item 5b: ε is the encoder's GME cost, so a fresh decoder measures it with the data scale the
+    encoder was trained with, not with its own (decoder) config's."""
+    from gpelib.recipes import train_gpe_encoder
+    from gpelib.train import evaluate_gme
+
+    x, xv = images(48, 0), images(24, 1)
+    enc_run = train_gpe_encoder(x, latent_dim=3, config=cfg(iterations=3, data_scale=0.5), val_data=xv)
+    assert enc_run.info["eps_data_scale"] == 0.5
+    fd = fresh_decoder(enc_run, x, config=cfg(iterations=2), val_data=xv)  # decoder config: data_scale 1.0
+    assert fd.info["eps"] == pytest.approx(evaluate_gme(enc_run.encoder, xv, data_scale=0.5), rel=1e-6)
+    assert fd.info["eps"] == pytest.approx(enc_run.info["eps"], rel=1e-5)  # the same number as the encoder phase's
+    assert fd.info["eps_data_scale"] == 0.5
+    other = fresh_decoder(enc_run, x, config=cfg(iterations=2), val_data=xv, eps_data_scale=2.0)
+    assert other.info["eps"] == pytest.approx(evaluate_gme(enc_run.encoder, xv, data_scale=2.0), rel=1e-6)
+    bare = fresh_decoder(enc_run.encoder, x, config=cfg(iterations=2, data_scale=0.5), val_data=xv)
+    assert bare.info["eps"] == pytest.approx(evaluate_gme(enc_run.encoder, xv, data_scale=1.0), rel=1e-6)
+
+
+def test_encoder_table_passes_the_data_scale_through(five_runs):
+    from gpelib.geometry import diagnose_encoder
+    from gpelib.tables import encoder_table
+
+    runs, _, xv = five_runs
+    one = {"GPE": runs["gpe"]}
+    t1, t2 = encoder_table(one, xv), encoder_table(one, xv, data_scale=0.5)
+    direct = diagnose_encoder(runs["gpe"].encoder, xv, data_scale=0.5).as_dict()
+    cols = [c for c in direct if isinstance(direct[c], float) and "gme" in c]
+    assert cols and all(t2[c].item() == pytest.approx(direct[c]) for c in cols)
+    assert any(t1[c].item() != pytest.approx(t2[c].item()) for c in cols)

@@ -97,3 +97,64 @@ def test_late_improvement_measures_the_fall_over_the_last_part_of_the_budget():
     assert out.loc["falling", "late_improvement"] == pytest.approx(1 / 6)
     with pytest.raises(ValueError):
         gx.late_improvement(h, last=1.5)
+
+
+def _rows_shared(a: torch.Tensor, b: torch.Tensor) -> int:
+    """How many rows of ``a`` also occur (exactly) in ``b``."""
+    a, b = a.flatten(1), b.flatten(1)
+    return int((torch.cdist(a.double(), b.double()) == 0).any(dim=1).sum())
+
+
+def test_gan_validation_sets_are_held_out_from_training(tmp_path, monkeypatch):
+    """Issue #18, item 2: the validation energy of every GAN run is computed on points the run never trains on —
+    a fresh draw of the mixture (its own seed), the held-out split of an image dataset."""
+    seen = []
+    real_train_gan = gx.train_gan
+
+    def spy(method, data, **kw):
+        seen.append((data, kw.get("val_data")))
+        return real_train_gan(method, data, **kw)
+
+    monkeypatch.setattr(gx, "train_gan", spy)
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    r = gx.mixture_job("gan", spec, seed=1, **TINY)
+    data, val = seen[-1]
+    assert val is not None and len(val) > 0 and val.shape[1:] == data.shape[1:]
+    assert _rows_shared(val, data) == 0
+    again = gx.mixture_job("gan", spec, seed=2, **TINY)  # the held-out draw is fixed by the dataset, not the run
+    assert torch.equal(seen[-1][1], val)
+    assert math.isfinite(r.metrics["energy"]) and math.isfinite(again.history.val_loss.iloc[-1])
+
+    seen.clear()
+    spec = gx.ImageSpec(name="digits", n_val=100)
+    train, held_out = spec.load()
+    clf = ClassifierFeatures.load_or_train(tmp_path, train.images[:400], train.labels[:400], epochs=1, tag="t")
+    gx.image_job("gan", spec, classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4, milestones=[2],
+                 batch_size=16, eval_every=2, n_fake=150, n_real=150, n_counts=50, n_grid=4, best_k=1,
+                 arch_options={"width": 4})
+    data, val = seen[-1]
+    assert val is not None and torch.equal(val, held_out.images)
+    assert _rows_shared(val, data) == 0
+
+
+def test_run_tables_count_gradient_updates_and_real_batches_per_network_side():
+    """Issue #18, item 4: the unit "one generator iteration" differs by method (WGAN family: 5 critic updates on 5
+    real batches; OTM: 10 map updates), so every run row carries what its iterations cost, derived from the
+    method's own constants (``n_critic``, OTM's ``t_steps``)."""
+    from gpelib.gan import build_networks, get_method
+
+    def budget(name, **hyper):
+        cls = get_method(name)
+        return cls(build_networks("mlp", (6,), 2, parts=cls.REQUIRES, hidden=8), **hyper).budget()
+
+    assert budget("wgan_gp") == {"generator_updates": 1, "critic_updates": 5, "real_batches": 5}
+    assert budget("otm") == {"generator_updates": 10, "critic_updates": 1, "real_batches": 1}
+    assert budget("gan") == {"generator_updates": 1, "critic_updates": 1, "real_batches": 1}
+    assert budget("wgan_gp", n_critic=2)["critic_updates"] == 2 and budget("otm", t_steps=3)["generator_updates"] == 3
+
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    runs = [gx.mixture_job(m, spec, seed=0, hyper=h, **TINY) for m, h in [("wgan_gp", {}), ("otm", {"t_steps": 2})]]
+    t = gx.sweep_table(runs).set_index("method")
+    it = TINY["iterations"]
+    assert t.loc["wgan_gp", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [it, 5 * it, 5 * it]
+    assert t.loc["otm", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [2 * it, it, it]

@@ -351,3 +351,66 @@ def test_results_share_one_history_base():
     assert issubclass(TrainResult, HistoryResult) and issubclass(GANResult, HistoryResult)
     assert HistoryResult(pd.DataFrame({"val_loss": [3.0, 2.0, math.nan]})).final_val == 2.0
     assert math.isnan(HistoryResult(pd.DataFrame({"val_loss": [math.nan]})).final_val)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Resumption that would return another run than asked for (issue #18, item 3)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_resume_with_a_looser_target_already_crossed_earlier_is_refused(tmp_path):
+    """A run resumed with a looser ε than it was trained to would stop at once and return the over-trained encoder
+    as ``stopped="target"``; the run asked for stopped at an earlier evaluation, so the resumption is refused."""
+    ck = tmp_path / "ck"
+    x = data()
+    first = train_encoder(make_encoder((12,), 2, hidden=32), x,
+                          config=cfg(iterations=60, lr=3e-3, checkpoint_dir=str(ck)))
+    h = first.history
+    assert h.val_loss.iloc[-1] < h.val_loss.iloc[2]  # the GME cost falls, so a loose target is crossed early
+    loose = float(h.val_loss.iloc[2])
+    crossed = int(h.iteration[h.val_loss <= loose].iloc[0])
+    assert crossed < int(h.iteration.iloc[-1])
+    with pytest.raises(ValueError, match=rf"(?s){ck.name}.*iteration {crossed}\b.*resume=False"):
+        train_encoder(make_encoder((12,), 2, hidden=32), x,
+                      config=cfg(iterations=60, lr=3e-3, target=loose, checkpoint_dir=str(ck)))
+    # a target the stored run crossed only at its last evaluation is the run asked for: returned as it is
+    last = float(h.val_loss.iloc[-1])
+    if (h.val_loss.iloc[:-1] > last).all():
+        same = train_encoder(make_encoder((12,), 2, hidden=32), x,
+                             config=cfg(iterations=60, lr=3e-3, target=last, checkpoint_dir=str(ck)))
+        assert same.stopped == "target" and same.iterations == 60
+    # a tighter target than ever reached continues training from the checkpoint
+    tight = train_encoder(make_encoder((12,), 2, hidden=32), x,
+                          config=cfg(iterations=80, lr=3e-3, target=-1.0, checkpoint_dir=str(ck)))
+    assert tight.iterations == 80 and tight.stopped == "iterations"
+
+
+def test_decoder_checkpoint_records_its_encoder_and_refuses_another(tmp_path):
+    from gpelib.checkpoint import weights_hash
+
+    x = data()
+    torch.manual_seed(0)
+    enc_a = make_encoder((12,), 3, hidden=32)
+    enc_b = make_encoder((12,), 3, hidden=32)  # other weights
+    ck = tmp_path / "dec"
+    train_decoder(make_decoder((12,), 3, hidden=32), enc_a, x, config=cfg(iterations=10, checkpoint_dir=str(ck)))
+    assert load_checkpoint(ck).config["encoder_hash"] == weights_hash(enc_a)
+    assert weights_hash(enc_a) != weights_hash(enc_b)
+    with pytest.raises(ValueError, match=rf"(?s){ck.name}.*another encoder.*resume=False"):
+        train_decoder(make_decoder((12,), 3, hidden=32), enc_b, x, config=cfg(iterations=20, checkpoint_dir=str(ck)))
+    res = train_decoder(make_decoder((12,), 3, hidden=32), enc_a, x, config=cfg(iterations=20, checkpoint_dir=str(ck)))
+    assert res.iterations == 20
+
+
+def test_flow_checkpoint_refuses_latents_of_another_encoder(tmp_path):
+    from gpelib.flows import make_velocity, train_flow
+
+    z = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    ck = tmp_path / "flow"
+    train_flow(make_velocity(2, "small"), z, config=cfg(iterations=5, checkpoint_dir=str(ck)), encoder_hash="aaaa")
+    assert load_checkpoint(ck).config["encoder_hash"] == "aaaa"
+    with pytest.raises(ValueError, match="another encoder"):
+        train_flow(make_velocity(2, "small"), z, config=cfg(iterations=10, checkpoint_dir=str(ck)), encoder_hash="bbbb")
+    res = train_flow(make_velocity(2, "small"), z, config=cfg(iterations=10, checkpoint_dir=str(ck)),
+                     encoder_hash="aaaa")
+    assert res.iterations == 10

@@ -154,7 +154,8 @@ class LatentEmbedding(nn.Module):
         g = torch.Generator().manual_seed(seed)
         q, r = torch.linalg.qr(torch.randn(dim, latent_dim, generator=g, dtype=torch.float64))
         q = q * torch.sign(torch.diagonal(r)).unsqueeze(0)  # unique orthonormal basis
-        self.register_buffer("weight", (q * scale).to(torch.float32))
+        # the default dtype, like the parameters of the networks built beside it (``.to(dtype)`` converts it after)
+        self.register_buffer("weight", (q * scale).to(torch.get_default_dtype()))
         self.data_shape = shape
 
     def forward(self, z: Tensor) -> Tensor:

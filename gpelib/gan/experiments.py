@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
 from .diagnostics import energy_distance, first_coordinates, mode_stats, monotonicity_score
 from .train import GANResult, train_gan
@@ -44,6 +45,7 @@ __all__ = [
     "late_improvement",
     "sweep_jobs",
     "LABELS",
+    "PROTOCOL",
 ]
 
 LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gan": "GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
@@ -51,6 +53,13 @@ LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gan": "GAN", "wgan": "WGAN", "wga
 """Display names in the order of the GMEGAN paper's figures."""
 
 _CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
+
+PROTOCOL = 2
+"""Version of what a stored run's history and scores mean, part of :func:`sweep_jobs`' folder names and of
+:func:`image_job`'s milestone key, so that a change of it retrains instead of reusing stale runs. 2 (issue #18):
+validation on held-out points, samples for scores drawn in eval mode."""
+
+_HELD_OUT_SEED = 30_000  # + spec.seed: the mixture draw that validates every run (the energy score uses 20_000)
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,9 @@ class SweepRun:
 
     ``metrics``: floats (see :func:`mixture_job` / :func:`image_job`). ``latents`` ``(n, d)``: the latent points whose
     images are ``samples`` (mixture: the first two coordinates of ``G(y)``, ``(n, 2)``; images: a grid's worth,
-    ``(k, C, H, W)``). ``modes``: the mixture mode nearest to each sample, ``(n,)``.
+    ``(k, C, H, W)``). ``modes``: the mixture mode nearest to each sample, ``(n,)``. ``budget``: what one generator
+    iteration costs (:meth:`~gpelib.gan.methods.GANMethod.budget`); :func:`sweep_table` multiplies it by
+    ``iterations``.
     """
 
     dataset: str
@@ -122,6 +133,7 @@ class SweepRun:
     iterations: int = 0
     checkpoint: str | None = None
     hyper: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, int] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -155,12 +167,15 @@ def mixture_job(
     arch_options: Mapping[str, Any] | None = None,
     n_eval: int = 1000,
     n_std: float = 3.0,
+    n_val: int = 500,
     device: str | None = None,
     checkpoint_dir: str | None = None,
     variant: str = "",
 ) -> SweepRun:
     """Train ``method`` on the mixture ``spec`` with latent ``N(0, I₂)`` (GMEGAN §6.2) and score it on ``n_eval``
-    samples ``G(y)``:
+    samples ``G(y)``. The history's ``val_loss`` (the energy distance of ``train_gan``) is measured on ``n_val``
+    held-out points: a fresh draw of the mixture with its own seed (``30_000 + spec.seed``), never trained on.
+    Scores:
 
     * ``modes_covered`` (of ``n_modes``) and ``high_quality`` (fraction within ``n_std`` standard deviations of a
       centre) — :func:`~gpelib.gan.diagnostics.mode_stats`;
@@ -171,16 +186,18 @@ def mixture_job(
     * ``energy`` — squared energy distance between the samples and a fresh draw of ``n_eval`` mixture points.
     """
     mix = spec.load()
+    held_out = mix.sample(n_val, seed=_HELD_OUT_SEED + spec.seed).x
     ck, tmp = _run_dir(checkpoint_dir)
     try:
         res = train_gan(method, mix.x, arch=arch, latent_dim=2, config=_config(iterations, batch_size, seed,
-                        eval_every, device, ck), hyper=dict(hyper or {}), arch_options=dict(arch_options or {}))
+                        eval_every, device, ck), hyper=dict(hyper or {}), arch_options=dict(arch_options or {}),
+                        val_data=held_out, n_val=n_val)
     finally:
         if tmp is not None:
             tmp.cleanup()
     m = res.method
     gen = torch.Generator().manual_seed(10_000 + seed)
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(*m.modules().values()):  # scores see the running statistics, never move them
         y = m.sample_latent(n_eval, generator=gen)
         s = m.generator_map(y)
         flat = s.reshape(n_eval, -1).cpu()
@@ -200,7 +217,7 @@ def mixture_job(
                     variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed),
                     samples=flat[:, :2].clone(), latents=y.cpu(), modes=mix.assign(flat), seconds=res.seconds,
-                    iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper)
+                    iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper, budget=m.budget())
 
 
 def _classifier(path: str, device: str | None):
@@ -269,11 +286,13 @@ def image_job(
       between epochs 250 and 300), ``fd_last`` — the score at the last milestone;
     * ``relative_std`` — ``std(n_i, ddof=1)/mean(n_i)`` of the classifier's predicted class counts on ``n_counts``
       samples of the final model (GMEGAN §6.3), ``classes_covered`` — classes predicted at least once;
-    * ``val_energy`` — the last training-history validation value (energy distance, see ``train_gan``).
+    * ``val_energy`` — the last training-history validation value (energy distance, see ``train_gan``), measured
+      on the held-out split of ``spec`` (``min(500, n_val)`` of its images), never trained on.
     """
     from ..metrics import class_counts, frechet_score, relative_std
 
-    train, _ = spec.load()
+    train, held_out = spec.load()
+    n_val = min(500, len(held_out))
     ext = _extractor(classifier_path, inception_weights, device)
     clf = _classifier(classifier_path, device)
     real = _real_stats(ext, spec, n_real, (classifier_path, inception_weights))
@@ -281,14 +300,14 @@ def image_job(
 
     def train_to(it: int) -> GANResult:
         return train_gan(method, train.images, arch=arch, latent_dim=latent_dim, hyper=dict(hyper or {}),
-                         arch_options=dict(arch_options or {}),
+                         arch_options=dict(arch_options or {}), val_data=held_out.images, n_val=n_val,
                          config=_config(it, batch_size, seed, eval_every, device, ck))
 
     def score(r: GANResult) -> dict[str, float]:
         fake = r.method.sample(n_fake, generator=torch.Generator().manual_seed(40_000 + seed + r.iterations)).cpu()
         return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
 
-    key = dict(extractor=ext.description, n_real=n_real, n_fake=n_fake, spec=asdict(spec))
+    key = dict(extractor=ext.description, n_real=n_real, n_fake=n_fake, spec=asdict(spec), protocol=PROTOCOL)
     try:
         rows, res = observe_milestones(train_to, score, milestones, ck, key=key)
     finally:
@@ -310,7 +329,7 @@ def image_job(
                     variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed, variant=variant),
                     samples=samples[:n_grid].clone(), seconds=res.seconds, iterations=res.iterations,
-                    checkpoint=checkpoint_dir, hyper=res.method.hyper)
+                    checkpoint=checkpoint_dir, hyper=res.method.hyper, budget=res.method.budget())
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -319,9 +338,13 @@ def image_job(
 
 
 def sweep_table(runs: Iterable[SweepRun]) -> pd.DataFrame:
-    """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations``."""
+    """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations,
+    generator_updates, critic_updates, real_batches`` — the last three over the whole run: gradient updates of each
+    generator-side and each critic-side network, and real batches consumed (the same ``iterations`` cost different
+    methods different amounts; :meth:`~gpelib.gan.methods.GANMethod.budget`)."""
     rows = [{"dataset": r.dataset, "method": r.method, "label": r.label, "variant": r.variant, "arch": r.arch,
-             "seed": r.seed, **r.metrics, "seconds": r.seconds, "iterations": r.iterations} for r in runs]
+             "seed": r.seed, **r.metrics, "seconds": r.seconds, "iterations": r.iterations,
+             **{k: int(v) * int(r.iterations) for k, v in r.budget.items()}} for r in runs]
     return pd.DataFrame(rows)
 
 
@@ -404,8 +427,9 @@ def sweep_jobs(
     ``variants``: label → ``(method, hyper)`` (e.g. ``{"GMEGAN": ("gmegan", {}), "λ1 = 0": ("gmegan",
     {"lambda1": 0})}``). With ``checkpoint_root``, each job gets
     ``checkpoint_dir = <root>/<method>-<arch>-s<seed>-<hash>``
-    where the hash covers every argument that changes training or scoring except the label and the device — so two
-    notebooks asking for the same run (e.g. the full GMEGAN of notebooks 08 and 09) share one trained model.
+    where the hash covers every argument that changes training or scoring except the label and the device, and
+    :data:`PROTOCOL` — so two notebooks asking for the same run (e.g. the full GMEGAN of notebooks 08 and 09) share
+    one trained model, and runs stored under an older protocol are not reused.
     """
     from ..checkpoint import content_hash
 
@@ -418,6 +442,7 @@ def sweep_jobs(
                     if checkpoint_root is not None:
                         h = {k: (asdict(v) if hasattr(v, "__dataclass_fields__") else v) for k, v in kw.items()
                              if k not in ("device", "variant")}
+                        h["protocol"] = PROTOCOL
                         folder = f"{method}-{arch}-s{seed}-{content_hash(h, 12)}"
                         kw["checkpoint_dir"] = str(Path(checkpoint_root) / folder)
                     kw["variant"] = label

@@ -9,8 +9,10 @@ Every method shares one interface (:class:`GANMethod`):
   drawn from the data attached with :meth:`GANMethod.attach_data`, else on ``x`` again); returns ``"loss"`` (the
   generator-side objective) and components (``"d_loss"``, ``"gme"``, …).
 * ``discriminator_step(x)`` moves only the critic side, ``generator_step(x)`` only the generator side
-  (``CRITIC_SIDE`` / ``GENERATOR_SIDE`` name the modules).
-* ``sample(n, *, generator=None)``, ``generator_map(y)``, ``latent_of(x)`` (``None`` without an encoder).
+  (``CRITIC_SIDE`` / ``GENERATOR_SIDE`` name the modules); ``budget()``: gradient updates per network side and
+  real batches that one ``step`` costs.
+* ``sample(n, *, generator=None)`` (in eval mode, for metrics), ``generator_map(y)``, ``latent_of(x)`` (``None``
+  without an encoder); ``generator_map``/``latent_of`` run in whatever mode the modules are in.
 
 Notation: data ``x`` ``(B, *data_shape)``, latents ``y``/``z ~ N(0, I_d)`` ``(B, d)``, ``ψ``/``f``/``D`` the critic
 (``(B, *data_shape) → (B,)``), ``σ`` the logistic function, ``softplus(t) = −log σ(−t)``. Squared norms ``‖·‖²`` sum
@@ -33,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..losses import gaussian_kl, gme_cost
+from ..models import eval_mode
 from .architectures import Networks
 
 __all__ = [
@@ -214,8 +217,28 @@ class GANMethod(ABC):
         return int(getattr(self.hp, "n_critic", 1))
 
     @property
+    def generator_updates(self) -> int:
+        """Gradient updates of each generator-side network per generator iteration (OTM: ``t_steps``)."""
+        return 1
+
+    def budget(self) -> dict[str, int]:
+        """What one generator iteration of :meth:`step` costs, derived from the method's constants: gradient
+        updates of each ``GENERATOR_SIDE`` network (``generator_updates``) and of each ``CRITIC_SIDE`` network
+        (``critic_updates`` = ``n_critic``), and real data batches consumed (``real_batches``: the iteration's batch
+        and one fresh batch for every further critic update). Comparisons "at equal iterations" are at equal
+        generator iterations; these say what each method spent on them (WGAN family: 5 critic updates on 5 real
+        batches; OTM: 10 map updates)."""
+        return {"generator_updates": self.generator_updates, "critic_updates": self.n_critic,
+                "real_batches": 1 + max(0, self.n_critic - 1)}
+
+    @property
     def device(self) -> torch.device:
         return next(self.modules()[self.GENERATOR_SIDE[0]].parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating-point type of the generator side's parameters (latents are drawn in it)."""
+        return next(self.modules()[self.GENERATOR_SIDE[0]].parameters()).dtype
 
     def modules(self) -> dict[str, nn.Module]:
         """The method's networks by part name (what a checkpoint stores)."""
@@ -242,9 +265,10 @@ class GANMethod(ABC):
     # -- generation --------------------------------------------------------------------------------------------
 
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """``y ~ N(0, I_d)``, shape ``(n, d)``, on the model's device (drawn on ``generator``'s device, if given)."""
+        """``y ~ N(0, I_d)``, shape ``(n, d)``, on the model's device and in its dtype (drawn on ``generator``'s
+        device, if given)."""
         dev = generator.device if generator is not None else self.device
-        return torch.randn(n, self.latent_dim, generator=generator, device=dev).to(self.device)
+        return torch.randn(n, self.latent_dim, generator=generator, device=dev, dtype=self.dtype).to(self.device)
 
     def generator_map(self, y: Tensor) -> Tensor:
         """The generative map ``G(y)``: ``(B, d) → (B, *data_shape)``."""
@@ -256,9 +280,15 @@ class GANMethod(ABC):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, batch_size: int = 1024) -> Tensor:
-        """``n`` generated samples ``(n, *data_shape)`` = ``generator_map(y)``, ``y ~ N(0, I_d)``."""
+        """``n`` generated samples ``(n, *data_shape)`` = ``generator_map(y)``, ``y ~ N(0, I_d)``.
+
+        Drawn in eval mode (:func:`~gpelib.models.eval_mode` over :meth:`modules`, each module's previous mode
+        given back afterwards): a generator with BatchNorm uses its running statistics — as the validation metric
+        inside :func:`gpelib.train.fit` does — and sampling never overwrites them, so every metric computed on
+        samples sees the same generator, and a sample does not depend on the others drawn with it."""
         y = self.sample_latent(n, generator=generator)
-        return torch.cat([self.generator_map(y[i : i + batch_size]) for i in range(0, n, batch_size)])
+        with eval_mode(*self.modules().values()):
+            return torch.cat([self.generator_map(y[i : i + batch_size]) for i in range(0, n, batch_size)])
 
     # -- training ----------------------------------------------------------------------------------------------
 
@@ -619,9 +649,14 @@ class OTM(GANMethod):
         opt.step()
         return {"d_loss": loss.detach()}
 
+    @property
+    def generator_updates(self) -> int:
+        """``t_steps`` map updates per potential update (their Algorithm 1)."""
+        return int(self.hp.t_steps)
+
     def step(self, x: Tensor) -> dict[str, Tensor]:
         g_out: dict[str, Tensor] = {}
-        for _ in range(self.hp.t_steps):
+        for _ in range(self.generator_updates):
             g_out = self.generator_step(x)
         d_out: dict[str, Tensor] = {}
         for k in range(self.n_critic):

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..checkpoint import checkpoint_exists, load_checkpoint
+from ..checkpoint import checkpoint_exists, load_checkpoint, weights_hash
 from ..distributed import dist_info
 from ..train import HistoryResult, TrainConfig, _split_val, fit, resolve_device, seed_everything
 from .architectures import build_networks
@@ -85,7 +85,9 @@ def train_gan(
     * Validation (history column ``val_loss``, every ``config.eval_every`` iterations): ``eval_fn(method)`` if
       given (a dict of floats; without a ``"val_loss"`` key the default is added), else the default — the squared
       energy distance between ``n_val`` samples generated with a fixed seed and ``n_val`` points of ``val_data``
-      (default: a seeded subset of ``data``, *not* held out; pass ``val_data`` for a held-out set).
+      (default: a seeded subset of ``data``, *not* held out; pass ``val_data`` for a held-out set, as
+      :func:`~gpelib.gan.experiments.mixture_job` and :func:`~gpelib.gan.experiments.image_job` do). The checkpoint
+      records a hash of the validation set (``val_hash``): resuming on another one is refused.
     * Extra critic steps draw fresh real batches from ``data`` with torch's global generator, which ``fit`` seeds
       and checkpoints, so an interrupted run resumes exactly.
     """
@@ -105,8 +107,9 @@ def train_gan(
     data = data.to(device)
     m.attach_data(data)
     val = _split_val(data, val_data, n_val, config.seed)
+    # val_hash: the validation set the history's val_loss was measured on; a run resumed on another one is refused
     description = {"method": method, "arch": arch, "latent_dim": int(latent_dim), "data_shape": list(data_shape),
-                   "hyper": m.hyper, "arch_options": arch_options}
+                   "hyper": m.hyper, "arch_options": arch_options, "val_hash": weights_hash({"val": val[:n_val]})}
 
     ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
     if ckpt is not None and config.resume and checkpoint_exists(ckpt):
@@ -114,8 +117,9 @@ def train_gan(
         changed = [f"{k}: {stored.get(k)!r} → {v!r}" for k, v in json.loads(json.dumps(description)).items()
                    if stored.get(k) != v]
         if changed:
-            raise ValueError(f"checkpoint at {ckpt} describes another model ({'; '.join(changed)}); delete the "
-                             "folder, pick another checkpoint_dir, or set resume=False")
+            raise ValueError(f"checkpoint at {ckpt} describes another model or validation set "
+                             f"({'; '.join(changed)}); delete the folder, pick another checkpoint_dir, or set "
+                             "resume=False")
 
     def evaluate() -> dict[str, float]:
         metrics = {k: float(v) for k, v in (eval_fn(m) if eval_fn is not None else {}).items()}

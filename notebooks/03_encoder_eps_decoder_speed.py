@@ -92,7 +92,7 @@ display(enc_table[["method", "eps_target", "eps", "encoder_iterations", "encoder
 # %%
 curves = tables.smoothed_steps(runs, window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
 reporting.save_table(curves, out, "03_decoder_curves")
-history = pd.concat([r.history for r in runs.values()], ignore_index=True)
+history = pd.concat([r.history.assign(method=k) for k, r in runs.items()], ignore_index=True)  # one line per ε
 reporting.save_table(history, out, "03_decoder_history")
 fig = plots.loss_curves(curves, x="iteration", y="loss_smooth", hue="method", thresholds=S["thresholds"],
                         title=f"decoder training loss (running mean of {S['window']}), {images.name}")

@@ -138,3 +138,37 @@ def test_up_to_date_needs_matching_record_and_outputs(tmp_path, monkeypatch):
     assert not run_all.up_to_date(nb, "f")  # output missing
     (tmp_path / "01_a.csv").write_text("a")
     assert run_all.up_to_date(nb, "f") and not run_all.up_to_date(nb, "g")
+
+
+def test_save_table_moves_wall_clock_to_the_timings_file(tmp_path):
+    df = pd.DataFrame({"method": ["GPE", "VAE"], "gme": [0.1, 2.0], "encoder_seconds": [3.5, 4.25],
+                       "s_per_iter": [0.01, 0.02]})
+    assert reporting.timing_columns(df) == ["encoder_seconds", "s_per_iter"]
+    with pytest.raises(ValueError, match="keys="):
+        reporting.save_table(df, tmp_path, "01_geometry")
+    with pytest.raises(ValueError, match="uniquely"):
+        reporting.save_table(pd.concat([df, df]), tmp_path, "01_geometry", keys=["method"])
+    for _ in range(2):  # a rerun in the same folder replaces the table's rows
+        path = reporting.save_table(df, tmp_path, "01_geometry", keys=["method"])
+    assert pd.read_csv(path).columns.tolist() == ["method", "gme"]
+    reporting.save_table(df.assign(iteration=[1, 2]).drop(columns="s_per_iter"), tmp_path, "01_history",
+                         keys=["method", "iteration"])
+    t = pd.read_csv(tmp_path / "01_timings.csv")
+    assert t.columns.tolist() == ["table", "method", "column", "value", "iteration"] or \
+        t.columns.tolist() == ["table", "method", "iteration", "column", "value"]
+    assert len(t) == 6 and t.table.value_counts().to_dict() == {"01_geometry": 4, "01_history": 2}
+    g = t[t.table == "01_geometry"].set_index(["method", "column"])["value"]
+    assert g[("VAE", "encoder_seconds")] == 4.25 and g[("GPE", "s_per_iter")] == 0.01
+    # notebook 05's tables are about wall-clock: declared timing files, written whole
+    whole = reporting.save_table(df, tmp_path, "05_seconds_per_iteration")
+    assert "s_per_iter" in pd.read_csv(whole).columns
+
+
+def test_timing_files_are_declared():
+    for name in ("01_timings.csv", "07_timings.csv", "05_wallclock_history.csv", "05_wallclock_digits.png",
+                 "05_seconds_per_iteration_digits.pdf", "05_verdict.csv", "runs.json", "report.md"):
+        assert reporting.is_timing_file(name), name
+    for name in ("01_encoder_geometry.csv", "01_embeddings_0.png", "05_iterations_digits.png", "07_runs.csv",
+                 "06_verdict.csv"):
+        assert not reporting.is_timing_file(name), name
+

@@ -90,7 +90,7 @@ def test_report_counts_outcomes_per_notebook(tmp_path):
     assert "| 04 | 1 | 0 | 0 | 0 | 1 |" in report
     assert "| all | 3 | 1 | 1 | 1 | 2 |" in report
     assert "**2 hold, 1 fail, 1 inconclusive** (of 4 claims decided); 1 sanity check(s), 1 n/a" in report
-    assert "| g | p | o | holds |" in report and "nan" not in report  # outcome words, empty cells stay empty
+    assert "| g | p | o | holds |" in report and "| nan" not in report  # outcome words, empty cells stay empty
 
 
 def test_discover_filters_and_rejects_unknown():
@@ -118,12 +118,14 @@ def test_notebooks_have_kernel_language_and_one_parameters_cell():
             assert banned not in code, f"{path.name} contains {banned!r}"
 
 
-def test_fingerprint_changes_with_parameters_and_notebook(tmp_path, monkeypatch):
+def test_fingerprint_changes_with_parameters_notebook_and_versions(tmp_path, monkeypatch):
     run_all = load_runner()
     nb = sorted((ROOT / "notebooks").glob("01_*.ipynb"))[0]
     a = run_all.fingerprint(nb, "quick", None)
     assert a == run_all.fingerprint(nb, "quick", None)
     assert a != run_all.fingerprint(nb, "paper", None) != run_all.fingerprint(nb, "quick", "cuda")
+    assert run_all.fingerprint(nb, "quick", None, {"torch": "1"}) not in (a, run_all.fingerprint(nb, "quick", None,
+                                                                                              {"torch": "2"}))
     copy = tmp_path / nb.name
     copy.write_bytes(nb.read_bytes() + b" ")
     assert run_all.fingerprint(copy, "quick", None) != a
@@ -172,3 +174,38 @@ def test_timing_files_are_declared():
                  "06_verdict.csv"):
         assert not reporting.is_timing_file(name), name
 
+
+def test_report_head_names_provenance_and_timing_files(tmp_path):
+    from gpelib import provenance
+
+    run_all = load_runner()
+    reporting.save_verdict([verdicts.Claim("a", "p", "o", "holds")], tmp_path, "01", profile="quick")
+    (tmp_path / "01_timings.csv").write_text("table,column,value\n")
+    prov = provenance.collect("cpu")
+    runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "",
+             "date": "2026-01-02 03:04", "seeds": {"seed": 0, "seeds": [0, 1]}, "device": "cpu", "provenance": prov},
+            {"notebook": "02_old", "ok": True, "seconds": 1.0, "profile": "quick", "error": "", "date": "2025-01-01"}]
+    report = run_all.write_report(tmp_path, runs, "quick").read_text()
+    head = report[:report.index("## Outcomes")]
+    assert "## Provenance" in head and "2026-01-02 03:04" in head.splitlines()[2]
+    assert f"`{prov['git']['commit'][:12]}`" in head if prov["git"]["commit"] else "not recorded" in head
+    assert "seed 0; seeds [0, 1]" in head and f"torch {prov['packages']['torch']}" in head
+    assert "environment **A**" in head and "GPU: none used" in head
+    assert "| 02_old |" in head and "not recorded" in head  # a record from before provenance
+    assert "Timing files (wall-clock" in report and "`01_timings.csv`" in report
+    assert run_all.write_report(tmp_path, [], "quick").read_text() == report  # same records, same bytes
+
+
+def test_noop_rerun_leaves_report_and_runs_json_alone(tmp_path, monkeypatch):
+    from gpelib import provenance
+
+    run_all = load_runner()
+    monkeypatch.setattr(run_all, "FIGURES", tmp_path)
+    nb = run_all.discover(["01"])[0]
+    fp = run_all.fingerprint(nb, "quick", None, provenance.collect(None)["packages"])
+    (tmp_path / "01_a.csv").write_text("a")
+    records = json.dumps({nb.stem: {"ok": True, "fingerprint": fp, "outputs": ["01_a.csv"]}})
+    (tmp_path / "runs.json").write_text(records)
+    (tmp_path / "report.md").write_text("old report")
+    assert run_all.main(["--profile", "quick", "--only", "01", "--run-dir", str(tmp_path / "run")]) == 0
+    assert (tmp_path / "report.md").read_text() == "old report" and (tmp_path / "runs.json").read_text() == records

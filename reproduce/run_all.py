@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     for nb in books:
         fp = fingerprint(nb, args.profile, args.device, prov["packages"])
         if copy and not args.force and up_to_date(nb, fp):
-            print(f"  {nb.stem} ... up to date (same notebook, gpelib source and parameters; --force reruns)")
+            print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
+                  "--force reruns)")
             continue
         print(f"  {nb.stem} ...", end=" ", flush=True)
         ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)

@@ -54,3 +54,23 @@ def test_summary_of_a_record():
     rec = {"git": {"commit": "a" * 40, "dirty": True}, "python": "3.11.7", "packages": {"torch": "2.14.1", "x": None}}
     assert provenance.summary(rec) == "commit aaaaaaaaaaaa (dirty), Python 3.11.7, torch 2.14.1"
     assert provenance.summary({}) == "commit unknown"
+
+
+def test_gpu_info_names_the_card_driver_and_cuda(monkeypatch):
+    """No GPU here: torch.cuda is faked, the record's shape is checked."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert provenance.gpu_info(None) is None and provenance.gpu_info("cpu") is None
+    props = SimpleNamespace(name="NVIDIA H200", major=9, minor=0, total_memory=141 * 2**30)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: props)
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 91000)
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    monkeypatch.setattr(provenance, "_driver_version", lambda: "580.65")
+    g = provenance.gpu_info("cuda:0")
+    assert g == {"name": "NVIDIA H200", "count": 1, "driver": "580.65", "cuda": "13.0", "cudnn": 91000,
+                 "capability": "9.0", "memory_gib": 141.0}
+    assert provenance.gpu_info(None) == g and provenance.gpu_info("cpu") is None

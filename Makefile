@@ -1,25 +1,48 @@
 # gpelib — two commands do everything, each sets up its own virtual environment first:
 #   make reproduce   regenerate every figure and table (papermill over notebooks/, profile $(PROFILE))
 #   make test        the whole test suite: pytest + nbval over every notebook in the smoke profile
+# The environment is requirements.lock, installed with hashes (make lock refreshes it).
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.gpelib-installed
 PROFILE ?= quick
 ARGS    ?=
+LOCK    := requirements.lock
+# torch/torchvision as a matched pair (PyPI's torchvision 0.29.1 wants exactly this torch)
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+UNLOCKED ?=
+LOCK_ARGS ?=
 
-.PHONY: setup reproduce test test-fast lint bench kernel clean-runs
+.PHONY: setup lock reproduce test test-fast lint bench kernel clean-runs
 
-$(STAMP): pyproject.toml
+# Every dependency at the exact version and sha256 of requirements.lock (Linux x86_64, Python 3.11; `make lock`
+# writes it from pyproject.toml with the pins below), then gpelib itself in editable mode without dependencies.
+# Elsewhere (another Python or platform): make setup UNLOCKED=1 resolves pyproject.toml's ranges instead.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch/torchvision first, as a matched pair (SPEC/README: PyPI's torchvision wants this torch)
-	$(BIN)/python -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install --quiet -e ".[notebooks,test]"
+	if [ "$(UNLOCKED)" = 1 ]; then \
+		$(BIN)/python -m pip install --quiet $(TORCH_PINS) && \
+		$(BIN)/python -m pip install --quiet -e ".[notebooks,test]"; \
+	else \
+		$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK) && \
+		$(BIN)/python -m pip install --quiet --no-deps -e .; \
+	fi
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (gpelib)" >/dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Refresh requirements.lock from pyproject.toml (extras notebooks + test) and TORCH_PINS with uv, installed into the
+# venv when missing. Pins already in the lock are kept where they still fit; LOCK_ARGS=--upgrade moves every package
+# to its newest release. Then `make setup` installs exactly the new lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m uv --version >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet uv
+	printf '%s\n' $(TORCH_PINS) | $(BIN)/python -m uv pip compile pyproject.toml - --extra notebooks --extra test \
+		--generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command "make lock" --quiet $(LOCK_ARGS) -o $(LOCK)
 
 reproduce: $(STAMP)
 	$(BIN)/python reproduce/run_all.py --profile $(PROFILE) $(ARGS)

@@ -27,6 +27,8 @@ import torch
 from safetensors.torch import load_file, save, save_file
 from torch import nn
 
+from . import provenance as _provenance
+
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_model", "load_model", "checkpoint_exists",
            "content_hash", "weights_hash"]
 
@@ -90,7 +92,8 @@ def save_checkpoint(
     """Write ``modules`` (safetensors), ``config`` (JSON) and ``state`` (tensors/containers) atomically to ``path``.
 
     ``config`` should carry each module's constructor config (``module.config``) so the checkpoint rebuilds its
-    own models; it is stored together with ``{"modules": {name: module.config}}``.
+    own models; it is stored together with ``{"modules": {name: module.config}}`` and ``{"provenance": ...}``, the
+    commit and package versions that wrote it (:func:`gpelib.provenance.stamp`; a ``provenance`` in ``config`` wins).
     """
     path = Path(path)
     tmp = _atomic_dir(path)
@@ -105,6 +108,7 @@ def save_checkpoint(
         torch.save(state or {}, tmp / "state.pt")
         full = dict(config)
         full["modules"] = {name: getattr(m, "config", None) for name, m in modules.items()}
+        full.setdefault("provenance", _provenance.stamp())
         (tmp / "config.json").write_text(json.dumps(full, indent=2, default=_json_default))
         _swap_in(tmp, path)
     except BaseException:

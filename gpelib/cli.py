@@ -285,8 +285,25 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         score = frechet_score(extractor, xv, fake)
         lines.append(f"{score.metric}: {score.value:.4g} ({score.n_real} real vs {score.n_fake} generated, "
                      f"features: {score.extractor})")
+    lines += _provenance_lines(run)
     torch.set_printoptions(precision=4)
     print("\n".join(lines))
+
+
+def _provenance_lines(run: Path) -> list[str]:
+    """What wrote each stage's checkpoint: commit and package versions from its ``config.json``."""
+    import json
+
+    from .provenance import summary
+
+    lines = []
+    for stage in STAGES:
+        cfg = run / stage / "config.json"
+        if cfg.is_file():
+            prov = json.loads(cfg.read_text()).get("provenance")
+            who = summary(prov) if prov else "unknown (a checkpoint from before gpelib recorded it)"
+            lines.append(f"{stage} written by: {who}")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:

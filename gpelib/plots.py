@@ -3,6 +3,7 @@ with a stable name into the output folder. Nothing here trains or computes a res
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,13 +25,20 @@ __all__ = [
 
 
 def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, *, pdf: bool = True, dpi: int = 130) -> Path:
-    """Save ``fig`` as ``<out_dir>/<name>.png`` (and ``.pdf``); returns the PNG path."""
+    """Save ``fig`` as ``<out_dir>/<name>.png`` (and ``.pdf``); returns the PNG path.
+
+    The files are the same bytes for the same figure: the PNG carries no Software text chunk (and matplotlib writes
+    no date into a PNG), the PDF names gpelib as its creator and holds no producer version and no creation date —
+    unless ``SOURCE_DATE_EPOCH`` is set, whose date matplotlib then writes (the reproducible-builds convention)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{name}.png"
-    fig.savefig(png, dpi=dpi, bbox_inches="tight")
+    fig.savefig(png, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     if pdf:
-        fig.savefig(out / f"{name}.pdf", bbox_inches="tight")
+        meta = {"Creator": "gpelib", "Producer": None}
+        if not os.environ.get("SOURCE_DATE_EPOCH"):
+            meta["CreationDate"] = None
+        fig.savefig(out / f"{name}.pdf", bbox_inches="tight", metadata=meta)
     return png
 
 

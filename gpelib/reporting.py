@@ -5,7 +5,9 @@ Run profiles live in :mod:`gpelib.profiles`; the rules that decide a verdict in 
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,21 @@ import pandas as pd
 
 from . import verdicts as _verdicts
 
-__all__ = ["project_root", "output_dir", "save_table", "verdict_table",
-           "save_verdict", "Claim", "checkpoint_folder"]
+__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "Claim", "checkpoint_folder",
+           "TIMING_FILES", "is_timing_file", "timing_columns", "save_timings"]
+
+#: The outputs whose bytes depend on wall-clock, so two identical runs write them differently: every notebook's
+#: ``NN_timings.csv`` (the seconds moved out of its result tables by :func:`save_table`), notebook 05's
+#: tables, figures and verdict (its result *is* a time: reconstruction vs wall-clock, seconds per iteration) and the
+#: runner's run records (``runs.json``, ``report.md``: dates, wall time). Every other figure and CSV is the same
+#: bytes on a rerun with the same code, environment and hardware (tests/test_determinism.py).
+TIMING_FILES = (
+    "[0-9][0-9]_timings.csv",
+    "05_wallclock_*", "05_time_to_threshold.csv", "05_seconds_per_iteration*", "05_verdict.csv",
+    "runs.json", "report.md",
+)
+
+_TIMING_COLUMN = re.compile(r"(^|_)(seconds|s_per_iter)($|_)")
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -50,10 +65,59 @@ def checkpoint_folder(profile: str, notebook: str, name: str, settings: Mapping[
     return path
 
 
-def save_table(df: pd.DataFrame, out_dir: Path, name: str) -> Path:
-    """Write a tidy CSV ``<out_dir>/<name>.csv`` and return its path."""
+def is_timing_file(name: str | Path) -> bool:
+    """True when the output ``name`` (a file name) is declared in :data:`TIMING_FILES`: it records wall-clock and
+    differs between identical runs."""
+    return any(fnmatch.fnmatchcase(Path(name).name, pat) for pat in TIMING_FILES)
+
+
+def timing_columns(df: pd.DataFrame) -> list[str]:
+    """The wall-clock columns of ``df``: ``seconds``, ``*_seconds``, ``seconds_*`` and ``s_per_iter`` names."""
+    return [c for c in df.columns if _TIMING_COLUMN.search(str(c))]
+
+
+def save_table(df: pd.DataFrame, out_dir: Path, name: str, *, keys: Sequence[str] | None = None) -> Path:
+    """Write a tidy CSV ``<out_dir>/<name>.csv`` and return its path.
+
+    Result tables hold no wall-clock, so that a rerun writes the same bytes: the :func:`timing_columns` of ``df``
+    go to the notebook's ``NN_timings.csv`` instead (:func:`save_timings`, rows named by the columns ``keys``), and
+    the CSV keeps the rest. A table declared in :data:`TIMING_FILES` (notebook 05's) is written whole. A table with
+    timing columns, no ``keys`` and no declaration is refused (ValueError)."""
     path = Path(out_dir) / f"{name}.csv"
+    timed = timing_columns(df)
+    if timed and not is_timing_file(path):
+        if keys is None:
+            raise ValueError(f"table {name} has wall-clock columns {timed}: pass keys= (the columns naming a row) so "
+                             "that they move to the notebook's timings file, or declare it in TIMING_FILES")
+        save_timings(df[[*keys, *timed]], out_dir, name.split("_")[0], table=name, keys=keys)
+        df = df.drop(columns=timed)
     df.to_csv(path, index=False)
+    return path
+
+
+def save_timings(df: pd.DataFrame, out_dir: Path, notebook: str, *, table: str, keys: Sequence[str]) -> Path:
+    """Record the wall-clock columns of ``df`` in ``<out_dir>/<notebook>_timings.csv``, a declared timing file.
+
+    The file is long and tidy, one row per (table row, timing column): ``table``, the ``keys`` columns, ``column``
+    (the timing column's name: ``seconds``, ``encoder_seconds``, ``s_per_iter`` …) and ``value``. Saving a table
+    again replaces its rows, so a notebook rerun in the same folder does not duplicate them."""
+    keys = list(keys)
+    missing = [k for k in keys if k not in df.columns]
+    if missing:
+        raise ValueError(f"keys {missing} are not columns of table {table}: {list(df.columns)}")
+    if df.duplicated(subset=keys).any():
+        raise ValueError(f"keys {keys} do not name the rows of table {table} uniquely")
+    timed = [c for c in timing_columns(df) if c not in keys]
+    long = df[[*keys, *timed]].melt(id_vars=keys, value_vars=timed, var_name="column", value_name="value")
+    long.insert(0, "table", table)
+    path = Path(out_dir) / f"{notebook}_timings.csv"
+    if path.is_file():  # as text, so that the other tables' rows are written back unchanged
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        long = long.astype(object).where(long.notna(), "").astype(str)
+        long = pd.concat([old[old["table"] != table], long], ignore_index=True).fillna("")
+        ids = [c for c in long.columns if c not in ("table", "column", "value")]
+        long = long[["table", *ids, "column", "value"]]
+    long.to_csv(path, index=False)
     return path
 
 

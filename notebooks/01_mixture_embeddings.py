@@ -79,7 +79,7 @@ for k, (name, (mix, _, runs)) in enumerate(results.items()):
 table = pd.concat(
     [tables.encoder_table(runs, held_out.x).assign(dataset=name) for name, (mix, held_out, runs) in results.items()],
     ignore_index=True)
-reporting.save_table(table, out, "01_encoder_geometry")
+reporting.save_table(table, out, "01_encoder_geometry", keys=["dataset", "method"])  # seconds: 01_timings.csv
 display(table[["dataset", "method", "gme", "distance_corr", "spearman", "ratio_q05", "ratio_median", "ratio_q95",
                "spread", "encoder_seconds"]].round(4))
 

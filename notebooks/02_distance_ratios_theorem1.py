@@ -69,7 +69,7 @@ runs = {
     "VAE": recipes.train_method("vae", x_train, latent_dim=S["latent"], config=cfg, beta=S["beta"], val_data=x_val),
 }
 history = pd.concat([r.history for r in runs.values()], ignore_index=True)
-reporting.save_table(history, out, "02_training_history")
+reporting.save_table(history, out, "02_training_history", keys=["method", "phase", "iteration"])
 
 # %% [markdown]
 # ## Fig. 3: distance ratio against distance (held-out pairs)
@@ -80,7 +80,7 @@ pairs = {name: geometry.distance_ratios(r.encoder, x_val, max_pairs=20000, seed=
 reporting.save_table(pd.concat([df.assign(method=k) for k, df in pairs.items()]), out, "02_distance_ratios")
 plots.save_figure(plots.ratio_scatter(pairs), out, "02_distance_ratios")
 diag = tables.encoder_table(runs, x_val)
-reporting.save_table(diag, out, "02_encoder_geometry")
+reporting.save_table(diag, out, "02_encoder_geometry", keys=["method"])
 display(diag[["method", "gme", "distance_corr", "ratio_q05", "ratio_median", "ratio_q95", "spread"]].round(4))
 
 # %% [markdown]

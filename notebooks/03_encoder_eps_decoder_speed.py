@@ -82,7 +82,7 @@ runs = {recipes.eps_label(e): recipes.train_method("gpe", x, latent_dim=S["laten
 
 # %%
 enc_table = tables.encoder_table(runs, x_val)
-reporting.save_table(enc_table, out, "03_encoders")
+reporting.save_table(enc_table, out, "03_encoders", keys=["method"])  # seconds: 03_timings.csv
 display(enc_table[["method", "eps_target", "eps", "encoder_iterations", "encoder_seconds", "gme", "ratio_q05",
                    "ratio_q95", "spread"]].round(4))
 
@@ -91,9 +91,9 @@ display(enc_table[["method", "eps_target", "eps", "encoder_iterations", "encoder
 
 # %%
 curves = tables.smoothed_steps(runs, window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
-reporting.save_table(curves, out, "03_decoder_curves")
-history = pd.concat([r.history for r in runs.values()], ignore_index=True)
-reporting.save_table(history, out, "03_decoder_history")
+reporting.save_table(curves, out, "03_decoder_curves", keys=["method", "iteration"])
+history = pd.concat([r.history.assign(method=k) for k, r in runs.items()], ignore_index=True)  # one line per ε
+reporting.save_table(history, out, "03_decoder_history", keys=["method", "phase", "iteration"])
 fig = plots.loss_curves(curves, x="iteration", y="loss_smooth", hue="method", thresholds=S["thresholds"],
                         title=f"decoder training loss (running mean of {S['window']}), {images.name}")
 fig.axes[0].set_ylabel("reconstruction MSE (train)")
@@ -110,7 +110,7 @@ counts = tables.threshold_table(runs, S["thresholds"], window=S["window"])
 counts = counts.merge(enc_table[["method", "spread"]], on="method")
 counts["mean_train_loss"] = counts.method.map({k: float(r.steps.loss.mean()) for k, r in runs.items()})
 counts["final_val_loss"] = counts.method.map({k: r.final_val for k, r in runs.items()})
-reporting.save_table(counts, out, "03_iterations_to_threshold")
+reporting.save_table(counts, out, "03_iterations_to_threshold", keys=["method", "threshold"])
 display(counts.pivot_table(index=["method", "eps", "spread", "mean_train_loss", "final_val_loss"],
                            columns="threshold", values="iterations", aggfunc="first", dropna=False))
 

@@ -79,7 +79,7 @@ for name, D in S["datasets"].items():
     results[name] = dict(train=train.images, val=val.images, runs=runs)
     per_dataset.append(tables.threshold_table(runs, D["thresholds"], window=S["window"]).assign(dataset=name))
 counts = pd.concat(per_dataset, ignore_index=True)
-reporting.save_table(counts, out, "04_iterations_to_threshold")
+reporting.save_table(counts, out, "04_iterations_to_threshold", keys=["dataset", "method", "threshold"])
 
 # %% [markdown]
 # ## Table 1: iterations of the fresh decoder to reach each loss, ours beside the paper's
@@ -98,7 +98,8 @@ display(side)
 for name, R in results.items():
     D = S["datasets"][name]
     curves = tables.smoothed_steps(R["runs"], window=S["window"], every=max(S["decoder_iterations"] // 1000, 1))
-    reporting.save_table(curves.assign(dataset=name), out, f"04_decoder_curves_{name}")
+    reporting.save_table(curves.assign(dataset=name), out, f"04_decoder_curves_{name}",
+                         keys=["dataset", "method", "iteration"])
     fig = plots.loss_curves(curves, x="iteration", y="loss_smooth", hue="method", thresholds=D["thresholds"],
                             title=f"fresh decoder, training MSE (running mean of {S['window']}), {name}")
     fig.axes[0].set_ylabel("reconstruction MSE (train)")

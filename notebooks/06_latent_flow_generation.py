@@ -103,7 +103,8 @@ with torch.no_grad():
                           .to(next(prior.parameters()).device)).cpu()
 no_flow = metrics.frechet_score(extractor, real, prior_samples)
 reporting.save_table(curve.assign(vae_without_flow=no_flow.value, real_heldout=floor.value, n_heldout=floor.n_fake,
-                                  recon_gpe=gpe_dec.final_val, recon_vae=vae.final_val), out, "06_flow_metric_curve")
+                                  recon_gpe=gpe_dec.final_val, recon_vae=vae.final_val), out, "06_flow_metric_curve",
+                     keys=["method", "flow_iteration"])  # flow_seconds: 06_timings.csv
 fig = plots.loss_curves(curve, x="flow_iteration", y="value", hue="method", logy=False,
                         title=f"{no_flow.metric} vs CFM iterations ({images.name}); n={S['n_fake']}")
 ax = fig.axes[0]

@@ -80,9 +80,10 @@ jobs = gx.sweep_jobs({label: (method, {}) for method, label in gx.LABELS.items()
                      device=device, checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
 runs = parallel.map_jobs(gx.mixture_job, jobs, n_workers=workers, threads_per_worker=1, desc="07 GAN runs")
 table = gx.sweep_table(runs)
-reporting.save_table(table, out, "07_runs")
+RUN_KEYS = ["dataset", "method", "label", "variant", "arch", "seed"]  # name a run; its seconds go to 07_timings.csv
+reporting.save_table(table, out, "07_runs", keys=RUN_KEYS)
 history = pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True)
-reporting.save_table(history, out, "07_history")
+reporting.save_table(history, out, "07_history", keys=["dataset", "method", "arch", "seed", "iteration"])
 # did the budget suffice? relative fall of the held-out energy distance over the last fifth of the iterations
 late = gx.late_improvement(history, last=0.2).assign(label=lambda d: d.method.map(gx.LABELS))
 reporting.save_table(late, out, "07_late_improvement")
@@ -94,7 +95,7 @@ for k, spec in enumerate(S["datasets"]):  # the curves behind the budget check (
 METRICS = ["modes_covered", "high_quality", "monotonicity", "monotonicity_raw", "monotonicity_encoder", "energy",
            "seconds"]
 summary = gx.summarize(table, METRICS)
-reporting.save_table(summary, out, "07_summary")
+reporting.save_table(summary, out, "07_summary", keys=["dataset", "variant"])
 display(summary[["dataset", "variant", "modes_covered_mean", "modes_covered_std", "high_quality_mean",
                  "monotonicity_mean", "monotonicity_std", "energy_mean", "energy_std", "seconds_mean"]].round(3))
 

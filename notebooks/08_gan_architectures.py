@@ -88,11 +88,12 @@ for spec in S["datasets"]:
                           inception_weights=str(w.weights_path) if w.name == "FID" else None)
 runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_worker=1, desc="08 GAN runs")
 table = gx.sweep_table(runs)
-reporting.save_table(table.assign(metric=METRIC), out, "08_runs")
+RUN_KEYS = ["dataset", "method", "label", "variant", "arch", "seed"]  # name a run; its seconds go to 08_timings.csv
+reporting.save_table(table.assign(metric=METRIC), out, "08_runs", keys=RUN_KEYS)
 reporting.save_table(pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True), out,
-                     "08_history")
+                     "08_history", keys=["dataset", "variant", "method", "arch", "seed", "iteration"])
 summary = gx.summarize(table, ["fd", "fd_last", "relative_std", "classes_covered", "seconds"])
-reporting.save_table(summary.assign(metric=METRIC), out, "08_summary")
+reporting.save_table(summary.assign(metric=METRIC), out, "08_summary", keys=["dataset", "variant"])
 display(summary[["dataset", "variant", "fd_mean", "fd_std", "relative_std_mean", "relative_std_std",
                  "classes_covered_mean", "seconds_mean"]].round(3))
 

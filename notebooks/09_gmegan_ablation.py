@@ -67,7 +67,8 @@ jobs = gx.sweep_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed], lat
                      checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
 runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_worker=1, desc="09 ablations")
 table = gx.sweep_table(runs)
-reporting.save_table(table.assign(metric=METRIC), out, "09_runs")
+reporting.save_table(table.assign(metric=METRIC), out, "09_runs",
+                     keys=["dataset", "method", "label", "variant", "arch", "seed"])  # seconds: 09_timings.csv
 summary = gx.summarize(table, ["fd", "relative_std", "classes_covered"])
 reporting.save_table(summary.assign(metric=METRIC), out, "09_summary")
 display(summary.round(3))

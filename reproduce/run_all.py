@@ -11,7 +11,13 @@ into ``figures/`` (not for ``smoke``, unless ``--copy``). ``figures/report.md`` 
 A failing notebook does not stop the others; the script exits non-zero at the end naming the failures.
 
 A notebook is skipped when its outputs in ``figures/`` are up to date: same profile and parameters, same notebook
-file and same gpelib source (a fingerprint stored in ``figures/runs.json``). ``--force`` reruns everything.
+file, same gpelib source and same versions of the key packages (a fingerprint stored in ``figures/runs.json``).
+``--force`` reruns everything. When nothing ran, ``report.md`` and ``runs.json`` are left as they are.
+
+Provenance: every notebook's record in ``runs.json`` holds where it ran (:func:`gpelib.provenance.collect`: commit
+and a dirty tree, Python and package versions, CPU model and threads, the GPU when used), its profile, seeds, wall
+time and which of its outputs are timing files (:data:`gpelib.reporting.TIMING_FILES`: they record wall-clock and
+differ between identical runs; every other output is the same bytes on a rerun). ``report.md`` opens with them.
 """
 
 from __future__ import annotations
@@ -50,14 +56,15 @@ def discover(only: list[str] | None) -> list[Path]:
     return books
 
 
-def fingerprint(nb: Path, profile: str, device: str | None) -> str:
-    """sha256 of the notebook, every gpelib source file and the run's parameters."""
+def fingerprint(nb: Path, profile: str, device: str | None, packages: dict[str, str | None] | None = None) -> str:
+    """sha256 of the notebook, every gpelib source file, the run's parameters and the given package versions."""
     h = hashlib.sha256()
     h.update(nb.read_bytes())
     for f in sorted((ROOT / "gpelib").rglob("*.py")):
         h.update(f.relative_to(ROOT).as_posix().encode())
         h.update(f.read_bytes())
-    h.update(json.dumps({"profile": profile, "device": device}, sort_keys=True).encode())
+    params = {"profile": profile, "device": device, **({"packages": packages} if packages else {})}
+    h.update(json.dumps(params, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -71,6 +78,29 @@ def up_to_date(nb: Path, fp: str) -> bool:
     outputs = rec.get("outputs", [])
     return bool(rec.get("ok")) and rec.get("fingerprint") == fp and bool(outputs) and all(
         (FIGURES / o).is_file() for o in outputs)
+
+
+def seeds_of(nb: Path, profile: str) -> dict:
+    """The seeds a run of ``nb`` uses: its ``seed`` parameter (the default of its parameters cell: the runner passes
+    none) and the seed lists of its profile preset (``gpelib.profiles.preset``; offsets added to ``seed``)."""
+    import ast
+
+    import papermill as pm
+
+    from gpelib import profiles
+
+    default = pm.inspect_notebook(str(nb)).get("seed", {}).get("default")
+    try:
+        seed = ast.literal_eval(default) if default is not None else None
+    except (ValueError, SyntaxError):
+        seed = default
+    out = {"seed": seed}
+    try:
+        preset = profiles.preset(nb.name[:2], profile)
+    except (KeyError, ValueError):
+        preset = {}
+    out.update({k: v for k, v in preset.items() if "seed" in k})
+    return out
 
 
 def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_output: bool) -> tuple[bool, float, str]:
@@ -117,28 +147,86 @@ def _counts_line(counts: dict[str, int]) -> str:
             f"(of {decided} claims decided); {counts['sanity']} sanity check(s), {counts['n/a']} n/a")
 
 
+def _env_key(prov: dict) -> str:
+    return json.dumps({k: prov.get(k) for k in ("python", "platform", "packages", "cpu", "gpu")}, sort_keys=True)
+
+
+def _env_line(prov: dict) -> str:
+    pk = ", ".join(f"{k} {v}" for k, v in (prov.get("packages") or {}).items() if v)
+    cpu = prov.get("cpu") or {}
+    gpu = prov.get("gpu")
+    gpu_s = (f"{gpu.get('name')} ×{gpu.get('count', 1)} (driver {gpu.get('driver')}, CUDA {gpu.get('cuda')}, "
+             f"cuDNN {gpu.get('cudnn')})" if gpu else "none used")
+    return (f"Python {prov.get('python')} on {prov.get('platform')}; {pk}; CPU: {cpu.get('model')}, "
+            f"{cpu.get('logical_cores')} logical cores, {cpu.get('torch_threads')} torch threads; GPU: {gpu_s}")
+
+
+def _seeds_text(seeds: dict | None) -> str:
+    if not seeds:
+        return ""
+    return "; ".join(f"{k} {v}" for k, v in seeds.items())
+
+
+def provenance_section(meta: dict[str, dict]) -> list[str]:
+    """The report's head: one row per notebook record (profile, date, wall time, commit, seeds, device) and the
+    environments they ran in (Python, package versions, CPU, GPU), each named once."""
+    envs: dict[str, str] = {}
+    rows = []
+    for name in sorted(meta):
+        r = meta[name]
+        prov = r.get("provenance") or {}
+        git = prov.get("git") or {}
+        commit = git.get("commit")
+        commit_s = (f"`{commit[:12]}`" + (" (dirty)" if git.get("dirty") else "")) if commit else "not recorded"
+        env = "not recorded"
+        if prov:
+            env = envs.setdefault(_env_key(prov), chr(ord("A") + len(envs)) if len(envs) < 26 else str(len(envs)))
+        rows.append({"notebook": name, "outcome": "ok" if r.get("ok") else "FAILED", "profile": r.get("profile", ""),
+                     "date": r.get("date", ""), "wall s": f"{r.get('seconds', 0):.0f}", "commit": commit_s,
+                     "seeds": _seeds_text(r.get("seeds")), "device": r.get("device") or "default (CUDA if available)",
+                     "environment": env})
+    lines = ["## Provenance", "",
+             "Each notebook's latest run: where its outputs in this folder come from (`runs.json` holds the full "
+             "records).", "", _md_table(pd.DataFrame(rows)), ""]
+    by_key = {v: k for k, v in envs.items()}
+    provs = {_env_key(r["provenance"]): r["provenance"] for r in meta.values() if r.get("provenance")}
+    for label in sorted(by_key):
+        lines.append(f"- environment **{label}**: {_env_line(provs[by_key[label]])}")
+    if envs:
+        lines.append("")
+    return lines
+
+
 def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
-    """``report.md``: a count of outcomes per notebook, then every ``NN_verdict.csv`` in ``fig_dir`` as a table,
-    plus the timings of this run. Outcomes (SPEC §2): holds / fails / inconclusive are counted; sanity checks
-    (cannot fail) and n/a (a profile that decides nothing) are shown but not counted as claims."""
+    """``report.md``: where every result comes from (:func:`provenance_section`), a count of outcomes per notebook,
+    then every ``NN_verdict.csv`` in ``fig_dir`` as a table with its figures and its timing files. Outcomes (SPEC
+    §2): holds / fails / inconclusive are counted; sanity checks (cannot fail) and n/a (a profile that decides
+    nothing) are shown but not counted as claims. The report's date is that of the latest run, so rewriting it
+    from the same records gives the same file."""
+    from gpelib.reporting import TIMING_FILES, is_timing_file
     from gpelib.verdicts import OUTCOMES, outcome_counts
 
-    parts = [
-        "# gpelib — reproduction report",
-        "",
-        f"Written by `reproduce/run_all.py` on {datetime.now():%Y-%m-%d %H:%M} (last profile run: `{profile}`).",
-        "Each section is the verdict table a notebook ends with: the paper's claim, our number, and the outcome in",
-        "our run — *holds*, *fails* or *inconclusive* (the interval over seeds straddles the null, censoring leaves it",
-        "open, or a run had not converged), *sanity* (a check that cannot fail: not counted) or *n/a* (the profile",
-        "decides nothing). `gpelib.verdicts` decides every outcome. Figures and tidy CSVs with the same prefix sit",
-        "beside this file.",
-        "",
-    ]
     meta_path = fig_dir / "runs.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     for r in runs:
         meta[r["notebook"]] = r
-    meta_path.write_text(json.dumps(meta, indent=2))
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    latest = max((v.get("date", "") for v in meta.values()), default="")
+    declared = ", ".join(f"`{p}`" for p in TIMING_FILES)
+    parts = [
+        "# gpelib — reproduction report",
+        "",
+        f"Written by `reproduce/run_all.py`; latest notebook run {latest or 'none'} (profile `{profile}`).",
+        "Each section is the verdict table a notebook ends with: the paper's claim, our number, and the outcome in",
+        "our run — *holds*, *fails* or *inconclusive* (the interval over seeds straddles the null, censoring leaves it",
+        "open, or a run had not converged), *sanity* (a check that cannot fail: not counted) or *n/a* (the profile",
+        "decides nothing). `gpelib.verdicts` decides every outcome. Figures and tidy CSVs with the same prefix sit",
+        "beside this file. Rerun with the same commit, environment and hardware, every figure and CSV comes out the",
+        "same bytes except the **timing files**, which record wall-clock (each section names its own; declared in",
+        f"`gpelib.reporting.TIMING_FILES`: {declared}).",
+        "",
+    ]
+    parts += provenance_section(meta)
     sections, summary = [], []
     for csv in sorted(fig_dir.glob("*_verdict.csv")):
         nb = csv.name.split("_verdict")[0]
@@ -157,6 +245,11 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
         figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
         if figs:
             sections.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))
+            sections.append("")
+        timed = sorted(p.name for p in fig_dir.glob(f"{nb}_*") if is_timing_file(p.name))
+        if timed:
+            sections.append("Timing files (wall-clock: they differ between identical runs): "
+                            + ", ".join(f"`{f}`" for f in timed))
             sections.append("")
     if summary:
         table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
@@ -191,11 +284,17 @@ def main(argv: list[str] | None = None) -> int:
     copy = (args.profile != "smoke" or args.copy) and not args.no_copy
     print(f"running {len(books)} notebook(s) under profile '{args.profile}' into {run_dir}", flush=True)
 
+    from gpelib import provenance
+    from gpelib.reporting import is_timing_file
+
+    prov = provenance.collect(args.device)  # before any output is copied: the commit and tree the run starts from
+    print(f"provenance: {provenance.summary(prov)}", flush=True)
     runs, failures = [], []
     for nb in books:
-        fp = fingerprint(nb, args.profile, args.device)
+        fp = fingerprint(nb, args.profile, args.device, prov["packages"])
         if copy and not args.force and up_to_date(nb, fp):
-            print(f"  {nb.stem} ... up to date (same notebook, gpelib source and parameters; --force reruns)")
+            print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
+                  "--force reruns)")
             continue
         print(f"  {nb.stem} ...", end=" ", flush=True)
         ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
@@ -204,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         outputs = sorted(f.name for f in (run_dir / "figures").iterdir() if f.name.startswith(prefix))
         runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
                      "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}", "fingerprint": fp,
-                     "outputs": outputs})
+                     "outputs": outputs, "timing_outputs": [o for o in outputs if is_timing_file(o)],
+                     "seeds": seeds_of(nb, args.profile), "device": args.device, "provenance": prov})
         if not ok:
             failures.append(nb.stem)
 
@@ -214,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         for f in (run_dir / "figures").iterdir():
             if f.is_file():
                 shutil.copy2(f, FIGURES / f.name)
-    report = write_report(target, runs, args.profile)
-    print(f"report: {report}")
+    if runs or not (target / "report.md").exists():
+        print(f"report: {write_report(target, runs, args.profile)}")
+    else:  # a no-op rerun leaves the report (and its date) and runs.json as they are
+        print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
     if failures:
         print(f"FAILED notebooks: {', '.join(failures)} (tracebacks in {run_dir / 'executed'})", file=sys.stderr)
         return 1

@@ -25,7 +25,8 @@ def test_chain_encoder_decoder_flow_sample_evaluate(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--run", str(run)]) == 0
     out = capsys.readouterr().out
-    for needle in ("GME cost", "spread", "reconstruction MSE", "FD-classifier"):
+    for needle in ("GME cost", "spread", "reconstruction MSE", "FD-classifier", "encoder written by: commit",
+                   "flow written by:", "torch "):
         assert needle in out, out
 
 

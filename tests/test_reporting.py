@@ -90,7 +90,7 @@ def test_report_counts_outcomes_per_notebook(tmp_path):
     assert "| 04 | 1 | 0 | 0 | 0 | 1 |" in report
     assert "| all | 3 | 1 | 1 | 1 | 2 |" in report
     assert "**2 hold, 1 fail, 1 inconclusive** (of 4 claims decided); 1 sanity check(s), 1 n/a" in report
-    assert "| g | p | o | holds |" in report and "nan" not in report  # outcome words, empty cells stay empty
+    assert "| g | p | o | holds |" in report and "| nan" not in report  # outcome words, empty cells stay empty
 
 
 def test_discover_filters_and_rejects_unknown():
@@ -118,12 +118,14 @@ def test_notebooks_have_kernel_language_and_one_parameters_cell():
             assert banned not in code, f"{path.name} contains {banned!r}"
 
 
-def test_fingerprint_changes_with_parameters_and_notebook(tmp_path, monkeypatch):
+def test_fingerprint_changes_with_parameters_notebook_and_versions(tmp_path, monkeypatch):
     run_all = load_runner()
     nb = sorted((ROOT / "notebooks").glob("01_*.ipynb"))[0]
     a = run_all.fingerprint(nb, "quick", None)
     assert a == run_all.fingerprint(nb, "quick", None)
     assert a != run_all.fingerprint(nb, "paper", None) != run_all.fingerprint(nb, "quick", "cuda")
+    assert run_all.fingerprint(nb, "quick", None, {"torch": "1"}) not in (a, run_all.fingerprint(nb, "quick", None,
+                                                                                              {"torch": "2"}))
     copy = tmp_path / nb.name
     copy.write_bytes(nb.read_bytes() + b" ")
     assert run_all.fingerprint(copy, "quick", None) != a
@@ -138,3 +140,72 @@ def test_up_to_date_needs_matching_record_and_outputs(tmp_path, monkeypatch):
     assert not run_all.up_to_date(nb, "f")  # output missing
     (tmp_path / "01_a.csv").write_text("a")
     assert run_all.up_to_date(nb, "f") and not run_all.up_to_date(nb, "g")
+
+
+def test_save_table_moves_wall_clock_to_the_timings_file(tmp_path):
+    df = pd.DataFrame({"method": ["GPE", "VAE"], "gme": [0.1, 2.0], "encoder_seconds": [3.5, 4.25],
+                       "s_per_iter": [0.01, 0.02]})
+    assert reporting.timing_columns(df) == ["encoder_seconds", "s_per_iter"]
+    with pytest.raises(ValueError, match="keys="):
+        reporting.save_table(df, tmp_path, "01_geometry")
+    with pytest.raises(ValueError, match="uniquely"):
+        reporting.save_table(pd.concat([df, df]), tmp_path, "01_geometry", keys=["method"])
+    for _ in range(2):  # a rerun in the same folder replaces the table's rows
+        path = reporting.save_table(df, tmp_path, "01_geometry", keys=["method"])
+    assert pd.read_csv(path).columns.tolist() == ["method", "gme"]
+    reporting.save_table(df.assign(iteration=[1, 2]).drop(columns="s_per_iter"), tmp_path, "01_history",
+                         keys=["method", "iteration"])
+    t = pd.read_csv(tmp_path / "01_timings.csv")
+    assert t.columns.tolist() == ["table", "method", "column", "value", "iteration"] or \
+        t.columns.tolist() == ["table", "method", "iteration", "column", "value"]
+    assert len(t) == 6 and t.table.value_counts().to_dict() == {"01_geometry": 4, "01_history": 2}
+    g = t[t.table == "01_geometry"].set_index(["method", "column"])["value"]
+    assert g[("VAE", "encoder_seconds")] == 4.25 and g[("GPE", "s_per_iter")] == 0.01
+    # notebook 05's tables are about wall-clock: declared timing files, written whole
+    whole = reporting.save_table(df, tmp_path, "05_seconds_per_iteration")
+    assert "s_per_iter" in pd.read_csv(whole).columns
+
+
+def test_timing_files_are_declared():
+    for name in ("01_timings.csv", "07_timings.csv", "05_wallclock_history.csv", "05_wallclock_digits.png",
+                 "05_seconds_per_iteration_digits.pdf", "05_verdict.csv", "runs.json", "report.md"):
+        assert reporting.is_timing_file(name), name
+    for name in ("01_encoder_geometry.csv", "01_embeddings_0.png", "05_iterations_digits.png", "07_runs.csv",
+                 "06_verdict.csv"):
+        assert not reporting.is_timing_file(name), name
+
+
+def test_report_head_names_provenance_and_timing_files(tmp_path):
+    from gpelib import provenance
+
+    run_all = load_runner()
+    reporting.save_verdict([verdicts.Claim("a", "p", "o", "holds")], tmp_path, "01", profile="quick")
+    (tmp_path / "01_timings.csv").write_text("table,column,value\n")
+    prov = provenance.collect("cpu")
+    runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "",
+             "date": "2026-01-02 03:04", "seeds": {"seed": 0, "seeds": [0, 1]}, "device": "cpu", "provenance": prov},
+            {"notebook": "02_old", "ok": True, "seconds": 1.0, "profile": "quick", "error": "", "date": "2025-01-01"}]
+    report = run_all.write_report(tmp_path, runs, "quick").read_text()
+    head = report[:report.index("## Outcomes")]
+    assert "## Provenance" in head and "2026-01-02 03:04" in head.splitlines()[2]
+    assert f"`{prov['git']['commit'][:12]}`" in head if prov["git"]["commit"] else "not recorded" in head
+    assert "seed 0; seeds [0, 1]" in head and f"torch {prov['packages']['torch']}" in head
+    assert "environment **A**" in head and "GPU: none used" in head
+    assert "| 02_old |" in head and "not recorded" in head  # a record from before provenance
+    assert "Timing files (wall-clock" in report and "`01_timings.csv`" in report
+    assert run_all.write_report(tmp_path, [], "quick").read_text() == report  # same records, same bytes
+
+
+def test_noop_rerun_leaves_report_and_runs_json_alone(tmp_path, monkeypatch):
+    from gpelib import provenance
+
+    run_all = load_runner()
+    monkeypatch.setattr(run_all, "FIGURES", tmp_path)
+    nb = run_all.discover(["01"])[0]
+    fp = run_all.fingerprint(nb, "quick", None, provenance.collect(None)["packages"])
+    (tmp_path / "01_a.csv").write_text("a")
+    records = json.dumps({nb.stem: {"ok": True, "fingerprint": fp, "outputs": ["01_a.csv"]}})
+    (tmp_path / "runs.json").write_text(records)
+    (tmp_path / "report.md").write_text("old report")
+    assert run_all.main(["--profile", "quick", "--only", "01", "--run-dir", str(tmp_path / "run")]) == 0
+    assert (tmp_path / "report.md").read_text() == "old report" and (tmp_path / "runs.json").read_text() == records

@@ -275,54 +275,61 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-output", action="store_true", help="stream the notebooks' output to this terminal")
     ap.add_argument("--force", action="store_true", help="rerun notebooks even when their outputs are up to date")
     args = ap.parse_args(argv)
+    previous = os.environ.get("GPE_PROFILE")
+    os.environ["GPE_PROFILE"] = args.profile  # the kernels' subprocesses inherit the profile
+    try:
 
-    books = discover(args.only)
-    run_dir = args.run_dir or ROOT / "runs" / f"{args.profile}-{datetime.now():%Y%m%d-%H%M%S}"
-    (run_dir / "executed").mkdir(parents=True, exist_ok=True)
-    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
-    os.environ["GPE_PROFILE"] = args.profile
-    copy = (args.profile != "smoke" or args.copy) and not args.no_copy
-    print(f"running {len(books)} notebook(s) under profile '{args.profile}' into {run_dir}", flush=True)
+        books = discover(args.only)
+        run_dir = args.run_dir or ROOT / "runs" / f"{args.profile}-{datetime.now():%Y%m%d-%H%M%S}"
+        (run_dir / "executed").mkdir(parents=True, exist_ok=True)
+        (run_dir / "figures").mkdir(parents=True, exist_ok=True)
+        copy = (args.profile != "smoke" or args.copy) and not args.no_copy
+        print(f"running {len(books)} notebook(s) under profile '{args.profile}' into {run_dir}", flush=True)
 
-    from gpelib import provenance
-    from gpelib.reporting import is_timing_file
+        from gpelib import provenance
+        from gpelib.reporting import is_timing_file
 
-    prov = provenance.collect(args.device)  # before any output is copied: the commit and tree the run starts from
-    print(f"provenance: {provenance.summary(prov)}", flush=True)
-    runs, failures = [], []
-    for nb in books:
-        fp = fingerprint(nb, args.profile, args.device, prov["packages"])
-        if copy and not args.force and up_to_date(nb, fp):
-            print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
-                  "--force reruns)")
-            continue
-        print(f"  {nb.stem} ...", end=" ", flush=True)
-        ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
-        print(f"{'ok' if ok else 'FAILED'} ({secs:.0f} s){'  ' + err if err else ''}", flush=True)
-        prefix = nb.name[:3]
-        outputs = sorted(f.name for f in (run_dir / "figures").iterdir() if f.name.startswith(prefix))
-        runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
-                     "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}", "fingerprint": fp,
-                     "outputs": outputs, "timing_outputs": [o for o in outputs if is_timing_file(o)],
-                     "seeds": seeds_of(nb, args.profile), "device": args.device, "provenance": prov})
-        if not ok:
-            failures.append(nb.stem)
+        prov = provenance.collect(args.device)  # before any output is copied: the commit and tree the run starts from
+        print(f"provenance: {provenance.summary(prov)}", flush=True)
+        runs, failures = [], []
+        for nb in books:
+            fp = fingerprint(nb, args.profile, args.device, prov["packages"])
+            if copy and not args.force and up_to_date(nb, fp):
+                print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
+                      "--force reruns)")
+                continue
+            print(f"  {nb.stem} ...", end=" ", flush=True)
+            ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
+            print(f"{'ok' if ok else 'FAILED'} ({secs:.0f} s){'  ' + err if err else ''}", flush=True)
+            prefix = nb.name[:3]
+            outputs = sorted(f.name for f in (run_dir / "figures").iterdir() if f.name.startswith(prefix))
+            runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
+                         "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}", "fingerprint": fp,
+                         "outputs": outputs, "timing_outputs": [o for o in outputs if is_timing_file(o)],
+                         "seeds": seeds_of(nb, args.profile), "device": args.device, "provenance": prov})
+            if not ok:
+                failures.append(nb.stem)
 
-    target = FIGURES if copy else run_dir / "figures"
-    if copy:
-        FIGURES.mkdir(exist_ok=True)
-        for f in (run_dir / "figures").iterdir():
-            if f.is_file():
-                shutil.copy2(f, FIGURES / f.name)
-    if runs or not (target / "report.md").exists():
-        print(f"report: {write_report(target, runs, args.profile)}")
-    else:  # a no-op rerun leaves the report (and its date) and runs.json as they are
-        print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
-    if failures:
-        print(f"FAILED notebooks: {', '.join(failures)} (tracebacks in {run_dir / 'executed'})", file=sys.stderr)
-        return 1
-    return 0
+        target = FIGURES if copy else run_dir / "figures"
+        if copy:
+            FIGURES.mkdir(exist_ok=True)
+            for f in (run_dir / "figures").iterdir():
+                if f.is_file():
+                    shutil.copy2(f, FIGURES / f.name)
+        if runs or not (target / "report.md").exists():
+            print(f"report: {write_report(target, runs, args.profile)}")
+        else:  # a no-op rerun leaves the report (and its date) and runs.json as they are
+            print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
+        if failures:
+            print(f"FAILED notebooks: {', '.join(failures)} (tracebacks in {run_dir / 'executed'})", file=sys.stderr)
+            return 1
+        return 0
 
+    finally:  # a caller in the same process (a test) keeps its own profile
+        if previous is None:
+            os.environ.pop("GPE_PROFILE", None)
+        else:
+            os.environ["GPE_PROFILE"] = previous
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -201,6 +202,7 @@ def test_noop_rerun_leaves_report_and_runs_json_alone(tmp_path, monkeypatch):
 
     run_all = load_runner()
     monkeypatch.setattr(run_all, "FIGURES", tmp_path)
+    before = os.environ.get("GPE_PROFILE")
     nb = run_all.discover(["01"])[0]
     fp = run_all.fingerprint(nb, "quick", None, provenance.collect(None)["packages"])
     (tmp_path / "01_a.csv").write_text("a")
@@ -209,3 +211,4 @@ def test_noop_rerun_leaves_report_and_runs_json_alone(tmp_path, monkeypatch):
     (tmp_path / "report.md").write_text("old report")
     assert run_all.main(["--profile", "quick", "--only", "01", "--run-dir", str(tmp_path / "run")]) == 0
     assert (tmp_path / "report.md").read_text() == "old report" and (tmp_path / "runs.json").read_text() == records
+    assert os.environ.get("GPE_PROFILE") != "quick" or before == "quick"  # main() does not leak its profile

@@ -32,7 +32,7 @@ only; :func:`gpelib.tables.threshold_table` counts the iterations to reach each 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from .models import encode, eval_mode, make_decoder, make_encoder
+from .parallel import default_workers, map_jobs
 from .tables import shift_wallclock
 from .train import (
     HistoryResult,
@@ -59,6 +60,7 @@ __all__ = [
     "default_mds_weight",
     "train_gpe_encoder",
     "train_method",
+    "train_runs",
     "fresh_decoder",
     "fresh_decoder_runs",
     "eps_label",
@@ -227,6 +229,28 @@ def train_method(
     return Run(_tidy(res.history, method, "joint"), method=method, encoder=enc, decoder=dec, steps=res.steps,
                seconds=res.seconds, iterations=res.iterations,
                info={"beta": kl if variational else None, "mds_weight": lam, "stopped": res.stopped})
+
+
+def train_runs(
+    jobs: Sequence[Mapping[str, object]],
+    *,
+    fn: Callable[..., Run] | None = None,
+    device: str | None = None,
+    n_workers: int | None = None,
+    desc: str = "runs",
+) -> list[Run]:
+    """``[fn(**job) for job in jobs]`` (default ``fn`` = :func:`train_method`) on a pool of worker processes, one per
+    CPU core with one torch thread each (:func:`gpelib.parallel.map_jobs`), results in job order.
+
+    Independent seeds and methods are the suite's unit of parallel work: small networks use one core poorly, so two
+    processes with one thread each do about twice the work of one process with two threads. Each job is
+    self-contained (its configs carry its seed), so a run is the same network whichever worker trains it; with
+    ``device`` = CUDA the jobs run one after the other in this process. ``fn`` must be importable by name
+    (:func:`train_method`, :func:`fresh_decoder`, :func:`train_gpe_encoder`, …).
+    """
+    n = default_workers(device) if n_workers is None else n_workers
+    threads = max(1, default_workers() // max(n, 1)) if n > 1 else None
+    return map_jobs(fn or train_method, jobs, n_workers=n, threads_per_worker=threads, desc=desc)
 
 
 def fresh_decoder(

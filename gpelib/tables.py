@@ -9,7 +9,7 @@ DataFrame. Deciding whether a claim holds from these numbers is :mod:`gpelib.ver
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "iterations_to_reach",
     "threshold_table",
+    "over_seeds",
     "shift_wallclock",
     "time_to_reach",
     "seconds_per_iteration",
@@ -123,6 +124,14 @@ def threshold_table(
     for c in ("iterations", "iterations_val"):
         df[c] = df[c].astype("Int64")
     return df
+
+
+def over_seeds(table: Callable[..., pd.DataFrame], runs_by_seed: Mapping[int, Mapping[str, Run]], *args,
+               **kwargs) -> pd.DataFrame:
+    """``table(runs, *args, **kwargs)`` for each seed's runs, stacked with a ``seed`` column first (tidy)."""
+    frames = [table(runs, *args, **kwargs).assign(seed=seed) for seed, runs in runs_by_seed.items()]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["seed", *[c for c in out.columns if c != "seed"]]]
 
 
 def shift_wallclock(history: pd.DataFrame, seconds: float, *, column: str = "seconds") -> pd.DataFrame:

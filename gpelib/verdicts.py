@@ -441,10 +441,22 @@ def best_of(values: Mapping[str, Any], expected: str, *, better: str = "lower", 
     return all_of(parts, detail=detail)
 
 
+def _per_seed(v: Any) -> bool:
+    return not _scalar(v) and not isinstance(v, str)
+
+
 def _monotone(values: Sequence[Any], sign: int, strict: bool) -> Decision:
-    iv = [_bounds(v) for v in censor(list(values))]
-    if len(iv) < 2:
+    values = list(values)
+    if len(values) < 2:
         raise ValueError("a trend needs at least two values")
+    if any(_per_seed(v) for v in values):  # per-seed values: each step is a paired comparison over seeds
+        cmp = greater if sign > 0 else less
+        steps = [cmp(b, a, strict=strict) for a, b in zip(values, values[1:])]
+        meds = [_median(np.asarray([_bounds(x)[0] for x in censor(v)], float)) for v in values]
+        part = all_of(steps)
+        text = "median " + " → ".join(_num(m) for m in meds) + "; steps: " + "; ".join(d.detail for d in steps)
+        return replace(part, detail=text)
+    iv = [_bounds(v) for v in censor(values)]
     outs = []
     for (lo0, hi0), (lo1, hi1) in zip(iv, iv[1:]):
         # the step later − earlier lies in [lo1 − hi0, hi1 − lo0]; sign flips it for a decreasing claim
@@ -465,6 +477,10 @@ def grows(values: Sequence[Any], *, strict: bool = True) -> Decision:
     value whose lower bound is already above the earlier value counts as larger); fails when some later value's
     upper end is at or below the earlier one's lower end; inconclusive otherwise (a censored later value whose
     bound is below the earlier value; a censored earlier value).
+
+    A value may also be a sequence of per-seed values (numbers or :class:`Censored`, see :func:`censor`), the same
+    seeds in each: then each step is a paired :func:`greater` over seeds (the median step's interval must lie
+    above 0) and the parts combine by :func:`all_of`.
     """
     return _monotone(values, +1, strict)
 

@@ -62,7 +62,10 @@ __all__ = [
     "train_method",
     "train_runs",
     "fresh_decoder",
+    "table1_run",
     "fresh_decoder_runs",
+    "fresh_decoder_sweep",
+    "beta_label",
     "eps_label",
     "embed",
     "reconstruct",
@@ -316,6 +319,41 @@ def eps_label(eps: float | None) -> str:
     return "GPE" if eps is None else f"GPE ε={eps:g}"
 
 
+def table1_run(
+    kind: str,
+    x: Tensor,
+    x_val: Tensor,
+    *,
+    latent_dim: int,
+    vae_config: TrainConfig,
+    encoder_config: TrainConfig,
+    decoder_config: TrainConfig,
+    beta: float = 0.1,
+    eps: float | None = None,
+    name: str | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+) -> Run:
+    """One entry of GPE Table 1: ``kind="vae"`` trains a β-VAE jointly (``vae_config``), freezes its mean encoder and
+    trains a fresh decoder (``decoder_config``); ``kind="gpe"`` trains a GPE encoder to ``eps`` (``encoder_config``
+    with ``target=eps``) and its decoder the same way. Every decoder starts from the same weights
+    (``decoder_config.seed + 1``). ``name`` defaults to ``"VAE"`` / :func:`eps_label`."""
+    kw = dict(arch=arch, width=width, hidden=hidden)
+    if kind == "vae":
+        vae = train_method("vae", x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val, **kw)
+        return fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name=name or "VAE", **kw)
+    if kind == "gpe":
+        if eps is None:
+            raise ValueError("a GPE entry of Table 1 needs its ε (eps)")
+        run = train_method("gpe", x, latent_dim=latent_dim, config=decoder_config,
+                           encoder_config=replace(encoder_config, target=eps), val_data=x_val, **kw)
+        if name:
+            run.method = name
+        return run
+    raise ValueError(f"kind must be 'vae' or 'gpe'; got {kind!r}")
+
+
 def fresh_decoder_runs(
     x: Tensor,
     x_val: Tensor,
@@ -330,20 +368,62 @@ def fresh_decoder_runs(
     width: int = 32,
     hidden: int = 256,
 ) -> dict[str, Run]:
-    """GPE Table 1 for one dataset: a β-VAE trained jointly (``vae_config``), its mean encoder frozen and a fresh
-    decoder trained (``decoder_config``); and one GPE encoder per ε (``encoder_config`` with ``target=ε``) with its
-    decoder trained the same way. Every decoder starts from the same weights (``decoder_config.seed + 1``).
+    """GPE Table 1 for one dataset and one seed (the configs'): :func:`table1_run` for the VAE and for each ε.
 
     Returns ``{"VAE": ..., "GPE ε=<eps>": ...}``; each run's ``steps`` feed :func:`gpelib.tables.threshold_table`.
     """
-    kw = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden)
-    vae = train_method("vae", x, config=vae_config, beta=beta, val_data=x_val, **kw)
-    runs = {"VAE": fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name="VAE", arch=arch, width=width,
-                                 hidden=hidden)}
+    kw = dict(latent_dim=latent_dim, vae_config=vae_config, encoder_config=encoder_config,
+              decoder_config=decoder_config, beta=beta, arch=arch, width=width, hidden=hidden)
+    runs = {"VAE": table1_run("vae", x, x_val, **kw)}
     for e in eps_values:
-        runs[eps_label(e)] = train_method("gpe", x, config=decoder_config,
-                                          encoder_config=replace(encoder_config, target=e), val_data=x_val, **kw)
+        runs[eps_label(e)] = table1_run("gpe", x, x_val, eps=e, **kw)
     return runs
+
+
+def beta_label(beta: float) -> str:
+    """``"VAE β=<beta>"``: the name of a β-sweep entry."""
+    return f"VAE β={beta:g}"
+
+
+def fresh_decoder_sweep(
+    x: Tensor,
+    x_val: Tensor,
+    *,
+    seeds: Sequence[int],
+    latent_dim: int,
+    eps_values: Sequence[float],
+    vae_config: TrainConfig,
+    encoder_config: TrainConfig,
+    decoder_config: TrainConfig,
+    beta: float = 0.1,
+    extra_betas: Sequence[float] = (),
+    device: str | None = None,
+    n_workers: int | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+) -> dict[int, dict[str, Run]]:
+    """:func:`fresh_decoder_runs` for every seed (each config's ``seed`` replaced), plus a VAE for each of
+    ``extra_betas`` (named :func:`beta_label`), every (seed, entry) one job of :func:`train_runs`.
+
+    Returns ``{seed: {"VAE": ..., "GPE ε=…": ..., "VAE β=…": ...}}``.
+    """
+    common = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden)
+    jobs, keys = [], []
+    for s in seeds:
+        cfgs = dict(vae_config=replace(vae_config, seed=s), encoder_config=replace(encoder_config, seed=s),
+                    decoder_config=replace(decoder_config, seed=s))
+        entries = [("VAE", dict(kind="vae", beta=beta))]
+        entries += [(eps_label(e), dict(kind="gpe", eps=e, beta=beta)) for e in eps_values]
+        entries += [(beta_label(b), dict(kind="vae", beta=b, name="VAE")) for b in extra_betas]
+        for label, entry in entries:
+            jobs.append(dict(x=x, x_val=x_val, **cfgs, **common, **entry))
+            keys.append((s, label))
+    done = train_runs(jobs, fn=table1_run, device=device, n_workers=n_workers, desc="Table 1 runs")
+    out: dict[int, dict[str, Run]] = {s: {} for s in seeds}
+    for (s, label), run in zip(keys, done):
+        out[s][label] = run
+    return out
 
 
 def embed(runs: Mapping[str, Run], x: Tensor) -> dict[str, Tensor]:

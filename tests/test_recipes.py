@@ -381,3 +381,31 @@ def test_encoder_table_passes_the_data_scale_through(five_runs):
     cols = [c for c in direct if isinstance(direct[c], float) and "gme" in c]
     assert cols and all(t2[c].item() == pytest.approx(direct[c]) for c in cols)
     assert any(t1[c].item() != pytest.approx(t2[c].item()) for c in cols)
+
+
+def test_fresh_decoder_sweep_on_two_workers_equals_the_runs_one_by_one():
+    """Seeds and entries trained on the worker pool are the networks :func:`fresh_decoder_runs` trains in this
+    process with each seed; extra β entries are VAEs with that β (and differ from the main VAE)."""
+    from gpelib.recipes import beta_label, fresh_decoder_runs, fresh_decoder_sweep
+
+    g = torch.Generator().manual_seed(0)
+    x, xv = torch.rand(60, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
+    cfg = TrainConfig(iterations=6, batch_size=10, lr=1e-3, seed=0, eval_every=3, progress=False)
+    kw = dict(latent_dim=3, eps_values=[1e-9], vae_config=cfg, encoder_config=cfg, decoder_config=cfg)
+    sweep = fresh_decoder_sweep(x, xv, seeds=[0, 1], extra_betas=[1.0], n_workers=2, **kw)
+    assert list(sweep) == [0, 1] and list(sweep[1]) == ["VAE", "GPE ε=1e-09", beta_label(1.0)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a worker: same reduction order
+    try:
+        for s in (0, 1):
+            one = fresh_decoder_runs(x, xv, **{k: dataclasses.replace(v, seed=s) if isinstance(v, TrainConfig) else v
+                                              for k, v in kw.items()})
+            for label, run in one.items():
+                for part in ("encoder", "decoder"):
+                    mine, theirs = getattr(run, part).state_dict(), getattr(sweep[s][label], part).state_dict()
+                    for name, p in mine.items():
+                        torch.testing.assert_close(theirs[name], p, rtol=1e-6, atol=1e-7)
+    finally:
+        torch.set_num_threads(before)
+    a, b = sweep[0]["VAE"].encoder.state_dict(), sweep[0][beta_label(1.0)].encoder.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # β changes the trained VAE

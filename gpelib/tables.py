@@ -26,6 +26,9 @@ __all__ = [
     "iterations_to_reach",
     "threshold_table",
     "over_seeds",
+    "threshold_grid",
+    "threshold_curves",
+    "crossover",
     "shift_wallclock",
     "time_to_reach",
     "seconds_per_iteration",
@@ -132,6 +135,54 @@ def over_seeds(table: Callable[..., pd.DataFrame], runs_by_seed: Mapping[int, Ma
     frames = [table(runs, *args, **kwargs).assign(seed=seed) for seed, runs in runs_by_seed.items()]
     out = pd.concat(frames, ignore_index=True)
     return out[["seed", *[c for c in out.columns if c != "seed"]]]
+
+
+def threshold_grid(runs: Iterable[Run], *, top: float = 0.1, n: int = 24, window: int = 10) -> np.ndarray:
+    """``n`` thresholds, log-spaced from ``top`` down to the lowest smoothed training loss any of ``runs`` reaches
+    (trailing mean of ``window``, as :func:`iterations_to_reach` counts), in decreasing order."""
+    lowest = min(float(r.steps["loss"].rolling(window, min_periods=1).mean().min()) for r in runs)
+    if not math.isfinite(lowest) or lowest <= 0:
+        raise ValueError(f"the runs' lowest smoothed loss must be positive and finite; got {lowest}")
+    if lowest >= top:
+        return np.array([float(top)])
+    return np.geomspace(top, lowest * (1 + 1e-9), n)
+
+
+def threshold_curves(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, threshold) of a seeded :func:`threshold_table` (``over_seeds``): ``seeds``, ``reached`` (seeds
+    that reached it), ``median`` (a censored seed counts as > budget, so the median is NaN unless more than half
+    reached it), ``low``/``high`` (min and max over the seeds that reached it) and ``budget``."""
+    rows = []
+    for (m, t), g in counts.groupby(["method", "threshold"], sort=False):
+        its = g["iterations"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        reached = its[np.isfinite(its)]
+        budget = float(g["budget"].max())
+        ranked = np.sort(np.where(np.isfinite(its), its, np.inf))
+        k = len(ranked)
+        med = (ranked[(k - 1) // 2] + ranked[k // 2]) / 2
+        rows.append({"method": m, "threshold": float(t), "seeds": k, "reached": int(reached.size),
+                     "median": float(med) if math.isfinite(med) else math.nan,
+                     "low": float(reached.min()) if reached.size else math.nan,
+                     "high": float(reached.max()) if reached.size else math.nan, "budget": budget})
+    return pd.DataFrame(rows)
+
+
+def crossover(curves: pd.DataFrame, a: str, b: str) -> float | None:
+    """The largest threshold (scanning down from the top of :func:`threshold_curves`) at which the ordering of
+    ``a``'s and ``b``'s median iterations differs from their ordering at the top threshold; ``None`` when it never
+    flips. A median not reached within the budget counts as the budget + 1 (slower than any reached)."""
+    def med(m: str) -> pd.Series:
+        c = curves[curves.method == m].set_index("threshold")
+        return c["median"].fillna(c["budget"] + 1)
+
+    ma, mb = med(a), med(b)
+    ts = sorted(set(ma.index) & set(mb.index), reverse=True)
+    signs = [np.sign(ma[t] - mb[t]) for t in ts]
+    ref = next((s for s in signs if s != 0), 0)
+    for t, sg in zip(ts, signs):
+        if ref != 0 and sg != 0 and sg != ref:
+            return float(t)
+    return None
 
 
 def shift_wallclock(history: pd.DataFrame, seconds: float, *, column: str = "seconds") -> pd.DataFrame:

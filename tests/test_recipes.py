@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gpelib import papers, tables
+from gpelib import papers, plots, tables
 from gpelib.recipes import METHODS, Run, default_mds_weight, fresh_decoder, train_method
 from gpelib.tables import (
     iterations_to_reach,
@@ -409,3 +409,34 @@ def test_fresh_decoder_sweep_on_two_workers_equals_the_runs_one_by_one():
         torch.set_num_threads(before)
     a, b = sweep[0]["VAE"].encoder.state_dict(), sweep[0][beta_label(1.0)].encoder.state_dict()
     assert any(not torch.equal(a[k], b[k]) for k in a)  # β changes the trained VAE
+
+
+def test_threshold_curves_medians_bands_censoring_and_crossover():
+    """Two methods over three seeds, counted on a threshold grid: GPE reaches 0.5 sooner, the VAE reaches the low
+    levels sooner (a crossover), and one GPE seed never reaches 0.05 (censored: the median needs 2 of 3)."""
+    n = 10
+    vae = {s: _run("VAE", np.linspace(1.0, 0.02 + 0.001 * s, n), [1.0] * n) for s in range(3)}
+    gpe = {s: _run("GPE", [1.0, 0.4, 0.3, 0.2, 0.15, 0.1, 0.09, 0.08, 0.07, 0.04 if s else 0.06], [1.0] * n)
+           for s in range(3)}
+    by_seed = {s: {"VAE": vae[s], "GPE": gpe[s]} for s in range(3)}
+    grid = tables.threshold_grid([r for rs in by_seed.values() for r in rs.values()], top=0.5, n=5, window=1)
+    assert grid[0] == 0.5 and grid[-1] == pytest.approx(0.02) and np.all(np.diff(grid) < 0)
+    counts = tables.over_seeds(threshold_table, by_seed, [0.5, 0.05], window=1)
+    assert list(counts.columns[:2]) == ["seed", "method"] and len(counts) == 12
+    cur = tables.threshold_curves(counts).set_index(["method", "threshold"])
+    # VAE: loss 1 − 0.98·k/9 (+ seed jitter) ≤ 0.5 first at k = 5 (iteration 6) for every seed
+    assert cur.loc[("VAE", 0.5), "median"] == 6 and cur.loc[("GPE", 0.5), "median"] == 2
+    assert cur.loc[("GPE", 0.05), "reached"] == 2 and cur.loc[("GPE", 0.05), "median"] == 10
+    assert cur.loc[("GPE", 0.05), "low"] == cur.loc[("GPE", 0.05), "high"] == 10
+    assert cur.loc[("VAE", 0.05), "median"] == 10  # reached at the last iteration (0.02 + jitter)
+    assert tables.crossover(tables.threshold_curves(counts), "VAE", "GPE") is None  # 0.05: a tie (10 vs 10)
+    faster_vae = {s: {"VAE": _run("VAE", [1.0, 0.6, 0.5, 0.04] + [0.03] * 6, [1.0] * n), "GPE": gpe[s]}
+                  for s in range(3)}
+    cur2 = tables.threshold_curves(tables.over_seeds(threshold_table, faster_vae, [0.5, 0.05], window=1))
+    assert tables.crossover(cur2, "VAE", "GPE") == 0.05
+    three_never = tables.threshold_curves(tables.over_seeds(threshold_table, by_seed, [0.01], window=1))
+    assert three_never.set_index("method").loc["GPE", "reached"] == 0
+    assert math.isnan(three_never.set_index("method").loc["GPE", "median"])
+    fig = plots.threshold_curves(
+        cur2, paper=pd.DataFrame({"method": ["VAE", "GPE eps=0.03"], "threshold": [0.1, 0.1], "iterations": [80, 47]}))
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].xaxis_inverted()

@@ -26,6 +26,7 @@ __all__ = [
     "iterations_to_reach",
     "threshold_table",
     "over_seeds",
+    "seed_medians",
     "threshold_grid",
     "threshold_curves",
     "crossover",
@@ -137,6 +138,32 @@ def over_seeds(table: Callable[..., pd.DataFrame], runs_by_seed: Mapping[int, Ma
     return out[["seed", *[c for c in out.columns if c != "seed"]]]
 
 
+def _censored_median(values: pd.Series) -> float:
+    """Median with missing values (never reached) counted as +∞: NaN unless more than half are observed."""
+    v = np.sort(np.where(values.isna().to_numpy(), np.inf, values.astype("Float64").to_numpy(float, na_value=np.inf)))
+    med = (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+    return float(med) if math.isfinite(med) else math.nan
+
+
+def seed_medians(counts: pd.DataFrame) -> pd.DataFrame:
+    """A seeded :func:`threshold_table` (``over_seeds``) reduced to one row per (method, threshold) with the same
+    columns: counts are medians with "never" as +∞ (``<NA>`` unless more than half the seeds reached the threshold),
+    ``budget`` the largest, the encoder columns and ``eps`` plain medians; plus ``seeds``."""
+    rows = []
+    for (m, t), g in counts.groupby(["method", "threshold"], sort=False):
+        rows.append({"method": m, "threshold": float(t),
+                     "iterations": _censored_median(g["iterations"]),
+                     "iterations_val": _censored_median(g["iterations_val"]),
+                     "budget": int(g["budget"].max()),
+                     "encoder_iterations": float(g["encoder_iterations"].median()),
+                     "encoder_seconds": float(g["encoder_seconds"].median()),
+                     "eps": float(g["eps"].median()), "seeds": len(g)})
+    out = pd.DataFrame(rows)
+    for c in ("iterations", "iterations_val"):
+        out[c] = out[c].round().astype("Int64")
+    return out
+
+
 def threshold_grid(runs: Iterable[Run], *, top: float = 0.1, n: int = 24, window: int = 10) -> np.ndarray:
     """``n`` thresholds, log-spaced from ``top`` down to the lowest smoothed training loss any of ``runs`` reaches
     (trailing mean of ``window``, as :func:`iterations_to_reach` counts), in decreasing order."""
@@ -157,11 +184,8 @@ def threshold_curves(counts: pd.DataFrame) -> pd.DataFrame:
         its = g["iterations"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         reached = its[np.isfinite(its)]
         budget = float(g["budget"].max())
-        ranked = np.sort(np.where(np.isfinite(its), its, np.inf))
-        k = len(ranked)
-        med = (ranked[(k - 1) // 2] + ranked[k // 2]) / 2
-        rows.append({"method": m, "threshold": float(t), "seeds": k, "reached": int(reached.size),
-                     "median": float(med) if math.isfinite(med) else math.nan,
+        rows.append({"method": m, "threshold": float(t), "seeds": len(its), "reached": int(reached.size),
+                     "median": _censored_median(g["iterations"]),
                      "low": float(reached.min()) if reached.size else math.nan,
                      "high": float(reached.max()) if reached.size else math.nan, "budget": budget})
     return pd.DataFrame(rows)

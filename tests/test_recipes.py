@@ -434,7 +434,13 @@ def test_threshold_curves_medians_bands_censoring_and_crossover():
                   for s in range(3)}
     cur2 = tables.threshold_curves(tables.over_seeds(threshold_table, faster_vae, [0.5, 0.05], window=1))
     assert tables.crossover(cur2, "VAE", "GPE") == 0.05
+    med = tables.seed_medians(counts).set_index(["method", "threshold"])
+    assert med.loc[("GPE", 0.05), "iterations"] == 10 and med.loc[("GPE", 0.5), "iterations"] == 2
+    assert (med.seeds == 3).all() and list(tables.seed_medians(counts).columns[:3]) == ["method", "threshold",
+                                                                                       "iterations"]
     three_never = tables.threshold_curves(tables.over_seeds(threshold_table, by_seed, [0.01], window=1))
+    assert pd.isna(tables.seed_medians(tables.over_seeds(threshold_table, by_seed, [0.01], window=1))
+                   .set_index("method").loc["GPE", "iterations"])
     assert three_never.set_index("method").loc["GPE", "reached"] == 0
     assert math.isnan(three_never.set_index("method").loc["GPE", "median"])
     fig = plots.threshold_curves(

@@ -441,6 +441,16 @@ def best_of(values: Mapping[str, Any], expected: str, *, better: str = "lower", 
     return all_of(parts, detail=detail)
 
 
+def _median_text(values: Any) -> str:
+    """The median of per-seed values as text; ``> b`` when censoring leaves only a lower bound."""
+    hi = np.sort([_bounds(x)[1] for x in censor(values)])
+    lo = np.sort([_bounds(x)[0] for x in censor(values)])
+    k = len(lo)
+    upper = (hi[(k - 1) // 2] + hi[k // 2]) / 2
+    lower = (lo[(k - 1) // 2] + lo[k // 2]) / 2
+    return _num(lower) if math.isfinite(upper) else f"> {_num(lower)}"
+
+
 def _per_seed(v: Any) -> bool:
     return not _scalar(v) and not isinstance(v, str)
 
@@ -452,9 +462,9 @@ def _monotone(values: Sequence[Any], sign: int, strict: bool) -> Decision:
     if any(_per_seed(v) for v in values):  # per-seed values: each step is a paired comparison over seeds
         cmp = greater if sign > 0 else less
         steps = [cmp(b, a, strict=strict) for a, b in zip(values, values[1:])]
-        meds = [_median(np.asarray([_bounds(x)[0] for x in censor(v)], float)) for v in values]
         part = all_of(steps)
-        text = "median " + " → ".join(_num(m) for m in meds) + "; steps: " + "; ".join(d.detail for d in steps)
+        text = "median " + " → ".join(_median_text(v) for v in values) + "; steps: " + "; ".join(
+            d.detail for d in steps)
         return replace(part, detail=text)
     iv = [_bounds(v) for v in censor(values)]
     outs = []

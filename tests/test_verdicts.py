@@ -231,7 +231,7 @@ def test_trends_over_seeds_are_paired_steps():
     assert V.shrinks([never, [300, 310, 350]], strict=False).outcome == HOLDS
     assert V.shrinks([[300, 310, 350], never], strict=False).outcome == FAILS
     assert V.shrinks([never, never], strict=False).outcome == INCONCLUSIVE
-    assert V.shrinks([never, [300, 310, 350]], strict=False).detail.startswith("median > 6000 → 310")
+    assert V.shrinks([never, [300, 310, 350]], strict=False).detail.startswith("median > 6e+03 → 310")
 
 
 # ------------------------------------------------------------------------------------------------- least impact

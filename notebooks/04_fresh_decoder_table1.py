@@ -84,7 +84,8 @@ for name, D in S["datasets"].items():
     by_seed = recipes.fresh_decoder_sweep(train.images, val.images, seeds=seeds, latent_dim=D["latent"],
                                           eps_values=D["eps"], vae_config=vae_cfg, encoder_config=enc_cfg,
                                           decoder_config=dec_cfg, beta=S["beta"], extra_betas=extra, device=device,
-                                          arch=S["arch"], hidden=S["hidden"])
+                                          arch=S["arch"], hidden=S["hidden"],
+                                          checkpoint_root=reporting.run_checkpoints(profile))  # shared with 03
     main = {s: {k: r for k, r in runs.items() if not k.startswith("VAE β=")} for s, runs in by_seed.items()}
     results[name] = dict(train=train.images, val=val.images, runs=by_seed, main=main)
     per_dataset.append(tables.over_seeds(tables.threshold_table, main, D["thresholds"], window=S["window"])

@@ -446,3 +446,38 @@ def test_threshold_curves_medians_bands_censoring_and_crossover():
     fig = plots.threshold_curves(
         cur2, paper=pd.DataFrame({"method": ["VAE", "GPE eps=0.03"], "threshold": [0.1, 0.1], "iterations": [80, 47]}))
     assert fig.axes[0].get_xscale() == "log" and fig.axes[0].xaxis_inverted()
+
+
+def test_shared_run_folders_resume_finished_runs_and_separate_settings(tmp_path):
+    """A finished run with the same settings is loaded from its folder (same weights, same history, no training);
+    notebook 03's GPE call and notebook 04's Table-1 entry with equal settings name the same folder; another
+    setting (here the seed, the ε) gets another folder."""
+    from gpelib.recipes import run_folder, table1_run
+
+    g = torch.Generator().manual_seed(0)
+    x, xv = torch.rand(60, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
+    dec = TrainConfig(iterations=8, batch_size=10, lr=1e-3, seed=0, eval_every=4, progress=False)
+    enc = dataclasses.replace(dec, iterations=12, target=0.05)
+    a = train_method("gpe", x, latent_dim=3, config=dec, encoder_config=enc, val_data=xv, checkpoint_root=tmp_path)
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert len(folders) == 1 and folders[0].startswith("gpe-s0-")
+    assert {p.name for p in (tmp_path / folders[0]).iterdir()} == {"encoder", "decoder"}
+    assert run_folder(tmp_path, "gpe", x, xv, latent_dim=3, config=dec, encoder_config=enc, beta=None,
+                      mds_weight=None, arch=None, width=32, hidden=256).name == folders[0]
+    b = table1_run("gpe", x, xv, latent_dim=3, vae_config=dec, encoder_config=dataclasses.replace(enc, target=None),
+                   decoder_config=dec, eps=0.05, checkpoint_root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == folders  # the same run, loaded
+    for part in ("encoder", "decoder"):
+        sa, sb = getattr(a, part).state_dict(), getattr(b, part).state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    pd.testing.assert_frame_equal(a.history, b.history)
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    assert b.seconds == a.seconds and b.encoder_iterations == a.encoder_iterations
+    train_method("gpe", x, latent_dim=3, config=dataclasses.replace(dec, seed=1),
+                 encoder_config=dataclasses.replace(enc, seed=1), val_data=xv, checkpoint_root=tmp_path)
+    table1_run("vae", x, xv, latent_dim=3, vae_config=dec, encoder_config=enc, decoder_config=dec,
+               checkpoint_root=tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 3 and [n[:7] for n in names] == ["gpe-s0-", "gpe-s1-", "vae-s0-"]
+    vae_dir = tmp_path / next(n for n in names if n.startswith("vae"))
+    assert {p.name.split("-")[0] for p in vae_dir.iterdir()} == {"joint", "fresh"}

@@ -97,10 +97,14 @@ def _nb01(p: str) -> dict[str, Any]:
 
 
 def _nb02(p: str) -> dict[str, Any]:
+    common = dict(beta=0.1, hidden=256, **_ae(p))
     if p == "paper":
-        return dict(dataset="mnist", latent=papers.gpe_dataset("MNIST").latent_dim, n_val=2000, iterations=20000,
-                    beta=0.1, **_ae(p))
-    return dict(dataset="digits", latent=10, n_val=300, iterations=30 if p == "smoke" else 6000, beta=0.1, **_ae(p))
+        return dict(dataset="mnist", latent=papers.gpe_dataset("MNIST").latent_dim, n_val=2000, seeds=[0, 1, 2],
+                    arch=None, iterations=20000, **common)
+    if p == "quick":
+        return dict(dataset="mnist_5k", latent=MNIST_5K["latent"], n_val=MNIST_5K_HELD_OUT, seeds=[0, 1, 2],
+                    arch="mlp", iterations=6000, **common)
+    return dict(dataset="digits", latent=10, n_val=300, seeds=[0], arch=None, iterations=30, **common)
 
 
 def _nb03(p: str) -> dict[str, Any]:

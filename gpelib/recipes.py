@@ -247,6 +247,10 @@ def train_method(
                info={"beta": kl if variational else None, "mds_weight": lam, "stopped": res.stopped})
 
 
+def _apply(fn: Callable[..., Run], kwargs: Mapping[str, object]) -> Run:
+    return fn(**kwargs)
+
+
 def train_runs(
     jobs: Sequence[Mapping[str, object]],
     *,
@@ -255,18 +259,21 @@ def train_runs(
     n_workers: int | None = None,
     desc: str = "runs",
 ) -> list[Run]:
-    """``[fn(**job) for job in jobs]`` (default ``fn`` = :func:`train_method`) on a pool of worker processes, one per
-    CPU core with one torch thread each (:func:`gpelib.parallel.map_jobs`), results in job order.
+    """``[fn(**job) for job in jobs]`` (default ``fn`` = :func:`train_method`; a job's own ``"fn"`` entry overrides
+    it) on a pool of worker processes, one per CPU core with one torch thread each
+    (:func:`gpelib.parallel.map_jobs`), results in job order.
 
     Independent seeds and methods are the suite's unit of parallel work: small networks use one core poorly, so two
     processes with one thread each do about twice the work of one process with two threads. Each job is
     self-contained (its configs carry its seed), so a run is the same network whichever worker trains it; with
-    ``device`` = CUDA the jobs run one after the other in this process. ``fn`` must be importable by name
-    (:func:`train_method`, :func:`fresh_decoder`, :func:`train_gpe_encoder`, …).
+    ``device`` = CUDA the jobs run one after the other in this process. Functions must be importable by name
+    (:func:`train_method`, :func:`train_gpe_encoder`, :func:`fresh_decoder`, :func:`table1_run`, …).
     """
     n = default_workers(device) if n_workers is None else n_workers
     threads = max(1, default_workers() // max(n, 1)) if n > 1 else None
-    return map_jobs(fn or train_method, jobs, n_workers=n, threads_per_worker=threads, desc=desc)
+    default = fn or train_method
+    calls = [dict(fn=job.get("fn", default), kwargs={k: v for k, v in job.items() if k != "fn"}) for job in jobs]
+    return map_jobs(_apply, calls, n_workers=n, threads_per_worker=threads, desc=desc)
 
 
 def fresh_decoder(

@@ -95,12 +95,17 @@ def time_cases(impls: list[str], b: int, args) -> dict[str, list[float]]:
     fns = {i: make_fn(i, args.chunk) for i in impls}
     times: dict[str, list[float]] = {i: [] for i in impls}
     for r in range(args.repeats + 1):
-        for impl, fn in fns.items():
+        for impl, fn in list(fns.items()):
             z.grad = None
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            fn(x, z).backward()
+            try:
+                fn(x, z).backward()
+            except torch.cuda.OutOfMemoryError:  # recorded as "out of memory" (GPU); the others go on
+                del fns[impl], times[impl]
+                torch.cuda.empty_cache()
+                continue
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             if r > 0:  # the first round warms up
@@ -185,12 +190,16 @@ def main() -> None:
     for b in args.sizes:
         impls = [i for i in IMPLS if i != "broadcast" or broadcast_fits(b, args.dim, args.mem_gib)]
         times = time_cases(impls, b, args)
-        t_plain = statistics.median(times["plain"])
+        t_plain = statistics.median(times["plain"]) if "plain" in times else float("nan")
         for impl in IMPLS:
             if impl not in times:
-                need = 2 * b * b * args.dim * 4 / 2**30
-                rows.append({"impl": impl, "B": b, "note": f"out of memory (needs ≈ {need:.0f} GiB)"})
-                print(f"{b:>6} {impl:>9}   out of memory (its (B, B, D) tensors need ≈ {need:.0f} GiB)", flush=True)
+                if impl == "broadcast" and impl not in impls:
+                    need = 2 * b * b * args.dim * 4 / 2**30
+                    note = f"out of memory (its (B, B, D) tensors need ≈ {need:.0f} GiB)"
+                else:
+                    note = "out of memory (GPU)"
+                rows.append({"impl": impl, "B": b, "note": note})
+                print(f"{b:>6} {impl:>9}   {note}", flush=True)
                 continue
             t = statistics.median(times[impl])
             mem = peak_memory_mib(impl, b, args)
@@ -198,7 +207,7 @@ def main() -> None:
                          "seconds_max": max(times[impl]), "ratio_to_plain": t / t_plain, "peak_mib": mem, "note": ""})
             spread = f"[{min(times[impl]):.4f}, {max(times[impl]):.4f}]"
             print(f"{b:>6} {impl:>9} {t:>10.4f} {spread:>20} {t / t_plain:>7.2f} {mem:>10.1f}", flush=True)
-        if "dense" in times:
+        if "dense" in times and "chunked" in times:
             ratio = statistics.median(times["chunked"]) / statistics.median(times["dense"])
             print(f"{b:>6} chunked ÷ dense = {ratio:.2f}", flush=True)
     if args.csv:

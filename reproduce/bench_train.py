@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--width", type=int, default=32, help="channel width of the convolutional stacks")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--channels-last", action="store_true")
-    p.add_argument("--compile", action="store_true")
+    p.add_argument("--compile", nargs="?", const=True, default=False, metavar="MODE",
+                   help="torch.compile the networks; MODE e.g. reduce-overhead (CUDA graphs), max-autotune")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--csv", default=None, help="write the tidy table here")
     p.add_argument("--no-flops", action="store_true", help="skip the FLOP count (and the efficiency column)")
@@ -156,8 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     df["paper_s_per_iter"] = [paper.get((d, m), math.nan) for d, m in zip(df.paper_dataset, df.method)]
     df["paper_ratio_to_vae"] = df.paper_s_per_iter / [paper.get((d, "VAE"), math.nan) for d in df.paper_dataset]
     df.insert(0, "device", gpu)
+    df.insert(1, "torch", torch.__version__)
+    compiled = "" if not args.compile else "-compile" if args.compile is True else f"-compile-{args.compile}"
+    df.insert(2, "variant", f"{args.precision}{'-channels_last' if args.channels_last else ''}{compiled}")
     with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4g}".format):
-        print(df.drop(columns="device").to_string(index=False))
+        print(df.drop(columns=["device", "torch", "variant"]).to_string(index=False))
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.csv, index=False)

@@ -266,13 +266,20 @@ def train_runs(
     Independent seeds and methods are the suite's unit of parallel work: small networks use one core poorly, so two
     processes with one thread each do about twice the work of one process with two threads. Each job is
     self-contained (its configs carry its seed), so a run is the same network whichever worker trains it; with
-    ``device`` = CUDA the jobs run one after the other in this process. Functions must be importable by name
+    ``device`` = CUDA the jobs run one after the other in this process. On several workers the configs' own
+    progress bars are switched off (``progress`` is not a setting: checkpoints and run folders ignore it) and one
+    bar counts finished jobs. Functions must be importable by name
     (:func:`train_method`, :func:`train_gpe_encoder`, :func:`fresh_decoder`, :func:`table1_run`, …).
     """
     n = default_workers(device) if n_workers is None else n_workers
     threads = max(1, default_workers() // max(n, 1)) if n > 1 else None
     default = fn or train_method
-    calls = [dict(fn=job.get("fn", default), kwargs={k: v for k, v in job.items() if k != "fn"}) for job in jobs]
+
+    def quiet(v: object) -> object:  # worker processes would interleave their bars: the pool counts jobs instead
+        return replace(v, progress=False) if n > 1 and isinstance(v, TrainConfig) else v
+
+    calls = [dict(fn=job.get("fn", default), kwargs={k: quiet(v) for k, v in job.items() if k != "fn"})
+             for job in jobs]
     return map_jobs(_apply, calls, n_workers=n, threads_per_worker=threads, desc=desc)
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 
 __all__ = [
     "HOLDS", "FAILS", "INCONCLUSIVE", "SANITY", "NA", "OUTCOMES", "COUNTED", "LEVEL",
-    "Censored", "censor", "Decision", "Claim", "Ratio", "decides", "coverage",
+    "Censored", "censor", "value_text", "Decision", "Claim", "Ratio", "decides", "coverage",
     "ratio_summary", "format_ratio", "sooner", "greater", "less", "grows", "shrinks", "least_impact", "best_of",
     "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
 ]
@@ -91,6 +91,11 @@ def censor(values: Any, budget: float | Sequence[float] | None = None) -> list[V
     return out
 
 
+def value_text(v: Value) -> str:
+    """One per-seed value as text: ``123``, ``0.0456``, ``4,000``, or ``> 4,000`` when censored."""
+    return str(v) if isinstance(v, Censored) else _num(float(v))
+
+
 def _scalar(v: Any) -> bool:
     return v is None or v is pd.NA or isinstance(v, int | float | np.number | Censored | Ratio)
 
@@ -111,6 +116,8 @@ def _num(x: float) -> str:
         return "n/a"
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
+    if float(x).is_integer() and 1000 <= abs(x) < 1e7:  # counts and budgets: 4,000 rather than 4e+03
+        return f"{int(x):,}"
     return f"{x:.3g}"
 
 

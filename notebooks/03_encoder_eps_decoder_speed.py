@@ -146,7 +146,7 @@ rows = [verdicts.Claim.from_decision(
 for t, v in its.items():
     rows.append(verdicts.Claim.from_decision(
         f"Smaller ε ⇒ no more decoder iterations to reach loss {t:g}", "Fig. 4 (CIFAR10): faster convergence for "
-        "smaller ε", "per seed, loosest ε first: " + "; ".join(", ".join(map(str, vs)) for vs in v)
+        "smaller ε", "per seed, loosest ε first: " + "; ".join(", ".join(map(verdicts.value_text, vs)) for vs in v)
         + f" (budget {budget:,})",
         verdicts.all_of([verdicts.shrinks(v, strict=False),  # and the tightest ε reaches it
                          verdicts.sooner(v[-1], [budget] * len(seeds), budget_a=budget)]), profile=profile))

@@ -197,7 +197,8 @@ for name, D in S["datasets"].items():
                 f"{name}: {g} reaches loss {t:g} in fewer fresh-decoder iterations than VAE (β={S['beta']:g})",
                 f"{D['paper']} ({pg.method}, loss {p_vae[f'threshold_{j}']:g}): VAE {pv:,.0f} vs GPE {pgv:,.0f} "
                 f"({pv / pgv:.3g}×)",
-                "VAE/GPE per seed: " + ", ".join(f"{a}/{b}" for a, b in zip(its(name, "VAE", t), its(name, g, t)))
+                "VAE/GPE per seed: " + ", ".join(f"{verdicts.value_text(a)}/{verdicts.value_text(b)}"
+                                         for a, b in zip(its(name, "VAE", t), its(name, g, t)))
                 + f" (budget {B:,})",
                 verdicts.sooner(its(name, g, t), its(name, "VAE", t)), profile=profile))
     g = recipes.eps_label(min(D["eps"]))

@@ -18,7 +18,7 @@ def test_censor_turns_never_into_a_lower_bound_at_the_budget():
     assert V.censor(pd.Series([1, None], dtype="Int64"), 10) == [1.0, V.Censored(10.0)]
     with pytest.raises(ValueError, match="budget"):
         V.censor([None, 3])
-    assert str(V.Censored(6000)) == "> 6e+03"
+    assert str(V.Censored(6000)) == "> 6,000" and str(V.Censored(0.5)) == "> 0.5"
 
 
 def test_order_statistics_coverage():
@@ -231,7 +231,7 @@ def test_trends_over_seeds_are_paired_steps():
     assert V.shrinks([never, [300, 310, 350]], strict=False).outcome == HOLDS
     assert V.shrinks([[300, 310, 350], never], strict=False).outcome == FAILS
     assert V.shrinks([never, never], strict=False).outcome == INCONCLUSIVE
-    assert V.shrinks([never, [300, 310, 350]], strict=False).detail.startswith("median > 6e+03 → 310")
+    assert V.shrinks([never, [300, 310, 350]], strict=False).detail.startswith("median > 6,000 → 310")
 
 
 # ------------------------------------------------------------------------------------------------- least impact

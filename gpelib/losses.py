@@ -75,6 +75,38 @@ def _check_pair(x: Tensor, z: Tensor) -> None:
         raise ValueError("the GME cost needs at least two points (it averages over pairs i ≠ j)")
 
 
+def _chunked_gme(x: Tensor, z: Tensor, data_scale: float, chunk: int, need_x: bool, need_z: bool
+                 ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """``Σ_{i≠j} r_ij²`` block by block and, where asked, its gradients (see :class:`_ChunkedGME`): ``(total, ∂/∂x
+    (without the factor 8), ∂/∂z (without the factor 8))``."""
+    zw = z.to(torch.promote_types(z.dtype, torch.float32))  # the Gram identity cancels in half precision
+    xw = x.to(torch.promote_types(x.dtype, torch.float32))
+    sq_z, sq_x = (zw * zw).sum(1), (xw * xw).sum(1)  # norms once, not once per block
+    s2 = data_scale**2
+    b = z.shape[0]
+    total = torch.zeros((), dtype=torch.promote_types(zw.dtype, xw.dtype), device=z.device)
+    gz = torch.empty_like(zw) if need_z else None
+    gx = torch.empty_like(xw) if need_x else None
+    for start in range(0, b, chunk):
+        stop = min(start + chunk, b)
+        # 1 + u and 1 + s² v for rows start:stop against every point, each (c, B)
+        one_u = torch.addmm(sq_z[start:stop, None] + sq_z[None], zw[start:stop], zw.T, alpha=-2.0)
+        one_u.clamp_min_(0.0).add_(1.0)
+        one_v = torch.addmm(sq_x[start:stop, None] + sq_x[None], xw[start:stop], xw.T, alpha=-2.0)
+        one_v.clamp_min_(0.0).mul_(s2).add_(1.0)
+        r = torch.log(one_u).sub_(torch.log(one_v))
+        idx = torch.arange(stop - start, device=r.device)
+        r[idx, idx + start] = 0.0  # the diagonal i = j is not a pair
+        total += r.square().sum()
+        if need_z:
+            w = r / one_u
+            gz[start:stop] = zw[start:stop] * w.sum(1, keepdim=True) - w @ zw
+        if need_x:
+            w = r.div_(one_v).mul_(s2)
+            gx[start:stop] = (w @ xw) - xw[start:stop] * w.sum(1, keepdim=True)
+    return total, gx, gz
+
+
 class _ChunkedGME(torch.autograd.Function):
     """Blockwise GME sum ``Σ_{i≠j} r_ij²`` whose gradients are accumulated during the forward pass.
 
@@ -91,32 +123,8 @@ class _ChunkedGME(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, z: Tensor, data_scale: float, chunk: int) -> Tensor:  # noqa: D401
-        need_z, need_x = ctx.needs_input_grad[1], ctx.needs_input_grad[0]
-        zw = z.to(torch.promote_types(z.dtype, torch.float32))  # the Gram identity cancels in half precision
-        xw = x.to(torch.promote_types(x.dtype, torch.float32))
-        sq_z, sq_x = (zw * zw).sum(1), (xw * xw).sum(1)  # norms once, not once per block
-        s2 = data_scale**2
-        b = z.shape[0]
-        total = torch.zeros((), dtype=torch.promote_types(zw.dtype, xw.dtype), device=z.device)
-        gz = torch.empty_like(zw) if need_z else None
-        gx = torch.empty_like(xw) if need_x else None
-        for start in range(0, b, chunk):
-            stop = min(start + chunk, b)
-            # 1 + u and 1 + s² v for rows start:stop against every point, each (c, B)
-            one_u = torch.addmm(sq_z[start:stop, None] + sq_z[None], zw[start:stop], zw.T, alpha=-2.0)
-            one_u.clamp_min_(0.0).add_(1.0)
-            one_v = torch.addmm(sq_x[start:stop, None] + sq_x[None], xw[start:stop], xw.T, alpha=-2.0)
-            one_v.clamp_min_(0.0).mul_(s2).add_(1.0)
-            r = torch.log(one_u).sub_(torch.log(one_v))
-            idx = torch.arange(stop - start, device=r.device)
-            r[idx, idx + start] = 0.0  # the diagonal i = j is not a pair
-            total += r.square().sum()
-            if need_z:
-                w = r / one_u
-                gz[start:stop] = zw[start:stop] * w.sum(1, keepdim=True) - w @ zw
-            if need_x:
-                w = r.div_(one_v).mul_(s2)
-                gx[start:stop] = (w @ xw) - xw[start:stop] * w.sum(1, keepdim=True)
+        total, gx, gz = _chunked_gme(x, z, data_scale, chunk, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
+        need_x, need_z = gx is not None, gz is not None
         ctx.save_for_backward(gx.mul_(8.0) if need_x else None, gz.mul_(8.0) if need_z else None)
         ctx.dtypes = (x.dtype, z.dtype)
         return total
@@ -167,7 +175,10 @@ def gme_cost(
         return total / denom
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size}")
-    total = _ChunkedGME.apply(xf, z, float(data_scale), int(chunk_size))
+    if torch.is_grad_enabled() and (xf.requires_grad or z.requires_grad):
+        total = _ChunkedGME.apply(xf, z, float(data_scale), int(chunk_size))
+    else:  # no gradient wanted: the blockwise sum alone
+        total = _chunked_gme(xf, z, float(data_scale), int(chunk_size), False, False)[0]
     return total / denom
 
 

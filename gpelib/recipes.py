@@ -32,14 +32,16 @@ only; :func:`gpelib.tables.threshold_table` counts the iterations to reach each 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import Tensor, nn
 
 from .models import encode, eval_mode, make_decoder, make_encoder
+from .parallel import default_workers, map_jobs
 from .tables import shift_wallclock
 from .train import (
     HistoryResult,
@@ -59,8 +61,14 @@ __all__ = [
     "default_mds_weight",
     "train_gpe_encoder",
     "train_method",
+    "train_runs",
     "fresh_decoder",
+    "RUN_PROTOCOL",
+    "run_folder",
+    "table1_run",
     "fresh_decoder_runs",
+    "fresh_decoder_sweep",
+    "beta_label",
     "eps_label",
     "embed",
     "reconstruct",
@@ -193,6 +201,7 @@ def train_method(
     arch: str | None = None,
     width: int = 32,
     hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
 ) -> Run:
     """Train one of :data:`METHODS` on ``data`` ``(N, ...)`` with fresh models for its shape (:func:`init_models`).
 
@@ -205,6 +214,8 @@ def train_method(
         beta: KL weight in the per-pixel normalisation ``MSE + β · KL/d`` (``vae``, ``vae+mds``).
         mds_weight: λ_MDS for ``*+mds`` (default :func:`default_mds_weight`, i.e. 1/D).
         val_data: the fixed held-out set every method is evaluated on (strongly recommended: the same for all).
+        checkpoint_root: if given, the run checkpoints into :func:`run_folder` (``encoder/``, ``decoder/`` or
+            ``joint/``) and resumes from there: a finished run with the same settings is loaded, not retrained.
 
     Returns:
         A :class:`Run`; for GPE ``history`` is the decoder's and ``info["eps"]`` the encoder's held-out GME cost.
@@ -212,6 +223,13 @@ def train_method(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     kw = dict(arch=arch, width=width, hidden=hidden)
+    if checkpoint_root is not None:
+        enc_cfg = (encoder_config or config) if method == "gpe" else None
+        folder = _method_folder(checkpoint_root, method, data, val_data, latent_dim, config, enc_cfg, beta,
+                                mds_weight, kw)
+        if enc_cfg is not None:
+            encoder_config = replace(enc_cfg, checkpoint_dir=str(folder / "encoder"))
+        config = replace(config, checkpoint_dir=str(folder / ("decoder" if method == "gpe" else "joint")))
     if method == "gpe":
         enc_run = train_gpe_encoder(data, latent_dim=latent_dim, config=encoder_config or config, val_data=val_data,
                                     name=method, **kw)
@@ -227,6 +245,42 @@ def train_method(
     return Run(_tidy(res.history, method, "joint"), method=method, encoder=enc, decoder=dec, steps=res.steps,
                seconds=res.seconds, iterations=res.iterations,
                info={"beta": kl if variational else None, "mds_weight": lam, "stopped": res.stopped})
+
+
+def _apply(fn: Callable[..., Run], kwargs: Mapping[str, object]) -> Run:
+    return fn(**kwargs)
+
+
+def train_runs(
+    jobs: Sequence[Mapping[str, object]],
+    *,
+    fn: Callable[..., Run] | None = None,
+    device: str | None = None,
+    n_workers: int | None = None,
+    desc: str = "runs",
+) -> list[Run]:
+    """``[fn(**job) for job in jobs]`` (default ``fn`` = :func:`train_method`; a job's own ``"fn"`` entry overrides
+    it) on a pool of worker processes, one per CPU core with one torch thread each
+    (:func:`gpelib.parallel.map_jobs`), results in job order.
+
+    Independent seeds and methods are the suite's unit of parallel work: small networks use one core poorly, so two
+    processes with one thread each do about twice the work of one process with two threads. Each job is
+    self-contained (its configs carry its seed), so a run is the same network whichever worker trains it; with
+    ``device`` = CUDA the jobs run one after the other in this process. On several workers the configs' own
+    progress bars are switched off (``progress`` is not a setting: checkpoints and run folders ignore it) and one
+    bar counts finished jobs. Functions must be importable by name
+    (:func:`train_method`, :func:`train_gpe_encoder`, :func:`fresh_decoder`, :func:`table1_run`, …).
+    """
+    n = default_workers(device) if n_workers is None else n_workers
+    threads = max(1, default_workers() // max(n, 1)) if n > 1 else None
+    default = fn or train_method
+
+    def quiet(v: object) -> object:  # worker processes would interleave their bars: the pool counts jobs instead
+        return replace(v, progress=False) if n > 1 and isinstance(v, TrainConfig) else v
+
+    calls = [dict(fn=job.get("fn", default), kwargs={k: quiet(v) for k, v in job.items() if k != "fn"})
+             for job in jobs]
+    return map_jobs(_apply, calls, n_workers=n, threads_per_worker=threads, desc=desc)
 
 
 def fresh_decoder(
@@ -292,6 +346,87 @@ def eps_label(eps: float | None) -> str:
     return "GPE" if eps is None else f"GPE ε={eps:g}"
 
 
+#: Part of every shared run folder's name (:func:`run_folder`): bump it when a change in gpelib alters what a run
+#: with given settings trains, so that checkpoints written by the older code are not reused.
+RUN_PROTOCOL = 1
+_NOT_SETTINGS = ("checkpoint_dir", "checkpoint_every", "resume", "progress")
+
+
+def _settings(config: TrainConfig | None) -> dict | None:
+    if config is None:
+        return None
+    return {k: v for k, v in asdict(config).items() if k not in _NOT_SETTINGS}
+
+
+def run_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor | None, **settings: object) -> Path:
+    """``<root>/<method>-s<seed>-<hash>``: the checkpoint folder of one run, named by everything that decides what it
+    trains — :data:`RUN_PROTOCOL`, the method, the data and held-out data (their bytes), and ``settings`` (configs as
+    their fields, without where and how often they checkpoint). Notebooks that train the same run with the same
+    settings (03 and 04's GPE encoders, a rerun of either) find it there and resume it instead of training again;
+    any other setting gets a folder of its own, so two runs are never mixed."""
+    from .checkpoint import content_hash, weights_hash
+
+    tensors = {"data": data} if val_data is None else {"data": data, "val_data": val_data}
+    key = {"protocol": RUN_PROTOCOL, "method": method, "data": weights_hash(tensors),
+           **{k: _settings(v) if isinstance(v, TrainConfig) else v for k, v in settings.items()}}
+    seed = next((v.seed for v in settings.values() if isinstance(v, TrainConfig)), 0)
+    return Path(root) / f"{method}-s{seed}-{content_hash(key, 12)}"
+
+
+def _method_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor | None, latent_dim: int,
+                   config: TrainConfig, encoder_config: TrainConfig | None, beta: float, mds_weight: float | None,
+                   kw: Mapping[str, object]) -> Path:
+    """:func:`run_folder` of one :func:`train_method` call (β only for the VAEs, the encoder phase only for GPE)."""
+    return run_folder(root, method, data, val_data, latent_dim=latent_dim, config=config,
+                      encoder_config=encoder_config, beta=beta if method.startswith("vae") else None,
+                      mds_weight=mds_weight, **kw)
+
+
+def table1_run(
+    kind: str,
+    x: Tensor,
+    x_val: Tensor,
+    *,
+    latent_dim: int,
+    vae_config: TrainConfig,
+    encoder_config: TrainConfig,
+    decoder_config: TrainConfig,
+    beta: float = 0.1,
+    eps: float | None = None,
+    name: str | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
+) -> Run:
+    """One entry of GPE Table 1: ``kind="vae"`` trains a β-VAE jointly (``vae_config``), freezes its mean encoder and
+    trains a fresh decoder (``decoder_config``); ``kind="gpe"`` trains a GPE encoder to ``eps`` (``encoder_config``
+    with ``target=eps``) and its decoder the same way. Every decoder starts from the same weights
+    (``decoder_config.seed + 1``). ``name`` defaults to ``"VAE"`` / :func:`eps_label`. ``checkpoint_root``: see
+    :func:`train_method` (the VAE's fresh decoder goes to ``fresh-decoder-<hash>/`` inside the VAE's folder)."""
+    kw = dict(arch=arch, width=width, hidden=hidden)
+    if kind == "vae":
+        vae = train_method("vae", x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val,
+                           checkpoint_root=checkpoint_root, **kw)
+        if checkpoint_root is not None:
+            from .checkpoint import content_hash
+
+            folder = _method_folder(checkpoint_root, "vae", x, x_val, latent_dim, vae_config, None, beta, None, kw)
+            decoder_config = replace(decoder_config, checkpoint_dir=str(
+                folder / f"fresh-decoder-{content_hash(_settings(decoder_config), 12)}"))
+        return fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name=name or "VAE", **kw)
+    if kind == "gpe":
+        if eps is None:
+            raise ValueError("a GPE entry of Table 1 needs its ε (eps)")
+        run = train_method("gpe", x, latent_dim=latent_dim, config=decoder_config,
+                           encoder_config=replace(encoder_config, target=eps), val_data=x_val,
+                           checkpoint_root=checkpoint_root, **kw)
+        if name:
+            run.method = name
+        return run
+    raise ValueError(f"kind must be 'vae' or 'gpe'; got {kind!r}")
+
+
 def fresh_decoder_runs(
     x: Tensor,
     x_val: Tensor,
@@ -306,20 +441,64 @@ def fresh_decoder_runs(
     width: int = 32,
     hidden: int = 256,
 ) -> dict[str, Run]:
-    """GPE Table 1 for one dataset: a β-VAE trained jointly (``vae_config``), its mean encoder frozen and a fresh
-    decoder trained (``decoder_config``); and one GPE encoder per ε (``encoder_config`` with ``target=ε``) with its
-    decoder trained the same way. Every decoder starts from the same weights (``decoder_config.seed + 1``).
+    """GPE Table 1 for one dataset and one seed (the configs'): :func:`table1_run` for the VAE and for each ε.
 
     Returns ``{"VAE": ..., "GPE ε=<eps>": ...}``; each run's ``steps`` feed :func:`gpelib.tables.threshold_table`.
     """
-    kw = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden)
-    vae = train_method("vae", x, config=vae_config, beta=beta, val_data=x_val, **kw)
-    runs = {"VAE": fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name="VAE", arch=arch, width=width,
-                                 hidden=hidden)}
+    kw = dict(latent_dim=latent_dim, vae_config=vae_config, encoder_config=encoder_config,
+              decoder_config=decoder_config, beta=beta, arch=arch, width=width, hidden=hidden)
+    runs = {"VAE": table1_run("vae", x, x_val, **kw)}
     for e in eps_values:
-        runs[eps_label(e)] = train_method("gpe", x, config=decoder_config,
-                                          encoder_config=replace(encoder_config, target=e), val_data=x_val, **kw)
+        runs[eps_label(e)] = table1_run("gpe", x, x_val, eps=e, **kw)
     return runs
+
+
+def beta_label(beta: float) -> str:
+    """``"VAE β=<beta>"``: the name of a β-sweep entry."""
+    return f"VAE β={beta:g}"
+
+
+def fresh_decoder_sweep(
+    x: Tensor,
+    x_val: Tensor,
+    *,
+    seeds: Sequence[int],
+    latent_dim: int,
+    eps_values: Sequence[float],
+    vae_config: TrainConfig,
+    encoder_config: TrainConfig,
+    decoder_config: TrainConfig,
+    beta: float = 0.1,
+    extra_betas: Sequence[float] = (),
+    device: str | None = None,
+    n_workers: int | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
+) -> dict[int, dict[str, Run]]:
+    """:func:`fresh_decoder_runs` for every seed (each config's ``seed`` replaced), plus a VAE for each of
+    ``extra_betas`` (named :func:`beta_label`), every (seed, entry) one job of :func:`train_runs`;
+    ``checkpoint_root``: see :func:`train_method` (finished runs are loaded, not retrained).
+
+    Returns ``{seed: {"VAE": ..., "GPE ε=…": ..., "VAE β=…": ...}}``.
+    """
+    common = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden, checkpoint_root=checkpoint_root)
+    jobs, keys = [], []
+    for s in seeds:
+        cfgs = dict(vae_config=replace(vae_config, seed=s), encoder_config=replace(encoder_config, seed=s),
+                    decoder_config=replace(decoder_config, seed=s))
+        entries = [("VAE", dict(kind="vae", beta=beta))]
+        entries += [(eps_label(e), dict(kind="gpe", eps=e, beta=beta)) for e in eps_values]
+        entries += [(beta_label(b), dict(kind="vae", beta=b, name="VAE")) for b in extra_betas]
+        for label, entry in entries:
+            jobs.append(dict(x=x, x_val=x_val, **cfgs, **common, **entry))
+            keys.append((s, label))
+    done = train_runs(jobs, fn=table1_run, device=device, n_workers=n_workers, desc="Table 1 runs")
+    out: dict[int, dict[str, Run]] = {s: {} for s in seeds}
+    for (s, label), run in zip(keys, done):
+        out[s][label] = run
+    return out
 
 
 def embed(runs: Mapping[str, Run], x: Tensor) -> dict[str, Tensor]:

@@ -65,6 +65,14 @@ def checkpoint_folder(profile: str, notebook: str, name: str, settings: Mapping[
     return path
 
 
+def run_checkpoints(profile: str) -> Path:
+    """``<root>/runs/<profile>/checkpoints/runs``: the shared folder of :func:`gpelib.recipes.run_folder` — one
+    folder per run named by its settings, so notebooks training the same run share it."""
+    path = project_root() / "runs" / profile / "checkpoints" / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def is_timing_file(name: str | Path) -> bool:
     """True when the output ``name`` (a file name) is declared in :data:`TIMING_FILES`: it records wall-clock and
     differs between identical runs."""

@@ -9,7 +9,7 @@ DataFrame. Deciding whether a claim holds from these numbers is :mod:`gpelib.ver
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 __all__ = [
     "iterations_to_reach",
     "threshold_table",
+    "over_seeds",
+    "seed_medians",
+    "threshold_grid",
+    "threshold_curves",
+    "crossover",
     "shift_wallclock",
     "time_to_reach",
     "seconds_per_iteration",
@@ -123,6 +128,85 @@ def threshold_table(
     for c in ("iterations", "iterations_val"):
         df[c] = df[c].astype("Int64")
     return df
+
+
+def over_seeds(table: Callable[..., pd.DataFrame], runs_by_seed: Mapping[int, Mapping[str, Run]], *args,
+               **kwargs) -> pd.DataFrame:
+    """``table(runs, *args, **kwargs)`` for each seed's runs, stacked with a ``seed`` column first (tidy)."""
+    frames = [table(runs, *args, **kwargs).assign(seed=seed) for seed, runs in runs_by_seed.items()]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["seed", *[c for c in out.columns if c != "seed"]]]
+
+
+def _censored_median(values: pd.Series) -> float:
+    """Median with missing values (never reached) counted as +∞: NaN unless more than half are observed."""
+    v = np.sort(np.where(values.isna().to_numpy(), np.inf, values.astype("Float64").to_numpy(float, na_value=np.inf)))
+    med = (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+    return float(med) if math.isfinite(med) else math.nan
+
+
+def seed_medians(counts: pd.DataFrame) -> pd.DataFrame:
+    """A seeded :func:`threshold_table` (``over_seeds``) reduced to one row per (method, threshold) with the same
+    columns: counts are medians with "never" as +∞ (``<NA>`` unless more than half the seeds reached the threshold),
+    ``budget`` the largest, the encoder columns and ``eps`` plain medians; plus ``seeds``."""
+    rows = []
+    for (m, t), g in counts.groupby(["method", "threshold"], sort=False):
+        rows.append({"method": m, "threshold": float(t),
+                     "iterations": _censored_median(g["iterations"]),
+                     "iterations_val": _censored_median(g["iterations_val"]),
+                     "budget": int(g["budget"].max()),
+                     "encoder_iterations": float(g["encoder_iterations"].median()),
+                     "encoder_seconds": float(g["encoder_seconds"].median()),
+                     "eps": float(g["eps"].median()), "seeds": len(g)})
+    out = pd.DataFrame(rows)
+    for c in ("iterations", "iterations_val"):
+        out[c] = out[c].round().astype("Int64")
+    return out
+
+
+def threshold_grid(runs: Iterable[Run], *, top: float = 0.1, n: int = 24, window: int = 10) -> np.ndarray:
+    """``n`` thresholds, log-spaced from ``top`` down to the lowest smoothed training loss any of ``runs`` reaches
+    (trailing mean of ``window``, as :func:`iterations_to_reach` counts), in decreasing order."""
+    lowest = min(float(r.steps["loss"].rolling(window, min_periods=1).mean().min()) for r in runs)
+    if not math.isfinite(lowest) or lowest <= 0:
+        raise ValueError(f"the runs' lowest smoothed loss must be positive and finite; got {lowest}")
+    if lowest >= top:
+        return np.array([float(top)])
+    return np.geomspace(top, lowest * (1 + 1e-9), n)
+
+
+def threshold_curves(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, threshold) of a seeded :func:`threshold_table` (``over_seeds``): ``seeds``, ``reached`` (seeds
+    that reached it), ``median`` (a censored seed counts as > budget, so the median is NaN unless more than half
+    reached it), ``low``/``high`` (min and max over the seeds that reached it) and ``budget``."""
+    rows = []
+    for (m, t), g in counts.groupby(["method", "threshold"], sort=False):
+        its = g["iterations"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        reached = its[np.isfinite(its)]
+        budget = float(g["budget"].max())
+        rows.append({"method": m, "threshold": float(t), "seeds": len(its), "reached": int(reached.size),
+                     "median": _censored_median(g["iterations"]),
+                     "low": float(reached.min()) if reached.size else math.nan,
+                     "high": float(reached.max()) if reached.size else math.nan, "budget": budget})
+    return pd.DataFrame(rows)
+
+
+def crossover(curves: pd.DataFrame, a: str, b: str) -> float | None:
+    """The largest threshold (scanning down from the top of :func:`threshold_curves`) at which the ordering of
+    ``a``'s and ``b``'s median iterations differs from their ordering at the top threshold; ``None`` when it never
+    flips. A median not reached within the budget counts as the budget + 1 (slower than any reached)."""
+    def med(m: str) -> pd.Series:
+        c = curves[curves.method == m].set_index("threshold")
+        return c["median"].fillna(c["budget"] + 1)
+
+    ma, mb = med(a), med(b)
+    ts = sorted(set(ma.index) & set(mb.index), reverse=True)
+    signs = [np.sign(ma[t] - mb[t]) for t in ts]
+    ref = next((s for s in signs if s != 0), 0)
+    for t, sg in zip(ts, signs):
+        if ref != 0 and sg != 0 and sg != ref:
+            return float(t)
+    return None
 
 
 def shift_wallclock(history: pd.DataFrame, seconds: float, *, column: str = "seconds") -> pd.DataFrame:

@@ -73,7 +73,8 @@ class TrainConfig:
     ``checkpoint_every`` iterations (0: only at the end) and training resumes from it when ``resume`` is true.
 
     Speed (GPU): ``precision="bf16"`` (autocast; pairwise distances stay fp32), ``channels_last`` (NHWC images),
-    ``compile`` (``torch.compile`` of the trained networks' forward), ``data_on_device=False`` to keep a data set that
+    ``compile`` (``torch.compile`` of the trained networks' forward; a string is the compile mode, e.g.
+    ``"reduce-overhead"`` for CUDA graphs), ``data_on_device=False`` to keep a data set that
     does not fit on the GPU in host memory — pinned (``pin_memory``) and copied batch by batch without blocking.
     """
 
@@ -95,7 +96,7 @@ class TrainConfig:
     val_batch_size: int = 1000
     precision: str = "fp32"
     channels_last: bool = False
-    compile: bool = False
+    compile: bool | str = False
     data_on_device: bool = True
     pin_memory: bool = True
 
@@ -154,16 +155,19 @@ def _seed(config: TrainConfig) -> None:
     seed_everything(config.seed + 7919 * dist_info().rank)
 
 
-def data_parallel(module: nn.Module, device: torch.device, *, compile: bool = False) -> nn.Module:
+def data_parallel(module: nn.Module, device: torch.device, *, compile: bool | str = False) -> nn.Module:
     """The module a trainer calls: ``DistributedDataParallel(module)`` when running in several processes (and it
     has trainable parameters; gradients are then averaged over the processes at every ``backward``), else ``module``;
-    wrapped in ``torch.compile`` when ``compile``. Checkpoints always store the plain ``module``."""
+    wrapped in ``torch.compile`` when ``compile`` (a string: the compile ``mode``, e.g. ``"reduce-overhead"``, CUDA
+    graphs). Checkpoints always store the plain ``module``."""
     out = module
     if dist_info().world_size > 1 and any(p.requires_grad for p in module.parameters()):
         from torch.nn.parallel import DistributedDataParallel
 
         out = DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
-    return torch.compile(out) if compile else out
+    if not compile:
+        return out
+    return torch.compile(out, mode=compile) if isinstance(compile, str) else torch.compile(out)
 
 
 def seed_everything(seed: int) -> None:

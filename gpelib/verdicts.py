@@ -37,7 +37,7 @@ import pandas as pd
 
 __all__ = [
     "HOLDS", "FAILS", "INCONCLUSIVE", "SANITY", "NA", "OUTCOMES", "COUNTED", "LEVEL",
-    "Censored", "censor", "Decision", "Claim", "Ratio", "decides", "coverage",
+    "Censored", "censor", "value_text", "Decision", "Claim", "Ratio", "decides", "coverage",
     "ratio_summary", "format_ratio", "sooner", "greater", "less", "grows", "shrinks", "least_impact", "best_of",
     "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
 ]
@@ -91,6 +91,11 @@ def censor(values: Any, budget: float | Sequence[float] | None = None) -> list[V
     return out
 
 
+def value_text(v: Value) -> str:
+    """One per-seed value as text: ``123``, ``0.0456``, ``4,000``, or ``> 4,000`` when censored."""
+    return str(v) if isinstance(v, Censored) else _num(float(v))
+
+
 def _scalar(v: Any) -> bool:
     return v is None or v is pd.NA or isinstance(v, int | float | np.number | Censored | Ratio)
 
@@ -111,6 +116,8 @@ def _num(x: float) -> str:
         return "n/a"
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
+    if float(x).is_integer() and 1000 <= abs(x) < 1e7:  # counts and budgets: 4,000 rather than 4e+03
+        return f"{int(x):,}"
     return f"{x:.3g}"
 
 
@@ -441,10 +448,32 @@ def best_of(values: Mapping[str, Any], expected: str, *, better: str = "lower", 
     return all_of(parts, detail=detail)
 
 
+def _median_text(values: Any) -> str:
+    """The median of per-seed values as text; ``> b`` when censoring leaves only a lower bound."""
+    hi = np.sort([_bounds(x)[1] for x in censor(values)])
+    lo = np.sort([_bounds(x)[0] for x in censor(values)])
+    k = len(lo)
+    upper = (hi[(k - 1) // 2] + hi[k // 2]) / 2
+    lower = (lo[(k - 1) // 2] + lo[k // 2]) / 2
+    return _num(lower) if math.isfinite(upper) else f"> {_num(lower)}"
+
+
+def _per_seed(v: Any) -> bool:
+    return not _scalar(v) and not isinstance(v, str)
+
+
 def _monotone(values: Sequence[Any], sign: int, strict: bool) -> Decision:
-    iv = [_bounds(v) for v in censor(list(values))]
-    if len(iv) < 2:
+    values = list(values)
+    if len(values) < 2:
         raise ValueError("a trend needs at least two values")
+    if any(_per_seed(v) for v in values):  # per-seed values: each step is a paired comparison over seeds
+        cmp = greater if sign > 0 else less
+        steps = [cmp(b, a, strict=strict) for a, b in zip(values, values[1:])]
+        part = all_of(steps)
+        text = "median " + " → ".join(_median_text(v) for v in values) + "; steps: " + "; ".join(
+            d.detail for d in steps)
+        return replace(part, detail=text)
+    iv = [_bounds(v) for v in censor(values)]
     outs = []
     for (lo0, hi0), (lo1, hi1) in zip(iv, iv[1:]):
         # the step later − earlier lies in [lo1 − hi0, hi1 − lo0]; sign flips it for a decreasing claim
@@ -465,6 +494,10 @@ def grows(values: Sequence[Any], *, strict: bool = True) -> Decision:
     value whose lower bound is already above the earlier value counts as larger); fails when some later value's
     upper end is at or below the earlier one's lower end; inconclusive otherwise (a censored later value whose
     bound is below the earlier value; a censored earlier value).
+
+    A value may also be a sequence of per-seed values (numbers or :class:`Censored`, see :func:`censor`), the same
+    seeds in each: then each step is a paired :func:`greater` over seeds (the median step's interval must lie
+    above 0) and the parts combine by :func:`all_of`.
     """
     return _monotone(values, +1, strict)
 

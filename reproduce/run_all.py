@@ -188,6 +188,10 @@ def provenance_section(meta: dict[str, dict]) -> list[str]:
     lines = ["## Provenance", "",
              "Each notebook's latest run: where its outputs in this folder come from (`runs.json` holds the full "
              "records).", "", _md_table(pd.DataFrame(rows)), ""]
+    total = sum(float(r.get("seconds", 0)) for r in meta.values())
+    profiles = sorted({str(r.get("profile", "")) for r in meta.values()})
+    lines += [f"Total wall time of these notebook runs: **{total:.0f} s ({total / 60:.1f} min)**, profile "
+              f"{', '.join(f'`{p}`' for p in profiles)} (issue 14's budget for `quick`: 45 min on 2 cores).", ""]
     by_key = {v: k for k, v in envs.items()}
     provs = {_env_key(r["provenance"]): r["provenance"] for r in meta.values() if r.get("provenance")}
     for label in sorted(by_key):

@@ -93,3 +93,20 @@ def test_diagnose_encoder_on_scaled_isometry():
     assert d.ratio_median == pytest.approx(3.0, rel=1e-4)
     assert d.distance_corr == pytest.approx(1.0, abs=1e-6)
     assert d.gme > 0.1  # scaling by 3 is not an isometry for the log costs
+
+
+def test_best_scale_recovers_the_scale_of_a_scaled_isometry():
+    """z = Q x / c for an orthogonal Q is an isometry shrunk by c: the GME-optimal rescaling is c (cost 0 there),
+    whatever c; for a generic encoder the optimum is a stationary point of the 1-D cost."""
+    from gpelib.geometry import best_scale
+    from gpelib.losses import gme_cost
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 6, generator=g, dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(6, 6, generator=g, dtype=torch.float64))
+    for c in (0.05, 1.0, 7.0):
+        assert best_scale(x, x @ q.T / c) == pytest.approx(c, rel=1e-4)
+    z = torch.tanh(x[:, :3] * 3) * 10
+    c = best_scale(x, z)
+    costs = [gme_cost(x, z * c * f).item() for f in (0.98, 1.0, 1.02)]
+    assert costs[1] < costs[0] and costs[1] < costs[2]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gpelib import papers, tables
+from gpelib import papers, plots, tables
 from gpelib.recipes import METHODS, Run, default_mds_weight, fresh_decoder, train_method
 from gpelib.tables import (
     iterations_to_reach,
@@ -381,3 +381,103 @@ def test_encoder_table_passes_the_data_scale_through(five_runs):
     cols = [c for c in direct if isinstance(direct[c], float) and "gme" in c]
     assert cols and all(t2[c].item() == pytest.approx(direct[c]) for c in cols)
     assert any(t1[c].item() != pytest.approx(t2[c].item()) for c in cols)
+
+
+def test_fresh_decoder_sweep_on_two_workers_equals_the_runs_one_by_one():
+    """Seeds and entries trained on the worker pool are the networks :func:`fresh_decoder_runs` trains in this
+    process with each seed; extra β entries are VAEs with that β (and differ from the main VAE)."""
+    from gpelib.recipes import beta_label, fresh_decoder_runs, fresh_decoder_sweep
+
+    g = torch.Generator().manual_seed(0)
+    x, xv = torch.rand(60, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
+    cfg = TrainConfig(iterations=6, batch_size=10, lr=1e-3, seed=0, eval_every=3, progress=False)
+    kw = dict(latent_dim=3, eps_values=[1e-9], vae_config=cfg, encoder_config=cfg, decoder_config=cfg)
+    sweep = fresh_decoder_sweep(x, xv, seeds=[0, 1], extra_betas=[1.0], n_workers=2, **kw)
+    assert list(sweep) == [0, 1] and list(sweep[1]) == ["VAE", "GPE ε=1e-09", beta_label(1.0)]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a worker: same reduction order
+    try:
+        for s in (0, 1):
+            one = fresh_decoder_runs(x, xv, **{k: dataclasses.replace(v, seed=s) if isinstance(v, TrainConfig) else v
+                                              for k, v in kw.items()})
+            for label, run in one.items():
+                for part in ("encoder", "decoder"):
+                    mine, theirs = getattr(run, part).state_dict(), getattr(sweep[s][label], part).state_dict()
+                    for name, p in mine.items():
+                        torch.testing.assert_close(theirs[name], p, rtol=1e-6, atol=1e-7)
+    finally:
+        torch.set_num_threads(before)
+    a, b = sweep[0]["VAE"].encoder.state_dict(), sweep[0][beta_label(1.0)].encoder.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # β changes the trained VAE
+
+
+def test_threshold_curves_medians_bands_censoring_and_crossover():
+    """Two methods over three seeds, counted on a threshold grid: GPE reaches 0.5 sooner, the VAE reaches the low
+    levels sooner (a crossover), and one GPE seed never reaches 0.05 (censored: the median needs 2 of 3)."""
+    n = 10
+    vae = {s: _run("VAE", np.linspace(1.0, 0.02 + 0.001 * s, n), [1.0] * n) for s in range(3)}
+    gpe = {s: _run("GPE", [1.0, 0.4, 0.3, 0.2, 0.15, 0.1, 0.09, 0.08, 0.07, 0.04 if s else 0.06], [1.0] * n)
+           for s in range(3)}
+    by_seed = {s: {"VAE": vae[s], "GPE": gpe[s]} for s in range(3)}
+    grid = tables.threshold_grid([r for rs in by_seed.values() for r in rs.values()], top=0.5, n=5, window=1)
+    assert grid[0] == 0.5 and grid[-1] == pytest.approx(0.02) and np.all(np.diff(grid) < 0)
+    counts = tables.over_seeds(threshold_table, by_seed, [0.5, 0.05], window=1)
+    assert list(counts.columns[:2]) == ["seed", "method"] and len(counts) == 12
+    cur = tables.threshold_curves(counts).set_index(["method", "threshold"])
+    # VAE: loss 1 − 0.98·k/9 (+ seed jitter) ≤ 0.5 first at k = 5 (iteration 6) for every seed
+    assert cur.loc[("VAE", 0.5), "median"] == 6 and cur.loc[("GPE", 0.5), "median"] == 2
+    assert cur.loc[("GPE", 0.05), "reached"] == 2 and cur.loc[("GPE", 0.05), "median"] == 10
+    assert cur.loc[("GPE", 0.05), "low"] == cur.loc[("GPE", 0.05), "high"] == 10
+    assert cur.loc[("VAE", 0.05), "median"] == 10  # reached at the last iteration (0.02 + jitter)
+    assert tables.crossover(tables.threshold_curves(counts), "VAE", "GPE") is None  # 0.05: a tie (10 vs 10)
+    faster_vae = {s: {"VAE": _run("VAE", [1.0, 0.6, 0.5, 0.04] + [0.03] * 6, [1.0] * n), "GPE": gpe[s]}
+                  for s in range(3)}
+    cur2 = tables.threshold_curves(tables.over_seeds(threshold_table, faster_vae, [0.5, 0.05], window=1))
+    assert tables.crossover(cur2, "VAE", "GPE") == 0.05
+    med = tables.seed_medians(counts).set_index(["method", "threshold"])
+    assert med.loc[("GPE", 0.05), "iterations"] == 10 and med.loc[("GPE", 0.5), "iterations"] == 2
+    assert (med.seeds == 3).all() and list(tables.seed_medians(counts).columns[:3]) == ["method", "threshold",
+                                                                                       "iterations"]
+    three_never = tables.threshold_curves(tables.over_seeds(threshold_table, by_seed, [0.01], window=1))
+    assert pd.isna(tables.seed_medians(tables.over_seeds(threshold_table, by_seed, [0.01], window=1))
+                   .set_index("method").loc["GPE", "iterations"])
+    assert three_never.set_index("method").loc["GPE", "reached"] == 0
+    assert math.isnan(three_never.set_index("method").loc["GPE", "median"])
+    fig = plots.threshold_curves(
+        cur2, paper=pd.DataFrame({"method": ["VAE", "GPE eps=0.03"], "threshold": [0.1, 0.1], "iterations": [80, 47]}))
+    assert fig.axes[0].get_xscale() == "log" and fig.axes[0].xaxis_inverted()
+
+
+def test_shared_run_folders_resume_finished_runs_and_separate_settings(tmp_path):
+    """A finished run with the same settings is loaded from its folder (same weights, same history, no training);
+    notebook 03's GPE call and notebook 04's Table-1 entry with equal settings name the same folder; another
+    setting (here the seed, the ε) gets another folder."""
+    from gpelib.recipes import run_folder, table1_run
+
+    g = torch.Generator().manual_seed(0)
+    x, xv = torch.rand(60, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
+    dec = TrainConfig(iterations=8, batch_size=10, lr=1e-3, seed=0, eval_every=4, progress=False)
+    enc = dataclasses.replace(dec, iterations=12, target=0.05)
+    a = train_method("gpe", x, latent_dim=3, config=dec, encoder_config=enc, val_data=xv, checkpoint_root=tmp_path)
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert len(folders) == 1 and folders[0].startswith("gpe-s0-")
+    assert {p.name for p in (tmp_path / folders[0]).iterdir()} == {"encoder", "decoder"}
+    assert run_folder(tmp_path, "gpe", x, xv, latent_dim=3, config=dec, encoder_config=enc, beta=None,
+                      mds_weight=None, arch=None, width=32, hidden=256).name == folders[0]
+    b = table1_run("gpe", x, xv, latent_dim=3, vae_config=dec, encoder_config=dataclasses.replace(enc, target=None),
+                   decoder_config=dec, eps=0.05, checkpoint_root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == folders  # the same run, loaded
+    for part in ("encoder", "decoder"):
+        sa, sb = getattr(a, part).state_dict(), getattr(b, part).state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    pd.testing.assert_frame_equal(a.history, b.history)
+    pd.testing.assert_frame_equal(a.steps, b.steps)
+    assert b.seconds == a.seconds and b.encoder_iterations == a.encoder_iterations
+    train_method("gpe", x, latent_dim=3, config=dataclasses.replace(dec, seed=1),
+                 encoder_config=dataclasses.replace(enc, seed=1), val_data=xv, checkpoint_root=tmp_path)
+    table1_run("vae", x, xv, latent_dim=3, vae_config=dec, encoder_config=enc, decoder_config=dec,
+               checkpoint_root=tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 3 and [n[:7] for n in names] == ["gpe-s0-", "gpe-s1-", "vae-s0-"]
+    vae_dir = tmp_path / next(n for n in names if n.startswith("vae"))
+    assert {p.name.split("-")[0] for p in vae_dir.iterdir()} == {"joint", "fresh"}

@@ -193,6 +193,7 @@ def test_report_head_names_provenance_and_timing_files(tmp_path):
     assert "seed 0; seeds [0, 1]" in head and f"torch {prov['packages']['torch']}" in head
     assert "environment **A**" in head and "GPU: none used" in head
     assert "| 02_old |" in head and "not recorded" in head  # a record from before provenance
+    assert "Total wall time of these notebook runs: **4 s (0.1 min)**, profile `quick`" in head
     assert "Timing files (wall-clock" in report and "`01_timings.csv`" in report
     assert run_all.write_report(tmp_path, [], "quick").read_text() == report  # same records, same bytes
 

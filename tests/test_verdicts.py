@@ -18,7 +18,7 @@ def test_censor_turns_never_into_a_lower_bound_at_the_budget():
     assert V.censor(pd.Series([1, None], dtype="Int64"), 10) == [1.0, V.Censored(10.0)]
     with pytest.raises(ValueError, match="budget"):
         V.censor([None, 3])
-    assert str(V.Censored(6000)) == "> 6e+03"
+    assert str(V.Censored(6000)) == "> 6,000" and str(V.Censored(0.5)) == "> 0.5"
 
 
 def test_order_statistics_coverage():
@@ -215,6 +215,23 @@ def test_shrinks_counts_with_never_reached():
     assert V.shrinks(V.censor([300, None], 6000), strict=False).outcome == FAILS
     with pytest.raises(ValueError):
         V.grows([1.0])
+
+
+def test_trends_over_seeds_are_paired_steps():
+    # three seeds per ε (loosest first); every seed's count falls: with 3 seeds the interval is [min, max] of steps
+    loose, mid, tight = [600, 650, 700], [400, 420, 480], [300, 310, 350]
+    d = V.shrinks([loose, mid, tight])
+    assert d.outcome == HOLDS and d.seeds == 3 and d.detail.startswith("median 650 → 420 → 310")
+    # one seed going the other way on a step leaves that step's interval straddling 0
+    assert V.shrinks([loose, [400, 420, 720], tight]).outcome == INCONCLUSIVE
+    assert V.grows([tight, mid, loose]).outcome == HOLDS
+    assert V.grows([loose, mid]).outcome == FAILS
+    # censored per-seed values: never reached within 6000 by all three seeds, then reached: smaller
+    never = V.censor([None, None, None], 6000)
+    assert V.shrinks([never, [300, 310, 350]], strict=False).outcome == HOLDS
+    assert V.shrinks([[300, 310, 350], never], strict=False).outcome == FAILS
+    assert V.shrinks([never, never], strict=False).outcome == INCONCLUSIVE
+    assert V.shrinks([never, [300, 310, 350]], strict=False).detail.startswith("median > 6,000 → 310")
 
 
 # ------------------------------------------------------------------------------------------------- least impact

@@ -42,6 +42,14 @@ def save_figure(fig: plt.Figure, out_dir: str | Path, name: str, *, pdf: bool = 
     return png
 
 
+def _finish(fig: plt.Figure, ax: plt.Axes, title: str | None) -> plt.Figure:
+    """The common end of a one-axes figure: its title (if any), a tight layout."""
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def _np(a) -> np.ndarray:
     return a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
@@ -117,10 +125,7 @@ def loss_curves(
         ax.axhline(t, color="grey", lw=0.8, ls=":")
     if logy:
         ax.set_yscale("log")
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def image_grid(images: torch.Tensor | np.ndarray, *, nrow: int = 8, title: str | None = None,
@@ -200,10 +205,7 @@ def wallclock_curves(
     ax.set_xlabel("wall-clock training seconds" if x == "seconds" else x)
     ax.set_ylabel("validation reconstruction MSE" if y == "val_loss" else y)
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def ratio_vs_beta(df: pd.DataFrame, *, x: str = "beta", y: str = "ratio", hue: str = "threshold",
@@ -229,10 +231,7 @@ def ratio_vs_beta(df: pd.DataFrame, *, x: str = "beta", y: str = "ratio", hue: s
     ax.set_xlabel("β (MSE + β·KL/d)")
     ax.set_ylabel("VAE iterations / GPE iterations")
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: str = "source",
@@ -242,10 +241,7 @@ def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: st
     sns.barplot(data=df, x=x, y=y, hue=hue, ax=ax)
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.tick_params(axis="x", labelsize=8, rotation=20)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 __all__ += ["wallclock_curves", "ratio_vs_beta", "ratio_bars"]
@@ -361,7 +357,4 @@ def threshold_curves(curves: pd.DataFrame, *, paper: pd.DataFrame | None = None,
     ax.set_xlabel("loss threshold (training MSE, running mean)")
     ax.set_ylabel("fresh-decoder iterations to reach it")
     ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)

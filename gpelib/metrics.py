@@ -8,16 +8,22 @@
 * :class:`FrechetScore` always carries the sample counts and the feature extractor (SPEC §5).
 * Mode coverage (GMEGAN §6.3): :func:`class_counts`, :func:`relative_std`, :func:`mode_coverage`.
 * :func:`wasserstein2_exact` — exact W2 between two point clouds with POT.
+* Small-sample generation checks (issue 11): :func:`kernel_distance` (KID, unbiased, through ``torchmetrics``),
+  :func:`precision_recall_density_coverage` (through ``prdc``), both in :func:`sample_quality` with the Fréchet
+  distance against one *held-out* reference set; :func:`memorisation` (are samples closer to the training images
+  than unseen real images are?).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import math
 import re
 import warnings
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +60,12 @@ __all__ = [
     "relative_std",
     "mode_coverage",
     "wasserstein2_exact",
+    "kernel_distance",
+    "precision_recall_density_coverage",
+    "SampleQuality",
+    "sample_quality",
+    "Memorisation",
+    "memorisation",
 ]
 
 log = logging.getLogger(__name__)
@@ -569,19 +581,23 @@ def default_feature_extractor(
 
 @dataclass
 class FeatureStats:
-    """Gaussian statistics of one sample set's features, with where they came from (to reuse the real set's)."""
+    """Gaussian statistics of one sample set's features, with where they came from (to reuse the real set's).
+    ``features`` ``(n, F)`` are kept when asked (:func:`feature_stats` with ``keep=True``): KID and
+    precision/recall need the points, not only their moments."""
 
     mu: np.ndarray
     sigma: np.ndarray
     n: int
     extractor: str
+    features: np.ndarray | None = field(default=None, repr=False)
 
 
-def feature_stats(extractor: FeatureExtractor, images: ArrayLike) -> FeatureStats:
-    """Features of ``images`` → mean, covariance (ddof=1) and count."""
+def feature_stats(extractor: FeatureExtractor, images: ArrayLike, *, keep: bool = False) -> FeatureStats:
+    """Features of ``images`` → mean, covariance (ddof=1) and count (and the features themselves if ``keep``)."""
     f = extractor(images)
     mu, sigma = gaussian_stats(f)
-    return FeatureStats(mu=mu, sigma=sigma, n=f.shape[0], extractor=extractor.description)
+    return FeatureStats(mu=mu, sigma=sigma, n=f.shape[0], extractor=extractor.description,
+                        features=f if keep else None)
 
 
 @dataclass
@@ -654,3 +670,113 @@ def wasserstein2_exact(a: ArrayLike, b: ArrayLike, *, max_iter: int = 1_000_000)
     cost = ot.dist(x, y, metric="sqeuclidean")
     wa, wb = np.full(x.shape[0], 1.0 / x.shape[0]), np.full(y.shape[0], 1.0 / y.shape[0])
     return float(math.sqrt(max(float(ot.emd2(wa, wb, cost, numItermax=max_iter)), 0.0)))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# small-sample generation checks: KID, precision/recall/density/coverage, memorisation
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def kernel_distance(real: ArrayLike, fake: ArrayLike, *, degree: int = 3) -> float:
+    """KID (Bińkowski et al. 2018): the unbiased estimate of ``MMD²`` between the feature sets ``real`` ``(n, F)``
+    and ``fake`` ``(m, F)`` with the polynomial kernel ``k(a, b) = (aᵀb / F + 1)^degree`` (``torchmetrics``'
+    ``poly_kernel``), on *all* points (no subsets), in float64::
+
+        Σ_{i≠j} k(r_i, r_j) / (n(n−1)) + Σ_{i≠j} k(f_i, f_j) / (m(m−1)) − 2 Σ_{i,j} k(r_i, f_j) / (nm)
+
+    (``torchmetrics``' own ``poly_mmd`` divides all three sums by the first set's size, which is this only when
+    n = m). Unbiased: its expectation is 0 for two samples of one distribution at any sample size (the Fréchet
+    distance's is not), so it can be negative."""
+    from torchmetrics.image.kid import poly_kernel
+
+    a, b = torch.from_numpy(_np64(real, "real")), torch.from_numpy(_np64(fake, "fake"))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(a.shape[0], b.shape[0]) < 2:
+        raise ValueError(f"expected features (N ≥ 2, F) and (M ≥ 2, F); got {tuple(a.shape)} and {tuple(b.shape)}")
+    n, m = a.shape[0], b.shape[0]
+    k_aa, k_bb, k_ab = poly_kernel(a, a, degree), poly_kernel(b, b, degree), poly_kernel(a, b, degree)
+    within = (k_aa.sum() - k_aa.trace()) / (n * (n - 1)) + (k_bb.sum() - k_bb.trace()) / (m * (m - 1))
+    return float(within - 2.0 * k_ab.mean())
+
+
+def precision_recall_density_coverage(real: ArrayLike, fake: ArrayLike, *, nearest_k: int = 5) -> dict[str, float]:
+    """Precision, recall, density and coverage of ``fake`` against ``real`` (Naeem et al. 2020, the ``prdc``
+    package) from k-nearest-neighbour balls in feature space: precision/density = how many fakes fall inside real
+    balls (fidelity), recall/coverage = how much of the real set the fakes reach (diversity)."""
+    from prdc import compute_prdc
+
+    a, b = _np64(real, "real").astype(np.float32), _np64(fake, "fake").astype(np.float32)
+    if min(a.shape[0], b.shape[0]) <= nearest_k:
+        raise ValueError(f"need more than nearest_k={nearest_k} points in each set; got {a.shape[0]} and {b.shape[0]}")
+    with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the sample counts
+        out = compute_prdc(real_features=a, fake_features=b, nearest_k=nearest_k)
+    return {k: float(v) for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class SampleQuality:
+    """Every score of one generated set against one reference set, in one feature space, at stated counts."""
+
+    fd: float
+    kid: float
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+    metric: str
+    n_real: int
+    n_fake: int
+    nearest_k: int
+    extractor: str
+
+
+def sample_quality(extractor: FeatureExtractor, reference: FeatureStats, fake_images: ArrayLike, *,
+                   nearest_k: int = 5) -> SampleQuality:
+    """Fréchet distance, KID and precision/recall/density/coverage of ``fake_images`` against ``reference``
+    (made with ``feature_stats(..., keep=True)``, ideally of held-out images the extractor never saw, with as many
+    points as ``fake_images``: the Fréchet distance is biased upward at small n, so compare at matched n)."""
+    if reference.features is None:
+        raise ValueError("reference has no features: make it with feature_stats(extractor, images, keep=True)")
+    fake = feature_stats(extractor, fake_images, keep=True)
+    prdc = precision_recall_density_coverage(reference.features, fake.features, nearest_k=nearest_k)
+    return SampleQuality(fd=frechet_score(extractor, reference, fake).value,
+                         kid=kernel_distance(reference.features, fake.features), **prdc, metric=extractor.name,
+                         n_real=reference.n, n_fake=fake.n, nearest_k=nearest_k, extractor=extractor.description)
+
+
+@dataclass(frozen=True)
+class Memorisation:
+    """How often generated samples sit closer to a training image than unseen real images do.
+
+    ``rate``: fraction of samples whose nearest-training-image distance is below ``threshold``, the ``quantile`` of
+    the held-out images' nearest-training-image distances: ≈ ``quantile`` for a generator that does not copy, → 1 for
+    one that replays training images. ``median_ratio``: median sample distance ÷ median held-out distance."""
+
+    rate: float
+    quantile: float
+    threshold: float
+    median_ratio: float
+    n_samples: int
+    n_train: int
+    n_heldout: int
+
+
+def _nearest_distances(x: Tensor, ref: Tensor, chunk: int = 1024) -> Tensor:
+    """``min_j ‖x_i − ref_j‖`` for each row of ``x`` ``(N, D)`` against ``ref`` ``(M, D)``, in float64 chunks."""
+    out = [torch.cdist(x[i : i + chunk], ref).amin(1) for i in range(0, x.shape[0], chunk)]
+    return torch.cat(out)
+
+
+def memorisation(samples: ArrayLike, train: ArrayLike, heldout: ArrayLike, *, quantile: float = 0.05) -> Memorisation:
+    """:class:`Memorisation` of ``samples`` against ``train``, calibrated on ``heldout`` (all ``(N, ...)`` in the
+    same pixel space; distances are Euclidean on the flattened images)."""
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must lie in (0, 1); got {quantile}")
+    s, t, h = (_as_tensor(a).double().flatten(1) for a in (samples, train, heldout))
+    if not (s.shape[1] == t.shape[1] == h.shape[1]):
+        raise ValueError(f"samples, train and heldout must have the same size per item; got {s.shape[1]}, "
+                         f"{t.shape[1]}, {h.shape[1]}")
+    ds, dh = _nearest_distances(s, t), _nearest_distances(h, t)
+    threshold = float(torch.quantile(dh, quantile))
+    return Memorisation(rate=float((ds < threshold).double().mean()), quantile=quantile, threshold=threshold,
+                        median_ratio=float(ds.median() / dh.median()), n_samples=s.shape[0], n_train=t.shape[0],
+                        n_heldout=h.shape[0])

@@ -128,6 +128,49 @@ def loss_curves(
     return _finish(fig, ax, title)
 
 
+def metric_panels(
+    df: pd.DataFrame,
+    metrics: Mapping[str, str],
+    *,
+    x: str = "flow_iteration",
+    hue: str = "method",
+    references: Mapping[str, Mapping[str, float]] | None = None,
+    logx: bool = True,
+    title: str | None = None,
+) -> plt.Figure:
+    """One panel per column of ``metrics`` (``{column: axis label}``) against ``x``, a line per ``hue``: the median
+    over the rows that share ``(hue, x)`` (seeds) and a band from their minimum to their maximum.
+    ``references[column]`` = ``{label: value}`` draws horizontal reference lines in that panel."""
+    cols = list(metrics)
+    ncol = min(3, len(cols))
+    nrow = -(-len(cols) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.8 * nrow), squeeze=False)
+    styles = [":", "--", "-."]
+    for ax, col in zip(axes.flat, cols):
+        sns.lineplot(data=df, x=x, y=col, hue=hue, ax=ax, estimator="median", errorbar=("pi", 100),
+                     legend=col == cols[0])
+        for k, (label, v) in enumerate((references or {}).get(col, {}).items()):
+            ax.axhline(v, color="grey", lw=1, ls=styles[k % len(styles)], label=label)
+        if logx:
+            ax.set_xscale("log")
+        ax.set_ylabel(metrics[col])
+    for ax in list(axes.flat)[len(cols):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    for ax in list(axes.flat)[1 : len(cols)]:  # reference lines drawn in other panels join the one legend
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if axes.flat[0].get_legend() is not None:
+        axes.flat[0].get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
 def image_grid(images: torch.Tensor | np.ndarray, *, nrow: int = 8, title: str | None = None,
                size: float = 0.6) -> plt.Figure:
     """A grid of images ``(N, C, H, W)`` in [−1, 1]."""

@@ -35,6 +35,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -73,6 +74,7 @@ __all__ = [
     "embed",
     "reconstruct",
     "flow_metric_curve",
+    "stage_configs",
 ]
 
 METHODS: tuple[str, ...] = ("gpe", "vae", "ae", "vae+mds", "ae+mds")
@@ -254,11 +256,11 @@ def _apply(fn: Callable[..., Run], kwargs: Mapping[str, object]) -> Run:
 def train_runs(
     jobs: Sequence[Mapping[str, object]],
     *,
-    fn: Callable[..., Run] | None = None,
+    fn: Callable[..., Any] | None = None,
     device: str | None = None,
     n_workers: int | None = None,
     desc: str = "runs",
-) -> list[Run]:
+) -> list[Any]:
     """``[fn(**job) for job in jobs]`` (default ``fn`` = :func:`train_method`; a job's own ``"fn"`` entry overrides
     it) on a pool of worker processes, one per CPU core with one torch thread each
     (:func:`gpelib.parallel.map_jobs`), results in job order.
@@ -427,6 +429,22 @@ def table1_run(
     raise ValueError(f"kind must be 'vae' or 'gpe'; got {kind!r}")
 
 
+def stage_configs(settings: Mapping[str, Any], *, seed: int, device: str | None = None) -> dict[str, TrainConfig]:
+    """The three training configs of a GPE-paper notebook preset (``vae_iterations``, ``encoder_cap``,
+    ``encoder_eval``, ``decoder_iterations``, ``eval_every``, ``lr``, ``encoder_lr``, ``batch``), named as
+    :func:`table1_run` takes them: ``vae_config`` (joint VAE), ``encoder_config`` (GPE encoder cap; set ``target``),
+    ``decoder_config`` (fresh decoder). Notebooks 04–06 build them here, so that equal settings give equal configs
+    and therefore the same shared run folders (:func:`run_folder`)."""
+    S = settings
+    common = dict(batch_size=S["batch"], seed=seed, device=device)
+    return dict(
+        vae_config=TrainConfig(iterations=S["vae_iterations"], lr=S["lr"], eval_every=S["eval_every"], **common),
+        encoder_config=TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], eval_every=S["encoder_eval"],
+                                   **common),
+        decoder_config=TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], eval_every=S["eval_every"],
+                                   **common))
+
+
 def fresh_decoder_runs(
     x: Tensor,
     x_val: Tensor,
@@ -536,13 +554,17 @@ def flow_metric_curve(
     milestone in turn — each stage resumes exactly from the previous stage's checkpoint in ``config.checkpoint_dir``,
     so the curve is one training run observed at several points — and scores ``n_fake`` generated samples
     ``decoder(flow(z))`` against ``real`` (images or precomputed :class:`gpelib.metrics.FeatureStats`) with
-    ``extractor``.
+    ``extractor``. When ``real`` keeps its features (``feature_stats(..., keep=True)``, e.g. of held-out images at
+    ``n_fake`` points) each milestone also gets KID and precision/recall/density/coverage
+    (:func:`gpelib.metrics.sample_quality`).
 
-    Returns ``(curve, generator)``: a tidy DataFrame (method, flow_iteration, metric, value, n_real, n_fake,
-    extractor, flow_seconds, flow_val_loss) and the :class:`gpelib.flows.LatentGenerator` at the last milestone.
+    Returns ``(curve, generator)``: a tidy DataFrame (method, flow_iteration, metric, value = the Fréchet distance,
+    n_real, n_fake, extractor, [kid, precision, recall, density, coverage,] flow_seconds, flow_val_loss) and the
+    :class:`gpelib.flows.LatentGenerator` at the last milestone. Its arguments pickle, so curves of several seeds or
+    latent spaces can run as jobs of :func:`train_runs` (``fn=flow_metric_curve``).
     """
     from .flows import LatentGenerator, make_velocity, train_flow
-    from .metrics import FeatureStats, frechet_score
+    from .metrics import FeatureStats, frechet_score, sample_quality
     from .train import observe_milestones
 
     if config.checkpoint_dir is None:
@@ -558,12 +580,19 @@ def flow_metric_curve(
 
     def score(res) -> dict:
         fake = state["gen"].generate(n_fake, seed=config.seed + 1, method=sample_method, steps=sample_steps)
-        s = frechet_score(extractor, real, fake)
-        return dict(method=name, flow_iteration=res.iterations, metric=s.metric, value=s.value, n_real=s.n_real,
-                    n_fake=s.n_fake, extractor=s.extractor, flow_seconds=res.seconds, flow_val_loss=res.final_val)
+        if quality:
+            q = sample_quality(extractor, real, fake)
+            scores = dict(metric=q.metric, value=q.fd, n_real=q.n_real, n_fake=q.n_fake, extractor=q.extractor,
+                          kid=q.kid, precision=q.precision, recall=q.recall, density=q.density, coverage=q.coverage)
+        else:
+            s = frechet_score(extractor, real, fake)
+            scores = dict(metric=s.metric, value=s.value, n_real=s.n_real, n_fake=s.n_fake, extractor=s.extractor)
+        return dict(method=name, flow_iteration=res.iterations, **scores, flow_seconds=res.seconds,
+                    flow_val_loss=res.final_val)
 
+    quality = isinstance(real, FeatureStats) and real.features is not None
     real_key = (real.n, float(real.mu.sum())) if isinstance(real, FeatureStats) else tuple(real.shape)
     key = dict(extractor=getattr(extractor, "description", str(extractor)), real=real_key, n_fake=n_fake,
-               method=sample_method, steps=sample_steps, seed=config.seed)
+               method=sample_method, steps=sample_steps, seed=config.seed, quality=quality)
     rows, _ = observe_milestones(train_to, score, milestones, config.checkpoint_dir, key=key)
     return pd.DataFrame(rows).drop(columns="milestone"), state["gen"]

@@ -37,7 +37,7 @@ import pandas as pd
 
 __all__ = [
     "HOLDS", "FAILS", "INCONCLUSIVE", "SANITY", "NA", "OUTCOMES", "COUNTED", "LEVEL",
-    "Censored", "censor", "value_text", "Decision", "Claim", "Ratio", "decides", "coverage",
+    "Censored", "censor", "value_text", "seeds_text", "Decision", "Claim", "Ratio", "decides", "coverage",
     "ratio_summary", "format_ratio", "sooner", "greater", "less", "grows", "shrinks", "least_impact", "best_of",
     "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
 ]
@@ -94,6 +94,19 @@ def censor(values: Any, budget: float | Sequence[float] | None = None) -> list[V
 def value_text(v: Value) -> str:
     """One per-seed value as text: ``123``, ``0.0456``, ``4,000``, or ``> 4,000`` when censored."""
     return str(v) if isinstance(v, Censored) else _num(float(v))
+
+
+def seeds_text(values: Any) -> str:
+    """Per-seed values as ``median (min–max, n seeds)``, e.g. ``0.123 (0.101–0.15, 3 seeds)``; one value as itself;
+    censored values count by their lower bound: ``300 (200 to > 4,000, 3 seeds)``."""
+    vals = censor(values)
+    if len(vals) == 1:
+        return value_text(vals[0])
+    lo = min(_bounds(v)[0] for v in vals)
+    hi = max(_bounds(v)[1] for v in vals)
+    top = _num(hi) if math.isfinite(hi) else f"> {_num(max(_bounds(v)[0] for v in vals))}"
+    sep = "–" if math.isfinite(hi) else " to "
+    return f"{_median_text(vals)} ({_num(lo)}{sep}{top}, {len(vals)} seeds)"
 
 
 def _scalar(v: Any) -> bool:

@@ -57,7 +57,6 @@ import pandas as pd
 from IPython.display import display
 
 from gpelib import data, papers, plots, profiles, recipes, reporting, tables, verdicts
-from gpelib.train import TrainConfig
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -70,20 +69,14 @@ print(f"profile={profile}  seeds={seeds}  out={out}\n{S}")
 # ## Encoders, then fresh decoders (per dataset, per seed)
 
 # %%
-vae_cfg = TrainConfig(iterations=S["vae_iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed, device=device,
-                      eval_every=S["eval_every"])
-enc_cfg = TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], batch_size=S["batch"], seed=seed,
-                      device=device, eval_every=S["encoder_eval"])
-dec_cfg = TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed,
-                      device=device, eval_every=S["eval_every"])
+cfgs = recipes.stage_configs(S, seed=seed, device=device)  # VAE, GPE encoder (cap) and fresh-decoder configs
 results, per_dataset = {}, []
 for name, D in S["datasets"].items():
     images = data.load_dataset(name, data_root, **D["load"])  # a missing dataset raises with the expected layout
     train, val = images.split(S["n_val"], seed=0)  # one fixed split for every seed
     extra = [b for b in S["betas"] if b != S["beta"]] if name == S["sweep"] else []
     by_seed = recipes.fresh_decoder_sweep(train.images, val.images, seeds=seeds, latent_dim=D["latent"],
-                                          eps_values=D["eps"], vae_config=vae_cfg, encoder_config=enc_cfg,
-                                          decoder_config=dec_cfg, beta=S["beta"], extra_betas=extra, device=device,
+                                          eps_values=D["eps"], **cfgs, beta=S["beta"], extra_betas=extra, device=device,
                                           arch=S["arch"], hidden=S["hidden"],
                                           checkpoint_root=reporting.run_checkpoints(profile))  # shared with 03
     main = {s: {k: r for k, r in runs.items() if not k.startswith("VAE β=")} for s, runs in by_seed.items()}

@@ -292,3 +292,66 @@ def test_train_classifier_is_seeded_and_leaves_the_global_rng_alone(digits):
     assert not a.net.training
     no_val = train_classifier(x[:100], y[:100], epochs=1, val_fraction=0.0, device="cpu")
     assert math.isnan(no_val.test_accuracy)
+
+
+# ---------------------------------------------------------------- small-sample checks (KID, PRDC, memorisation)
+
+
+def _mmd2_unbiased(a: np.ndarray, b: np.ndarray, degree: int = 3) -> float:
+    """Re-derivation: MMD²_u = mean_{i≠j} k(a_i,a_j) + mean_{i≠j} k(b_i,b_j) − 2 mean_{i,j} k(a_i,b_j)."""
+    k = lambda x, y: (x @ y.T / a.shape[1] + 1.0) ** degree
+    kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
+    n, m = len(a), len(b)
+    return ((kaa.sum() - np.trace(kaa)) / (n * (n - 1)) + (kbb.sum() - np.trace(kbb)) / (m * (m - 1))
+            - 2 * kab.mean())
+
+
+def test_kernel_distance_is_the_unbiased_polynomial_mmd():
+    r = np.random.default_rng(1)
+    a, b = r.normal(size=(60, 5)), r.normal(size=(45, 5)) + 0.3
+    assert metrics.kernel_distance(a, b) == pytest.approx(_mmd2_unbiased(a, b), rel=1e-9)
+    assert metrics.kernel_distance(a, b) == pytest.approx(metrics.kernel_distance(b, a), rel=1e-9)
+
+
+def test_kernel_distance_is_centred_on_zero_for_one_distribution_and_positive_for_two():
+    r = np.random.default_rng(2)
+    same = np.array([metrics.kernel_distance(r.normal(size=(40, 4)), r.normal(size=(30, 4))) for _ in range(300)])
+    assert abs(same.mean()) < 3 * same.std(ddof=1) / math.sqrt(len(same))  # unbiased: E = 0 at n = 40 / 30
+    assert (same < 0).any()  # and therefore sometimes negative
+    shifted = metrics.kernel_distance(r.normal(size=(40, 4)), r.normal(size=(30, 4)) + 1.0)
+    assert shifted > 10 * same.std(ddof=1)
+
+
+def test_prdc_limits():
+    r = np.random.default_rng(3)
+    real = r.normal(size=(200, 6))
+    assert metrics.precision_recall_density_coverage(real, real.copy(), nearest_k=5)["coverage"] == 1.0
+    far = metrics.precision_recall_density_coverage(real, real + 100.0, nearest_k=5)
+    assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+    collapsed = metrics.precision_recall_density_coverage(real, np.repeat(real[:1], 200, 0), nearest_k=5)
+    assert collapsed["precision"] == 1.0 and collapsed["coverage"] < 0.1  # faithful but not diverse
+    with pytest.raises(ValueError, match="nearest_k"):
+        metrics.precision_recall_density_coverage(real[:5], real[:5], nearest_k=5)
+
+
+def test_sample_quality_needs_reference_features(classifier, digits):
+    classifier, x = classifier[0], digits[0]
+    with pytest.raises(ValueError, match="keep=True"):
+        metrics.sample_quality(classifier, metrics.feature_stats(classifier, x[:200]), x[200:400])
+    q = metrics.sample_quality(classifier, metrics.feature_stats(classifier, x[:300], keep=True), x[300:600])
+    assert (q.n_real, q.n_fake) == (300, 300) and q.metric == "FD-classifier"
+    assert 0.0 <= q.precision <= 1.0 and 0.0 <= q.coverage <= 1.0 and q.fd >= 0.0
+    noise = metrics.sample_quality(classifier, metrics.feature_stats(classifier, x[:300], keep=True),
+                                   torch.rand(300, *x.shape[1:]) * 2 - 1)
+    assert noise.fd > q.fd and noise.kid > q.kid and noise.precision < q.precision
+
+
+def test_memorisation_flags_copies_and_not_fresh_draws():
+    g = torch.Generator().manual_seed(0)
+    train, held = torch.randn(400, 1, 4, 4, generator=g), torch.randn(300, 1, 4, 4, generator=g)
+    copies = metrics.memorisation(train[:100] + 1e-3 * torch.randn(100, 1, 4, 4, generator=g), train, held)
+    assert copies.rate == 1.0 and copies.median_ratio < 0.01
+    fresh = metrics.memorisation(held, train, held, quantile=0.1)  # the calibration set itself: rate = quantile
+    assert fresh.rate == pytest.approx(0.1, abs=1 / 300) and fresh.median_ratio == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same size"):
+        metrics.memorisation(torch.randn(5, 3), train, held)

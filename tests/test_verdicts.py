@@ -337,3 +337,9 @@ def test_outcome_counts_do_not_count_sanity_or_na():
     assert V.outcome_counts(legacy) == {HOLDS: 2, FAILS: 1, INCONCLUSIVE: 0, SANITY: 0, NA: 1}
     with pytest.raises(ValueError, match="unknown"):
         V.outcome_counts(pd.DataFrame({"outcome": ["yes"]}))
+
+
+def test_seeds_text_gives_median_range_and_count():
+    assert V.seeds_text([0.1, 0.2, 0.15]) == "0.15 (0.1–0.2, 3 seeds)"
+    assert V.seeds_text([3]) == "3"
+    assert V.seeds_text([V.Censored(4000), 200, 300]) == "300 (200 to > 4,000, 3 seeds)"

@@ -279,9 +279,10 @@ def ratio_vs_beta(df: pd.DataFrame, *, x: str = "beta", y: str = "ratio", hue: s
 
 def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: str = "source",
                title: str | None = None) -> plt.Figure:
-    """Grouped bars of a ratio per method and source (e.g. seconds per iteration ÷ VAE's, ours vs the paper)."""
+    """Grouped bars of a ratio per method and source (e.g. seconds per iteration ÷ VAE's, ours vs the paper): the
+    median of the rows of each bar (repeats, e.g. timing rounds) with their range as the error bar."""
     fig, ax = plt.subplots(figsize=(5.8, 3.4))
-    sns.barplot(data=df, x=x, y=y, hue=hue, ax=ax)
+    sns.barplot(data=df, x=x, y=y, hue=hue, ax=ax, estimator="median", errorbar=("pi", 100))
     ax.axhline(1.0, color="k", lw=0.8, ls="--")
     ax.tick_params(axis="x", labelsize=8, rotation=20)
     return _finish(fig, ax, title)

@@ -75,6 +75,7 @@ __all__ = [
     "reconstruct",
     "flow_metric_curve",
     "stage_configs",
+    "step_time_rounds",
 ]
 
 METHODS: tuple[str, ...] = ("gpe", "vae", "ae", "vae+mds", "ae+mds")
@@ -126,6 +127,20 @@ class Run(HistoryResult):
     def wallclock(self) -> pd.DataFrame:
         """``history`` with ``seconds`` shifted right by the encoder phase (GPE Fig. 8); unchanged for joint runs."""
         return shift_wallclock(self.history, self.encoder_seconds)
+
+    def until(self, iteration: int) -> Run:
+        """This run as it was after ``iteration`` iterations of its last phase (decoder or joint): ``history`` and
+        ``steps`` cut there, ``seconds`` and ``final_val`` as they were then. With a constant learning rate and the
+        batch order fixed by the seed, that is exactly the ``iteration``-iteration run of the same settings (a longer
+        run's first iterations *are* the shorter run), so one run serves budgets of several lengths. The models are
+        the full run's, so they are dropped; ``iteration`` must be an evaluation point of ``history``."""
+        h = self.history[self.history["iteration"] <= iteration]
+        if not len(h) or int(h["iteration"].iloc[-1]) != iteration:
+            raise ValueError(f"iteration {iteration} is not an evaluation point of this run (evaluated at "
+                             f"{self.history['iteration'].tolist()[:5]}…, last {self.iterations})")
+        steps = None if self.steps is None else self.steps[self.steps["iteration"] <= iteration].copy()
+        return replace(self, history=h.copy(), steps=steps, seconds=float(h["seconds"].iloc[-1]), iterations=iteration,
+                       encoder=None, decoder=None, info={**self.info, "until": iteration})
 
 
 def init_models(
@@ -443,6 +458,52 @@ def stage_configs(settings: Mapping[str, Any], *, seed: int, device: str | None 
                                    **common),
         decoder_config=TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], eval_every=S["eval_every"],
                                    **common))
+
+
+def step_time_rounds(
+    data: Tensor,
+    *,
+    latent_dim: int,
+    config: TrainConfig,
+    methods: Sequence[str] = METHODS,
+    rounds: int = 7,
+    iterations: int = 60,
+    skip: int = 10,
+    beta: float = 0.1,
+    mds_weight: float | None = None,
+    reference: str = "vae",
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+) -> pd.DataFrame:
+    """Seconds per iteration of each method (GPE Table 2) by **interleaved repeats**.
+
+    In each of ``rounds`` rounds every method of ``methods`` trains ``iterations`` steps from fresh models with the
+    notebooks' trainers (:func:`train_method` with ``config``'s batch and optimiser, one evaluation at the end), one
+    method after the other in an order rotated by one each round (no method always runs first), and its seconds per
+    iteration (:func:`gpelib.tables.seconds_per_iteration`, median step after ``skip``) is recorded per phase. A
+    change of machine load over the minutes of the benchmark hits the methods of one round alike, and the ratio to
+    ``reference`` *within* each round cancels it; the spread of the ratios over rounds is what the timing knows.
+
+    Returns a tidy DataFrame: ``round, method`` (``"GPE encoder"``, ``"GPE decoder"``, ``"VAE"``, …)``, phase,
+    s_per_iter, iterations, ratio`` (÷ ``reference``'s joint s/iter in the same round).
+    """
+    from .tables import timing_table
+
+    if rounds < 1 or iterations < skip + 2:
+        raise ValueError(f"need rounds ≥ 1 and iterations ≥ skip + 2; got {rounds}, {iterations} (skip {skip})")
+    if reference not in methods:
+        raise ValueError(f"the reference {reference!r} must be one of the timed methods {list(methods)}")
+    cfg = replace(config, iterations=iterations, eval_every=iterations, target=None, checkpoint_dir=None,
+                  progress=False, max_seconds=None)
+    kw = dict(latent_dim=latent_dim, config=cfg, encoder_config=cfg, beta=beta, mds_weight=mds_weight, arch=arch,
+              width=width, hidden=hidden)
+    frames = []
+    for r in range(rounds):
+        order = [methods[(r + k) % len(methods)] for k in range(len(methods))]
+        runs = {m: train_method(m, data, **kw) for m in order}
+        frames.append(timing_table(runs, reference=reference, skip=skip).assign(round=r))
+    return pd.concat(frames, ignore_index=True)[["round", "method", "phase", "s_per_iter", "iterations", "ratio"]]
 
 
 def fresh_decoder_runs(

@@ -38,7 +38,7 @@ import pandas as pd
 __all__ = [
     "HOLDS", "FAILS", "INCONCLUSIVE", "SANITY", "NA", "OUTCOMES", "COUNTED", "LEVEL",
     "Censored", "censor", "value_text", "seeds_text", "Decision", "Claim", "Ratio", "decides", "coverage",
-    "ratio_summary", "format_ratio", "sooner", "greater", "less", "grows", "shrinks", "least_impact", "best_of",
+    "ratio_summary", "format_ratio", "sooner", "greater", "less", "below", "above", "grows", "shrinks", "least_impact", "best_of",
     "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
 ]
 
@@ -96,9 +96,10 @@ def value_text(v: Value) -> str:
     return str(v) if isinstance(v, Censored) else _num(float(v))
 
 
-def seeds_text(values: Any) -> str:
+def seeds_text(values: Any, unit: str = "seeds") -> str:
     """Per-seed values as ``median (min–max, n seeds)``, e.g. ``0.123 (0.101–0.15, 3 seeds)``; one value as itself;
-    censored values count by their lower bound: ``300 (200 to > 4,000, 3 seeds)``."""
+    censored values count by their lower bound: ``300 (200 to > 4,000, 3 seeds)``. ``unit`` names what the values are
+    repeats of (``"rounds"`` for interleaved timings)."""
     vals = censor(values)
     if len(vals) == 1:
         return value_text(vals[0])
@@ -106,7 +107,7 @@ def seeds_text(values: Any) -> str:
     hi = max(_bounds(v)[1] for v in vals)
     top = _num(hi) if math.isfinite(hi) else f"> {_num(max(_bounds(v)[0] for v in vals))}"
     sep = "–" if math.isfinite(hi) else " to "
-    return f"{_median_text(vals)} ({_num(lo)}{sep}{top}, {len(vals)} seeds)"
+    return f"{_median_text(vals)} ({_num(lo)}{sep}{top}, {len(vals)} {unit})"
 
 
 def _scalar(v: Any) -> bool:
@@ -428,6 +429,22 @@ def less(a: Any, b: Any, *, margin: float = 0.0, strict: bool = True, budget_a: 
     n = s.neg()
     return Decision(_decide(n.low, n.high, margin, strict=strict), _diff_detail(s, "a − b"), s.seeds, s.median,
                     s.low, s.high, s.coverage)
+
+
+def below(values: Sequence[float], bound: float, *, strict: bool = True, level: float = LEVEL) -> Decision:
+    """Claim: the typical value of ``values`` (repeats: seeds, timing rounds) is below the constant ``bound`` —
+    each repeat is compared with the same known number, so the median of ``value − bound`` and its order-statistics
+    interval over the repeats decide (:func:`less` against a per-repeat copy of ``bound``). Unlike :func:`at_most`
+    one unlucky repeat does not decide; unlike :func:`less` with a scalar, the bound is not treated as one noisy
+    observation."""
+    v = list(values)
+    return less(v, [float(bound)] * len(v), strict=strict, paired=True, level=level)
+
+
+def above(values: Sequence[float], bound: float, *, strict: bool = True, level: float = LEVEL) -> Decision:
+    """Claim: the typical value of ``values`` is above the constant ``bound`` (the mirror of :func:`below`)."""
+    v = list(values)
+    return greater(v, [float(bound)] * len(v), strict=strict, paired=True, level=level)
 
 
 def all_of(decisions: Iterable[Decision], *, detail: str | None = None) -> Decision:

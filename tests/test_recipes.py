@@ -481,3 +481,34 @@ def test_shared_run_folders_resume_finished_runs_and_separate_settings(tmp_path)
     assert len(names) == 3 and [n[:7] for n in names] == ["gpe-s0-", "gpe-s1-", "vae-s0-"]
     vae_dir = tmp_path / next(n for n in names if n.startswith("vae"))
     assert {p.name.split("-")[0] for p in vae_dir.iterdir()} == {"joint", "fresh"}
+
+
+def test_run_until_is_the_shorter_run_of_the_same_settings():
+    from gpelib.recipes import train_method as tm
+
+    x, xv = images(64), images(32, seed=1)
+    long = tm("vae", x, latent_dim=3, config=cfg(iterations=30, eval_every=10), val_data=xv)
+    short = tm("vae", x, latent_dim=3, config=cfg(iterations=20, eval_every=10), val_data=xv)
+    cut = long.until(20)
+    assert cut.iterations == 20 and cut.final_val == short.final_val  # the same updates, bit for bit
+    pd.testing.assert_series_equal(cut.history["val_loss"], short.history["val_loss"])
+    assert cut.steps["iteration"].max() == 20 and cut.seconds == cut.history["seconds"].iloc[-1]
+    assert cut.decoder is None and cut.info["until"] == 20  # the full run's models are not the cut run's
+    with pytest.raises(ValueError, match="evaluation point"):
+        long.until(15)
+
+
+def test_step_time_rounds_interleaves_every_method_and_normalises_per_round():
+    from gpelib.recipes import step_time_rounds
+
+    t = step_time_rounds(images(64), latent_dim=3, config=cfg(), methods=["vae", "ae", "gpe"], rounds=3,
+                         iterations=8, skip=2)
+    assert sorted(t["round"].unique()) == [0, 1, 2]
+    per_round = t.groupby("round")["method"].apply(sorted)
+    assert all(m == ["AE", "GPE decoder", "GPE encoder", "VAE"] for m in per_round)
+    assert (t[t.method == "VAE"]["ratio"] == 1.0).all() and (t["s_per_iter"] > 0).all()
+    vae = t[t.method == "VAE"].set_index("round")["s_per_iter"]
+    ae = t[t.method == "AE"].set_index("round")
+    assert np.allclose(ae["ratio"], ae["s_per_iter"] / vae)  # each round against its own VAE
+    with pytest.raises(ValueError, match="reference"):
+        step_time_rounds(images(64), latent_dim=3, config=cfg(), methods=["ae"], rounds=1, iterations=8, skip=2)

@@ -343,3 +343,15 @@ def test_seeds_text_gives_median_range_and_count():
     assert V.seeds_text([0.1, 0.2, 0.15]) == "0.15 (0.1–0.2, 3 seeds)"
     assert V.seeds_text([3]) == "3"
     assert V.seeds_text([V.Censored(4000), 200, 300]) == "300 (200 to > 4,000, 3 seeds)"
+
+
+def test_below_and_above_compare_the_median_over_repeats_with_a_constant():
+    # 9 repeats: the 90 % interval of the median drops the extreme on each side, so one round above does not decide
+    d = V.below([0.8, 0.9, 0.85, 1.05, 0.7, 0.88, 0.9, 0.92, 0.87], 1.0)
+    assert d.outcome == V.HOLDS and d.seeds == 9
+    assert V.below([0.8, 0.9, 0.85, 1.05, 0.7, 0.88, 0.9], 1.0).outcome == V.INCONCLUSIVE  # 7: [min, max]
+    assert V.below([0.8, 1.2, 0.9], 1.0).outcome == V.INCONCLUSIVE  # 3 repeats: interval = [min, max] straddles
+    assert V.below([1.1, 1.2, 1.3], 1.0).outcome == V.FAILS
+    assert V.below([1.0, 1.0, 1.0], 1.0, strict=False).outcome == V.HOLDS
+    assert V.above([1.1, 1.2, 1.3], 1.0).outcome == V.HOLDS
+    assert V.at_most([0.8, 0.9, 0.85, 1.05, 0.7, 0.88, 0.9, 0.92, 0.87], 1.0).outcome == V.FAILS  # the every-value rule differs

@@ -38,7 +38,8 @@ import pandas as pd
 __all__ = [
     "HOLDS", "FAILS", "INCONCLUSIVE", "SANITY", "NA", "OUTCOMES", "COUNTED", "LEVEL",
     "Censored", "censor", "value_text", "seeds_text", "Decision", "Claim", "Ratio", "decides", "coverage",
-    "ratio_summary", "format_ratio", "sooner", "greater", "less", "below", "above", "grows", "shrinks", "least_impact", "best_of",
+    "ratio_summary", "format_ratio", "sooner", "greater", "less", "below", "above", "grows", "shrinks",
+    "least_impact", "best_of",
     "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
 ]
 

@@ -354,4 +354,5 @@ def test_below_and_above_compare_the_median_over_repeats_with_a_constant():
     assert V.below([1.1, 1.2, 1.3], 1.0).outcome == V.FAILS
     assert V.below([1.0, 1.0, 1.0], 1.0, strict=False).outcome == V.HOLDS
     assert V.above([1.1, 1.2, 1.3], 1.0).outcome == V.HOLDS
-    assert V.at_most([0.8, 0.9, 0.85, 1.05, 0.7, 0.88, 0.9, 0.92, 0.87], 1.0).outcome == V.FAILS  # the every-value rule differs
+    # the every-value rule differs:
+    assert V.at_most([0.8, 0.9, 0.85, 1.05, 0.7, 0.88, 0.9, 0.92, 0.87], 1.0).outcome == V.FAILS

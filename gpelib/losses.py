@@ -20,6 +20,7 @@ __all__ = [
     "reconstruction_mse",
     "gaussian_kl",
     "mds_penalty",
+    "released_decoder_loss",
 ]
 
 
@@ -211,3 +212,20 @@ def mds_penalty(x: Tensor, z: Tensor) -> Tensor:
     r = (dz - dx).square()
     eye = torch.eye(b, dtype=torch.bool, device=r.device)
     return r.masked_fill(eye, 0.0).sum() / (b * (b - 1))
+
+
+def released_decoder_loss(x_hat: Tensor, x: Tensor, z: Tensor, z_cycle: Tensor) -> dict[str, Tensor]:
+    """The decoder loss of the GPE authors' released code (SPEC §2 "as released"; the paper prints plain
+    reconstruction): on standardised latents ``z = (T(x) − m)·C`` and the decoder's output ``x̂ = S(z)``,
+
+        mean(z − z_cycle)² + mean(x̂ − x)² + mean|x̂ − x|,   z_cycle = (T(S(z)) − m)·C,
+
+    a latent cycle term, the per-pixel MSE and an L1 term, each a mean over its elements. ``x_hat``, ``x``:
+    ``(B, ...)``; ``z``, ``z_cycle``: ``(B, d)``. Returns ``{"loss": sum, "mse", "cycle", "l1"}`` (``mse`` is the
+    quantity the paper's thresholds are stated in)."""
+    mse = reconstruction_mse(x_hat, x)
+    if z.shape != z_cycle.shape:
+        raise ValueError(f"latent shapes differ: z {tuple(z.shape)}, cycle {tuple(z_cycle.shape)}")
+    cycle = (z - z_cycle).square().mean()
+    l1 = (x_hat - x).abs().mean()
+    return {"loss": cycle + mse + l1, "mse": mse, "cycle": cycle, "l1": l1}

@@ -312,6 +312,8 @@ def fresh_decoder(
     hidden: int = 256,
     eps_data: Tensor | None = None,
     eps_data_scale: float | None = None,
+    standardize: bool = False,
+    objective: str = "mse",
 ) -> Run:
     """GPE Algorithm 2 and the Table 1 protocol: freeze ``source``'s encoder (the mean head for a VAE) and train a
     **new** decoder on reconstruction only, initialised by :func:`init_models`'s rule (``config.seed + 1``), so that
@@ -325,6 +327,12 @@ def fresh_decoder(
     ``config``. Default: the one the source encoder was trained with (``source.info["eps_data_scale"]``, set by
     :func:`train_gpe_encoder`), else 1.0 (a bare module, or a jointly trained encoder, which has no GME data
     scale: pass the GPE encoders' value to compare them with it on one scale).
+
+    As released (SPEC §2): ``standardize=True`` feeds the decoder ``z = (T(x) − m)·C`` instead of ``T(x)`` — ``m``
+    the latents' mean on ``data``, one scalar ``C`` with ``E‖z‖² = d`` (:class:`gpelib.flows.LatentStandardizer`);
+    the run's ``encoder`` is then that standardised encoder, so that ``decoder(encoder(x))`` reconstructs.
+    ``objective="released"`` trains on the released loss (latent cycle + MSE + L1; see
+    :func:`gpelib.train.train_decoder`).
     """
     if isinstance(source, Run):
         enc, label = source.encoder, name or source.label
@@ -336,9 +344,17 @@ def fresh_decoder(
     else:
         enc, label, enc_s, enc_it, info, enc_hist, enc_steps = source, name or "encoder", 0.0, 0, {}, None, None
     latent_dim = _latent_dim(enc, data)
+    reader = enc  # what the decoder reads: the encoder itself, or (as released) its standardised latents
+    if standardize:
+        from .flows import LatentStandardizer
+
+        reader = nn.Sequential(enc, LatentStandardizer.fit(encode(enc, data)))
+        info["standardized"] = True
+    if objective != "mse":
+        info["objective"] = objective
     torch.manual_seed(config.seed + OFFSET["decoder"])
     dec = make_decoder(tuple(data.shape[1:]), latent_dim, arch=arch, width=width, hidden=hidden)
-    res = train_decoder(dec, enc, data, config=config, val_data=val_data)
+    res = train_decoder(dec, reader, data, config=config, val_data=val_data, objective=objective)
     x_eps = eps_data if eps_data is not None else val_data
     if eps_data_scale is None:
         eps_data_scale = float(info.get("eps_data_scale", 1.0))
@@ -346,7 +362,7 @@ def fresh_decoder(
         info["eps"] = evaluate_gme(enc, x_eps, data_scale=eps_data_scale)
         info["eps_data_scale"] = eps_data_scale
     info["stopped"] = res.stopped
-    return Run(_tidy(res.history, label, "decoder"), method=label, encoder=enc, decoder=dec, steps=res.steps,
+    return Run(_tidy(res.history, label, "decoder"), method=label, encoder=reader, decoder=dec, steps=res.steps,
                seconds=res.seconds, iterations=res.iterations, encoder_seconds=enc_s, encoder_iterations=enc_it,
                encoder_history=enc_hist, encoder_steps=enc_steps, info=info)
 

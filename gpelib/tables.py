@@ -106,7 +106,8 @@ def threshold_table(
 ) -> pd.DataFrame:
     """Tidy GPE-Table-1 counts: one row per (run, threshold).
 
-    Columns: ``method, threshold, iterations`` (smoothed training loss, :func:`iterations_to_reach`; ``<NA>`` when
+    Columns: ``method, threshold, iterations`` (smoothed training reconstruction MSE, :func:`iterations_to_reach`:
+    the training loss of a plain decoder, the ``mse`` component of one trained with extra terms; ``<NA>`` when
     never reached), ``iterations_val`` (first evaluation with validation MSE ≤ threshold; resolution
     ``config.eval_every``), ``budget`` (decoder iterations run), ``encoder_iterations``, ``encoder_seconds``, ``eps``
     (the encoder's held-out GME cost, when known).
@@ -117,7 +118,8 @@ def threshold_table(
             rows.append({
                 "method": name,
                 "threshold": float(t),
-                "iterations": iterations_to_reach(r.steps, t, column="loss", window=window),
+                "iterations": iterations_to_reach(r.steps, t, column="mse" if "mse" in r.steps else "loss",
+                                                  window=window),
                 "iterations_val": iterations_to_reach(r.history, t, column="val_loss", window=1),
                 "budget": r.iterations,
                 "encoder_iterations": r.encoder_iterations,

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from .checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint, weights_hash
 from .distributed import DistInfo, dist_info, gme_cost_global
-from .losses import gaussian_kl, gme_cost, mds_penalty, reconstruction_mse
+from .losses import gaussian_kl, gme_cost, mds_penalty, reconstruction_mse, released_decoder_loss
 from .models import eval_mode
 
 __all__ = [
@@ -630,10 +630,16 @@ def train_decoder(
     *,
     config: TrainConfig | None = None,
     val_data: Tensor | None = None,
+    objective: str = "mse",
 ) -> TrainResult:
     """GPE Algorithm 2 (and the fresh-decoder protocol of Table 1): freeze ``encoder`` and minimise the per-pixel
-    reconstruction error ``E‖x − S(T x)‖²`` over the decoder ``S`` only. The checkpoint records the encoder's
+    reconstruction error ``E‖x − S(T x)‖²`` over the decoder ``S`` only (``objective="mse"``, as printed), or the
+    released code's loss (``objective="released"``: :func:`~gpelib.losses.released_decoder_loss`, latent cycle +
+    MSE + L1, the cycle through the frozen ``encoder``; pass the standardised encoder). The per-iteration ``steps``
+    then carry ``mse`` beside ``loss``. The checkpoint records the encoder's
     :func:`~gpelib.checkpoint.weights_hash` (``encoder_hash``); resuming it on another encoder is refused."""
+    if objective not in ("mse", "released"):
+        raise ValueError(f"objective must be 'mse' or 'released'; got {objective!r}")
     config = config or TrainConfig()
     _seed(config)
     device = resolve_device(config.device)
@@ -649,17 +655,24 @@ def train_decoder(
         with torch.no_grad():
             z = encoder(x)
         opt.zero_grad(set_to_none=True)
-        loss = reconstruction_mse(dec(z), x)
-        loss.backward()
+        x_hat = dec(z)
+        if objective == "released":  # the cycle's gradient flows through the frozen encoder into the decoder
+            out = released_decoder_loss(x_hat, x, z, encoder(x_hat))
+        else:
+            out = {"loss": reconstruction_mse(x_hat, x)}
+        out["loss"].backward()
         opt.step()
-        return {"loss": loss.detach()}
+        return {k: v.detach() for k, v in out.items()}
 
     def evaluate() -> dict[str, float]:
         encoder.eval()
         return {"val_loss": evaluate_reconstruction(encoder, decoder, val, batch_size=config.val_batch_size)}
 
+    extra: dict[str, Any] = {"encoder_hash": weights_hash(encoder)}
+    if objective != "mse":  # recorded only when not the default, so that earlier checkpoints still resume
+        extra["objective"] = objective
     result = fit(name="gpe_decoder", modules={"decoder": decoder}, optimizers={"decoder": opt}, step=step,
-                 evaluate=evaluate, data=data, config=config, extra_config={"encoder_hash": weights_hash(encoder)})
+                 evaluate=evaluate, data=data, config=config, extra_config=extra)
     encoder.eval()
     return result
 

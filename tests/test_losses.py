@@ -204,3 +204,19 @@ def test_distances_stay_fp32_under_bf16_autocast():
         d = pairwise_sq_dists(x.bfloat16())
     assert d.dtype == torch.float32
     assert got.item() == pytest.approx(ref.item(), rel=1e-5)
+
+
+def test_released_decoder_loss_is_cycle_plus_mse_plus_l1():
+    from gpelib.losses import released_decoder_loss
+
+    g = torch.Generator().manual_seed(0)
+    x, x_hat = torch.randn(5, 1, 3, 3, generator=g), torch.randn(5, 1, 3, 3, generator=g)
+    z, zc = torch.randn(5, 4, generator=g), torch.randn(5, 4, generator=g)
+    out = released_decoder_loss(x_hat, x, z, zc)
+    by_hand = dict(cycle=((z - zc) ** 2).sum() / 20, mse=((x_hat - x) ** 2).sum() / 45, l1=(x_hat - x).abs().sum() / 45)
+    for k, v in by_hand.items():
+        assert torch.allclose(out[k], v)
+    assert torch.allclose(out["loss"], sum(by_hand.values()))
+    assert float(released_decoder_loss(x, x, z, z)["loss"]) == 0.0  # a perfect decoder and cycle cost nothing
+    with pytest.raises(ValueError, match="latent shapes"):
+        released_decoder_loss(x_hat, x, z, zc[:, :3])

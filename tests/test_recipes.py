@@ -512,3 +512,20 @@ def test_step_time_rounds_interleaves_every_method_and_normalises_per_round():
     assert np.allclose(ae["ratio"], ae["s_per_iter"] / vae)  # each round against its own VAE
     with pytest.raises(ValueError, match="reference"):
         step_time_rounds(images(64), latent_dim=3, config=cfg(), methods=["ae"], rounds=1, iterations=8, skip=2)
+
+
+def test_fresh_decoder_as_released_reads_standardised_latents_and_thresholds_its_mse():
+    x, xv = images(64), images(32, seed=1)
+    gpe = train_method("gpe", x, latent_dim=3, config=cfg(iterations=12), val_data=xv)
+    plain = fresh_decoder(gpe, x, config=cfg(iterations=12), val_data=xv)
+    rel = fresh_decoder(gpe, x, config=cfg(iterations=12), val_data=xv, standardize=True, objective="released")
+    z = rel.encoder.eval()(x).detach()
+    assert torch.allclose(z.mean(0), torch.zeros(3), atol=1e-5)  # centred, one scale: E‖z‖² = d
+    assert float(z.square().sum(1).mean()) == pytest.approx(3.0, rel=1e-4)
+    assert rel.info["standardized"] and rel.info["objective"] == "released" and rel.info["eps"] == plain.info["eps"]
+    assert {"mse", "cycle", "l1"} <= set(rel.steps.columns) and (rel.steps["loss"] > rel.steps["mse"]).all()
+    level = float(rel.steps["loss"].min()) - 1e-6  # the total loss never gets there, its MSE part does
+    t = tables.threshold_table({"released": rel}, [level], window=1)
+    assert not pd.isna(t["iterations"].iloc[0])
+    with pytest.raises(ValueError, match="objective"):
+        fresh_decoder(gpe, x, config=cfg(iterations=2), objective="l2")

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -151,8 +152,12 @@ def metric_panels(
                      legend=col == cols[0])
         for k, (label, v) in enumerate((references or {}).get(col, {}).items()):
             ax.axhline(v, color="grey", lw=1, ls=styles[k % len(styles)], label=label)
-        if logx:
+        if logx:  # ticks at the observed x values, plain numbers (a log axis over < 2 decades labels minor ticks)
             ax.set_xscale("log")
+            ax.set_xticks(sorted(df[x].unique()))
+            ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+            ax.tick_params(axis="x", labelsize=7, rotation=45)
         ax.set_ylabel(metrics[col])
     for ax in list(axes.flat)[len(cols):]:
         ax.axis("off")
@@ -288,7 +293,37 @@ def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: st
     return _finish(fig, ax, title)
 
 
-__all__ += ["wallclock_curves", "ratio_vs_beta", "ratio_bars"]
+def protocol_map(table: pd.DataFrame, *, title: str | None = None) -> plt.Figure:
+    """The protocol map (GPE issue 11): one panel per threshold, one row per variant, the VAE/GPE iteration ratio's
+    median (dot) and interval (line) on a log axis; a censored median is drawn as its bound with an arrow. Right of
+    the dashed line at 1 the GPE decoder is faster."""
+    ths = list(dict.fromkeys(table["threshold"]))
+    fig, axes = plt.subplots(1, len(ths), figsize=(4.3 * len(ths), 0.42 * table.variant.nunique() + 1.3),
+                             sharey=True, squeeze=False)
+    order = list(dict.fromkeys(table["variant"]))
+    for ax, t in zip(axes[0], ths):
+        g = table[table.threshold == t].set_index("variant").loc[order]
+        y = np.arange(len(order))[::-1]
+        lo = np.clip(g["low"].to_numpy(float), 1e-3, 1e3)
+        hi = np.clip(g["high"].to_numpy(float), 1e-3, 1e3)
+        ax.hlines(y, lo, hi, color="C0", lw=2)
+        med = g["ratio"].to_numpy(float)
+        known = np.isfinite(med)
+        ax.plot(med[known], y[known], "o", color="C0")
+        lb = np.clip(g["lower_bound"].to_numpy(float), 1e-3, 1e3)
+        ax.plot(lb[~known], y[~known], ">", color="C3", label="censored: lower bound")
+        ax.axvline(1.0, color="k", ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yticks(y, order, fontsize=8)
+        ax.set_xlabel("VAE ÷ GPE fresh-decoder iterations")
+        ax.set_title(f"loss {t:g}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["wallclock_curves", "ratio_vs_beta", "ratio_bars", "protocol_map"]
 
 
 def latent_and_data(latent: np.ndarray | torch.Tensor, datasets: Mapping[str, tuple], *, size: float = 3.0

@@ -16,8 +16,8 @@ import pandas as pd
 
 from . import verdicts as _verdicts
 
-__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "Claim", "checkpoint_folder",
-           "TIMING_FILES", "is_timing_file", "timing_columns", "save_timings"]
+__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "Claim",
+           "checkpoint_folder", "TIMING_FILES", "is_timing_file", "timing_columns", "save_timings"]
 
 #: The outputs whose bytes depend on wall-clock, so two identical runs write them differently: every notebook's
 #: ``NN_timings.csv`` (the seconds moved out of its result tables by :func:`save_table`), notebook 05's
@@ -172,6 +172,16 @@ def verdict_table(rows: Sequence[Claim | Mapping[str, Any]]) -> pd.DataFrame:
                        for r in rows], columns=[*cols, *extra])
     df["seeds"] = df["seeds"].astype("Int64")
     return df
+
+
+def save_conclusion(text: str, out_dir: Path, notebook: str) -> Path:
+    """Write ``<out_dir>/<notebook>_conclusion.md``: a notebook's closing sentence(s), computed from its numbers;
+    ``reproduce/run_all.py``'s report prints it under the notebook's verdict table."""
+    if not text.strip():
+        raise ValueError("an empty conclusion")
+    path = Path(out_dir) / f"{notebook}_conclusion.md"
+    path.write_text(text.strip() + "\n")
+    return path
 
 
 def save_verdict(df: pd.DataFrame | Sequence[Claim | Mapping[str, Any]], out_dir: Path, notebook: str, *,

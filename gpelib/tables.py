@@ -417,3 +417,81 @@ def certificate_table(
             z = encode(r.encoder, x)
             frames.append(certificate(x, z, alphas=alphas, data_scale=data_scale).assign(method=name, split=split))
     return pd.concat(frames, ignore_index=True)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the protocol map (GPE issue 11, item 4)
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def protocol_map_table(variants: Mapping[str, Mapping[int, Mapping[str, Run | None]]], thresholds: Iterable[float],
+                       *, budget: int, window: int = 10, factors: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The VAE/GPE fresh-decoder iteration ratio of each variant (``variants[name][seed] = {"VAE": run, "GPE":
+    run}``, from :func:`gpelib.recipes.protocol_map_runs`) at each threshold: the median over seeds and its interval
+    (:func:`gpelib.verdicts.ratio_summary`; a run that never reached a threshold within ``budget`` iterations is
+    censored there). Columns: ``variant, factor, threshold, ratio, lower_bound, upper_bound, low, high, seeds,
+    coverage, text`` (:func:`gpelib.verdicts.format_ratio`)``, vae_iterations, gpe_iterations`` (per-seed counts)."""
+    from .verdicts import censor, format_ratio, ratio_summary, value_text
+
+    rows = []
+    for name, by_seed in variants.items():
+        for t in thresholds:
+            counts = {}
+            for role in ("VAE", "GPE"):
+                vals = []
+                for s in sorted(by_seed):
+                    r = by_seed[s][role]
+                    vals.append(None if r is None else iterations_to_reach(
+                        r.steps, t, column="mse" if "mse" in r.steps else "loss", window=window))
+                counts[role] = censor(vals, budget)
+            r = ratio_summary(counts["VAE"], counts["GPE"])
+            rows.append({"variant": name, "factor": (factors or {}).get(name, ""), "threshold": float(t), **vars(r),
+                         "text": format_ratio(r), "vae_iterations": ", ".join(map(value_text, counts["VAE"])),
+                         "gpe_iterations": ", ".join(map(value_text, counts["GPE"]))})
+    return pd.DataFrame(rows)
+
+
+def _side(low: float, high: float) -> str:
+    return "GPE faster" if low > 1 else "VAE faster" if high < 1 else "undecided"
+
+
+def protocol_effects(table: pd.DataFrame, *, baseline: str = "as printed", fold: float = 2.0) -> pd.DataFrame:
+    """Each variant of a :func:`protocol_map_table` against ``baseline`` at the same threshold: ``side`` (the
+    ratio's interval entirely above 1: "GPE faster", below: "VAE faster", else "undecided"), ``change`` (variant
+    ratio ÷ baseline ratio, medians; NaN when censoring hides either), ``flips`` (the decided side differs from the
+    baseline's decided side), ``moves`` (the ratio changes by more than ``fold``× either way, or flips)."""
+    base = table[table.variant == baseline].set_index("threshold")
+    rows = []
+    for _, r in table.iterrows():
+        b = base.loc[r.threshold]
+        side, bside = _side(r.low, r.high), _side(b.low, b.high)
+        change = r.ratio / b.ratio if (r.ratio == r.ratio and b.ratio == b.ratio) else math.nan
+        flips = "undecided" not in (side, bside) and side != bside
+        rows.append({"variant": r.variant, "factor": r.factor, "threshold": r.threshold, "ratio": r.ratio,
+                     "text": r.text, "side": side, "baseline_side": bside, "change": change, "flips": flips,
+                     "moves": bool(flips or (change == change and max(change, 1 / change) > fold))})
+    return pd.DataFrame(rows)
+
+
+def protocol_conclusion(effects: pd.DataFrame, *, baseline: str = "as printed") -> str:
+    """One sentence per threshold from :func:`protocol_effects`: the baseline's side and ratio, then which factors
+    flip the ordering, which move the ratio by more than the fold, and which leave it within it."""
+    out = []
+    for t, g in effects.groupby("threshold", sort=False):
+        b = g[g.variant == baseline].iloc[0]
+        rest = g[g.variant != baseline]
+        flip = [f"{r.variant} ({r.side}, {r.text})" for r in rest.itertuples() if r.flips]
+        move = [f"{r.variant} (×{r.change:.2g})" for r in rest.itertuples() if r.moves and not r.flips]
+        stay = [r.variant for r in rest.itertuples() if not r.moves]
+        unk = [r.variant for r in rest.itertuples() if not r.moves and r.change != r.change]
+        stay = [v for v in stay if v not in unk]
+        parts = [f"At loss {t:g} the paper's setting gives VAE/GPE = {b.text} ({b.side})"]
+        parts.append("the ordering flips with " + ", ".join(flip) if flip else "no single factor flips the ordering")
+        if move:
+            parts.append("the ratio moves by more than 2× with " + ", ".join(move))
+        if stay:
+            parts.append("it stays within 2× with " + ", ".join(stay))
+        if unk:
+            parts.append("censoring leaves " + ", ".join(unk) + " open")
+        out.append("; ".join(parts) + ".")
+    return " ".join(out)

@@ -246,6 +246,9 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
                 f"{'ok' if info.get('ok') else 'FAILED'} ({info.get('date', '')})"
             )
         sections += ["", _counts_line(counts), "", _md_table(df), ""]
+        conclusion = fig_dir / f"{nb}_conclusion.md"
+        if conclusion.exists():
+            sections += [f"**Conclusion.** {conclusion.read_text().strip()}", ""]
         figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
         if figs:
             sections.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))

@@ -529,3 +529,34 @@ def test_fresh_decoder_as_released_reads_standardised_latents_and_thresholds_its
     assert not pd.isna(t["iterations"].iloc[0])
     with pytest.raises(ValueError, match="objective"):
         fresh_decoder(gpe, x, config=cfg(iterations=2), objective="l2")
+
+
+def _decay_run(rate: float, n: int = 400) -> Run:
+    """A run whose training MSE is exp(−rate·it): it reaches level t at iteration ceil(−log t / rate)."""
+    it = np.arange(1, n + 1)
+    steps = pd.DataFrame({"iteration": it, "seconds": it * 0.01, "loss": np.exp(-rate * it)})
+    hist = pd.DataFrame({"method": "m", "phase": "decoder", "iteration": [n], "seconds": [n * 0.01],
+                         "train_loss": [steps.loss.iloc[-1]], "val_loss": [steps.loss.iloc[-1]]})
+    return Run(hist, method="m", steps=steps, iterations=n)
+
+
+def test_protocol_map_ratios_effects_and_conclusion():
+    seeds = [0, 1, 2]
+    # as printed: VAE 4× slower than GPE; variant A: the VAE becomes 2× *faster*; variant B: a 1.5× change
+    variants = {
+        "as printed": {s: {"VAE": _decay_run(0.01), "GPE": _decay_run(0.04)} for s in seeds},
+        "A": {s: {"VAE": _decay_run(0.08), "GPE": _decay_run(0.04)} for s in seeds},
+        "B": {s: {"VAE": _decay_run(0.015), "GPE": _decay_run(0.04)} for s in seeds},
+        "C": {s: {"VAE": _decay_run(0.001), "GPE": None} for s in seeds},  # never / diverged: censored
+    }
+    t = tables.protocol_map_table(variants, [0.1], budget=400, window=1, factors={"A": "a factor"})
+    r = t.set_index("variant")
+    # −log(0.1) = 2.303: GPE at it 58, VAE at 231 → ratio 231/58 = 3.98; A: 29/58
+    assert r.loc["as printed", "ratio"] == pytest.approx(231 / 58)
+    assert r.loc["A", "ratio"] == pytest.approx(29 / 58) and r.loc["A", "factor"] == "a factor"
+    assert math.isnan(r.loc["C", "ratio"])  # both sides censored at the budget
+    e = tables.protocol_effects(t).set_index("variant")
+    assert e.loc["A", "flips"] and e.loc["A", "side"] == "VAE faster" and e.loc["as printed", "side"] == "GPE faster"
+    assert not e.loc["B", "moves"] and e.loc["B", "change"] == pytest.approx((154 / 58) / (231 / 58))
+    text = tables.protocol_conclusion(tables.protocol_effects(t))
+    assert "flips with A (VAE faster" in text and "within 2× with B" in text and "leaves C open" in text

@@ -131,6 +131,20 @@ class Run(HistoryResult):
         """``history`` with ``seconds`` shifted right by the encoder phase (GPE Fig. 8); unchanged for joint runs."""
         return shift_wallclock(self.history, self.encoder_seconds)
 
+    def with_clock(self, s_per_iter: float, encoder_s_per_iter: float | None = None) -> Run:
+        """This run on a clock of ``iterations × s_per_iter`` (and the encoder phase's ``encoder_iterations ×
+        encoder_s_per_iter``) instead of the seconds it was measured with: a load-independent wall-clock, for runs
+        trained at different times on a shared machine (or loaded from checkpoints), with the per-iteration costs
+        measured side by side (:func:`step_time_rounds`). ``info["clock"]`` records the costs used."""
+        if not s_per_iter > 0 or (encoder_s_per_iter is not None and not encoder_s_per_iter > 0):
+            raise ValueError(f"seconds per iteration must be positive; got {s_per_iter}, {encoder_s_per_iter}")
+        h = self.history.assign(seconds=self.history["iteration"].astype(float) * s_per_iter)
+        steps = None if self.steps is None else self.steps.assign(seconds=self.steps["iteration"] * s_per_iter)
+        enc_s = self.encoder_seconds if encoder_s_per_iter is None else self.encoder_iterations * encoder_s_per_iter
+        clock = {"s_per_iter": s_per_iter, "encoder_s_per_iter": encoder_s_per_iter}
+        return replace(self, history=h, steps=steps, seconds=self.iterations * s_per_iter, encoder_seconds=enc_s,
+                       info={**self.info, "clock": clock})
+
     def until(self, iteration: int) -> Run:
         """This run as it was after ``iteration`` iterations of its last phase (decoder or joint): ``history`` and
         ``steps`` cut there, ``seconds`` and ``final_val`` as they were then. With a constant learning rate and the

@@ -560,3 +560,17 @@ def test_protocol_map_ratios_effects_and_conclusion():
     assert not e.loc["B", "moves"] and e.loc["B", "change"] == pytest.approx((154 / 58) / (231 / 58))
     text = tables.protocol_conclusion(tables.protocol_effects(t))
     assert "flips with A (VAE faster" in text and "within 2× with B" in text and "leaves C open" in text
+
+
+def test_run_with_clock_rescales_every_time_by_the_iteration_cost():
+    r = _decay_run(0.01, n=100)
+    r.encoder_iterations, r.encoder_seconds = 50, 123.0
+    c = r.with_clock(0.002, encoder_s_per_iter=0.001)
+    assert c.seconds == pytest.approx(0.2) and c.encoder_seconds == pytest.approx(0.05)
+    assert c.total_seconds == pytest.approx(0.25)
+    assert np.allclose(c.steps["seconds"], c.steps["iteration"] * 0.002)
+    assert np.allclose(c.wallclock()["seconds"], 0.05 + c.history["iteration"] * 0.002)  # shifted by the encoder
+    assert np.allclose(r.steps["seconds"], r.steps["iteration"] * 0.01) and c.info["clock"]["s_per_iter"] == 0.002
+    assert r.with_clock(0.002).encoder_seconds == 123.0  # no encoder cost given: its seconds stay
+    with pytest.raises(ValueError, match="positive"):
+        r.with_clock(0.0)

@@ -325,6 +325,14 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.copy2(f, FIGURES / f.name)
         if runs or not (target / "report.md").exists():
             print(f"report: {write_report(target, runs, args.profile)}")
+            if target == FIGURES and (ROOT / "README.md").exists():  # the README's findings: generated, not typed
+                from gpelib.reporting import findings_block, update_readme
+
+                try:
+                    if update_readme(ROOT / "README.md", findings_block(FIGURES)):
+                        print("README.md: findings updated from figures/")
+                except (KeyError, ValueError) as e:  # a headline claim renamed, markers removed: say so, don't fail
+                    print(f"README.md findings not updated: {e}", file=sys.stderr)
         else:  # a no-op rerun leaves the report (and its date) and runs.json as they are
             print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
         if failures:

@@ -17,7 +17,8 @@ import pandas as pd
 from . import verdicts as _verdicts
 
 __all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "Claim",
-           "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "findings_block", "update_readme", "TIMING_FILES", "is_timing_file", "timing_columns", "save_timings"]
+           "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "findings_block", "update_readme", "TIMING_FILES",
+           "is_timing_file", "timing_columns", "save_timings"]
 
 #: The outputs whose bytes depend on wall-clock, so two identical runs write them differently: every notebook's
 #: ``NN_timings.csv`` (the seconds moved out of its result tables by :func:`save_table`), notebook 05's

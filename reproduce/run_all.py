@@ -258,6 +258,17 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
             sections.append("Timing files (wall-clock: they differ between identical runs): "
                             + ", ".join(f"`{f}`" for f in timed))
             sections.append("")
+    with_verdict = {csv.name.split("_verdict")[0] for csv in fig_dir.glob("*_verdict.csv")}
+    for title in sorted(meta):  # tutorials (the quickstart) state no claims: their figures are listed all the same
+        nb = title[:2]
+        if nb in with_verdict or not meta[title].get("ok"):
+            continue
+        figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
+        info = meta[title]
+        sections += [f"## {title}", f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
+                     f"ok ({info.get('date', '')}); a tutorial: no claims.", ""]
+        if figs:
+            sections += ["Figures: " + ", ".join(f"[{f}]({f})" for f in figs), ""]
     if summary:
         table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
         table.loc[len(table)] = ["all", *(int(table[o].sum()) for o in OUTCOMES)]

@@ -67,10 +67,14 @@ def test_report_gathers_verdicts(tmp_path):
     reporting.save_verdict(reporting.verdict_table([dict(claim="x | y", paper="p", ours="o", holds=True)]),
                            tmp_path, "01", profile="quick")
     (tmp_path / "01_thing.png").write_bytes(b"")
+    (tmp_path / "00_samples.png").write_bytes(b"")
     runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "", "date": "d"},
-            {"notebook": "02_other", "ok": False, "seconds": 1.0, "profile": "quick", "error": "Boom", "date": "d"}]
+            {"notebook": "02_other", "ok": False, "seconds": 1.0, "profile": "quick", "error": "Boom", "date": "d"},
+            {"notebook": "00_quick", "ok": True, "seconds": 2.0, "profile": "quick", "error": "", "date": "d"}]
     report = run_all.write_report(tmp_path, runs, "quick").read_text()
     assert "## 01_mixture" in report and "x \\| y" in report and "[01_thing.png]" in report
+    assert "## 00_quick" in report and "a tutorial: no claims" in report and "[00_samples.png]" in report
+    assert "## 02_other" not in report  # a failed notebook is listed under Failures only
     assert "## Failures" in report and "Boom" in report
     assert json.loads((tmp_path / "runs.json").read_text())["02_other"]["ok"] is False
 

@@ -293,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-output", action="store_true", help="stream the notebooks' output to this terminal")
     ap.add_argument("--force", action="store_true", help="rerun notebooks even when their outputs are up to date")
     args = ap.parse_args(argv)
+    if args.profile not in ("smoke", "quick", "paper"):  # argparse checks choices on the command line, not defaults
+        ap.error(f"unknown profile {args.profile!r} (from $GPE_PROFILE?); choose smoke, quick or paper")
     previous = os.environ.get("GPE_PROFILE")
     os.environ["GPE_PROFILE"] = args.profile  # the kernels' subprocesses inherit the profile
     try:
@@ -329,11 +331,15 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(nb.stem)
 
         target = FIGURES if copy else run_dir / "figures"
-        if copy:
+        if copy:  # a failed notebook's partial outputs and record stay in the run folder; figures/ keeps the last good
             FIGURES.mkdir(exist_ok=True)
+            failed = tuple(name[:3] for name in failures)
             for f in (run_dir / "figures").iterdir():
-                if f.is_file():
+                if f.is_file() and not f.name.startswith(failed):
                     shutil.copy2(f, FIGURES / f.name)
+            if failures:  # the run folder's own report records the failures (and the tracebacks sit beside it)
+                print(f"report of this run, failures included: {write_report(run_dir / 'figures', runs, args.profile)}")
+            runs = [r for r in runs if r["ok"]]
         if runs or not (target / "report.md").exists():
             print(f"report: {write_report(target, runs, args.profile)}")
             if target == FIGURES and (ROOT / "README.md").exists():  # the README's findings: generated, not typed

@@ -258,3 +258,33 @@ def test_readme_findings_match_the_committed_report():
     i, j = text.index(reporting.README_BEGIN), text.index(reporting.README_END) + len(reporting.README_END)
     assert text[i:j] == reporting.findings_block(ROOT / "figures"), \
         "README findings are stale: rerun reproduce/run_all.py (or update_readme(findings_block('figures')))"
+
+
+def test_runner_refuses_an_unknown_profile_from_the_environment(monkeypatch, tmp_path):
+    run_all = load_runner()
+    monkeypatch.setattr(run_all, "FIGURES", tmp_path)
+    monkeypatch.setenv("GPE_PROFILE", "nonsense")
+    with pytest.raises(SystemExit) as e:
+        run_all.main(["--only", "01", "--run-dir", str(tmp_path / "run")])
+    assert e.value.code == 2 and not list(tmp_path.glob("*.json"))
+
+
+def test_a_failed_notebook_leaves_figures_alone(monkeypatch, tmp_path):
+    run_all = load_runner()
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "01_verdict.csv").write_text("the last good one")
+    (figures / "runs.json").write_text(json.dumps({"01_mixture_embeddings": {"ok": True, "profile": "quick"}}))
+
+    def failing(nb, run_dir, profile, device, log_output):
+        (run_dir / "figures" / "01_embeddings_0.png").write_bytes(b"partial")
+        return False, 1.0, "Boom"
+
+    monkeypatch.setattr(run_all, "FIGURES", figures)
+    monkeypatch.setattr(run_all, "run_one", failing)
+    code = run_all.main(["--profile", "quick", "--only", "01", "--force", "--run-dir", str(tmp_path / "run")])
+    assert code == 1
+    assert (figures / "01_verdict.csv").read_text() == "the last good one"
+    assert not (figures / "01_embeddings_0.png").exists()  # no partial output copied
+    assert json.loads((figures / "runs.json").read_text())["01_mixture_embeddings"]["ok"] is True
+    assert "Boom" in (tmp_path / "run" / "figures" / "report.md").read_text()  # reported in the run's folder

@@ -274,6 +274,7 @@ def test_a_failed_notebook_leaves_figures_alone(monkeypatch, tmp_path):
     figures = tmp_path / "figures"
     figures.mkdir()
     (figures / "01_verdict.csv").write_text("the last good one")
+    (figures / "report.md").write_text("the last good report")
     (figures / "runs.json").write_text(json.dumps({"01_mixture_embeddings": {"ok": True, "profile": "quick"}}))
 
     def failing(nb, run_dir, profile, device, log_output):
@@ -286,5 +287,6 @@ def test_a_failed_notebook_leaves_figures_alone(monkeypatch, tmp_path):
     assert code == 1
     assert (figures / "01_verdict.csv").read_text() == "the last good one"
     assert not (figures / "01_embeddings_0.png").exists()  # no partial output copied
+    assert (figures / "report.md").read_text() == "the last good report"
     assert json.loads((figures / "runs.json").read_text())["01_mixture_embeddings"]["ok"] is True
     assert "Boom" in (tmp_path / "run" / "figures" / "report.md").read_text()  # reported in the run's folder

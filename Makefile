@@ -14,7 +14,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 UNLOCKED ?=
 LOCK_ARGS ?=
 
-.PHONY: setup lock reproduce test test-fast lint bench kernel clean-runs
+.PHONY: setup lock reproduce test test-fast lint bench kernel clean-runs docs
 
 # Every dependency at the exact version and sha256 of requirements.lock (Linux x86_64, Python 3.11; `make lock`
 # writes it from pyproject.toml with the pins below), then gpelib itself in editable mode without dependencies.
@@ -46,6 +46,11 @@ lock:
 
 reproduce: $(STAMP)
 	$(BIN)/python reproduce/run_all.py --profile $(PROFILE) $(ARGS)
+
+# The API reference: every module's docstrings rendered by pdoc into docs/api/index.html (not committed; a test in
+# `make test` builds it too, so it cannot break unnoticed)
+docs: $(STAMP)
+	$(BIN)/python reproduce/api_docs.py docs/api
 
 lint: $(STAMP)
 	$(BIN)/ruff check gpelib tests notebooks reproduce

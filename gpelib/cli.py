@@ -128,13 +128,10 @@ def _report(res, run: Path, stage: str, message: str) -> None:
 
 
 def _load_images(cfg: dict[str, Any]):
-    from .data import load_dataset, load_image_folder
+    from .data import load_dataset
 
-    name = str(cfg["data"])
     kw = {"size": cfg["size"]} if cfg.get("size") else {}
-    if Path(name).is_dir():
-        return load_image_folder(name, **({"size": 64} | kw))
-    return load_dataset(name, cfg.get("root"), **kw)
+    return load_dataset(str(cfg["data"]), cfg.get("root"), **kw)  # a name or a folder of images
 
 
 def _split(cfg: dict[str, Any]):

@@ -44,7 +44,11 @@ __all__ = [
     "load_celeba",
     "load_celeba_hq",
     "load_tiny_imagenet",
+    "load_mnist_5k",
     "load_dataset",
+    "load_splits",
+    "held_out_size",
+    "HELD_OUT",
     "default_data_root",
     "DATASETS",
     "IMAGE_SUFFIXES",
@@ -657,16 +661,61 @@ DATASETS: dict[str, Callable[..., ImageData]] = {
 }
 
 
-def load_dataset(name: str, root: str | Path | None = None, **kw: Any) -> ImageData:
-    """Load a dataset by name (``digits``, ``mnist_5k`` (packaged), ``mnist``, ``cifar10``, ``celeba``, ``celeba_hq``,
-    ``tiny_imagenet``, ``folder``).
+#: The fixed held-out size of each dataset's split (:func:`load_dataset` with ``split=``); others: 10 %, ≤ 10,000.
+HELD_OUT: dict[str, int] = {"digits": 300, "mnist_5k": MNIST_5K_HELD_OUT, "mnist": 10000, "cifar10": 10000,
+                            "tiny_imagenet": 10000}
+SPLITS = ("all", "train", "held_out")
 
-    ``root`` defaults to :func:`default_data_root`. Layouts: ``root/MNIST/raw/…``, ``root/cifar-10-batches-py/…``,
-    ``root/celeba/img_align_celeba/*.jpg``, ``root/celeba_hq/*``; for ``folder`` the root is the image folder.
-    Extra keywords go to the loader (e.g. ``train=False``, ``size=32``, ``limit=1000``).
+
+def held_out_size(name: str, n: int) -> int:
+    """The held-out size of dataset ``name`` with ``n`` images: :data:`HELD_OUT`, else 10 % (at most 10,000); always
+    leaves at least one training image."""
+    k = HELD_OUT.get(name.strip().lower().replace("-", "_"), min(10000, max(1, n // 10)))
+    return max(1, min(k, n - 1))
+
+
+def load_dataset(name: str | Path, root: str | Path | None = None, *, split: str = "all", n_val: int | None = None,
+                 seed: int = 0, **kw: Any) -> ImageData:
+    """One entry point for every dataset: images ``(N, C, H, W)`` in ``[−1, 1]``, labels if the dataset has them.
+
+    ``name``: a dataset name (``digits``, ``mnist_5k`` (packaged: nothing to download), ``mnist``, ``cifar10``,
+    ``celeba``, ``celeba_hq``, ``tiny_imagenet``) or **a folder of images** (any path that is a directory; 64×64
+    unless ``size=``). ``root`` (named datasets) defaults to :func:`default_data_root`; layouts:
+    ``root/MNIST/raw/…``, ``root/cifar-10-batches-py/…``, ``root/celeba/img_align_celeba/*.jpg``,
+    ``root/celeba_hq/*``. ``split``: ``"all"`` (every image), or ``"train"`` / ``"held_out"`` — the two parts of one
+    fixed seeded split (:meth:`ImageData.split` with ``n_val`` held out, default :func:`held_out_size`, and
+    ``seed``), the same on every call. Extra keywords go to the loader (e.g. ``train=False``, ``size=32``,
+    ``limit=1000``). A missing dataset raises :class:`DatasetNotFoundError` naming the folder layout it expects.
     """
-    key = name.strip().lower().replace("-", "_")
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}")
-    base = default_data_root() if root is None else Path(root).expanduser()
-    return DATASETS[key](base, **kw)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}; got {split!r}")
+    path = Path(name).expanduser()
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in DATASETS or key == "folder":
+        if path.is_dir() or key == "folder":
+            folder = path if key != "folder" else (Path(root).expanduser() if root is not None else None)
+            if folder is None:
+                raise ValueError("dataset 'folder' needs the folder as root=…; or pass the folder's path as the name")
+            images = _folder(folder, **kw)
+        elif path.exists() or "/" in str(name):
+            raise DatasetNotFoundError(f"Image folder {str(name)!r}", path,
+                                       [f"{path}/<any name>.png|.jpg|.jpeg   (a directory; sub-folders are searched)"])
+        else:
+            names = ", ".join(sorted(k for k in DATASETS if k != "folder"))
+            raise ValueError(f"unknown dataset {str(name)!r}: neither a dataset name ({names}) nor an existing "
+                             "folder of images")
+    else:
+        base = default_data_root() if root is None else Path(root).expanduser()
+        images = DATASETS[key](base, **kw)
+    if split == "all":
+        return images
+    train, held = images.split(held_out_size(key, len(images)) if n_val is None else n_val, seed=seed)
+    return train if split == "train" else held
+
+
+def load_splits(name: str | Path, root: str | Path | None = None, *, n_val: int | None = None, seed: int = 0,
+                **kw: Any) -> tuple[ImageData, ImageData]:
+    """``(train, held_out)`` of :func:`load_dataset`'s fixed split, loading the data once."""
+    images = load_dataset(name, root, **kw)
+    key = str(name).strip().lower().replace("-", "_")
+    return images.split(held_out_size(key, len(images)) if n_val is None else n_val, seed=seed)

@@ -96,6 +96,19 @@ _PAPER_IMAGES = {"mnist": ("MNIST", {}), "cifar10": ("CIFAR10", {}), "celeba": (
                  "celeba_hq": ("CelebA-HQ", dict(size=256))}
 
 
+def _nb00(p: str) -> dict[str, Any]:
+    """The quickstart: the whole GPE pipeline in about a minute on two cores (``quick``)."""
+    a, f = stage_settings(p, "encoder"), stage_settings(p, "flow")
+    common = dict(lr=a["lr"], batch=a["batch_size"], flow_lr=f["lr"], flow_batch=f["batch_size"], arch="mlp",
+                  hidden=256)
+    if p == "smoke":
+        return dict(dataset="digits", latent=8, encoder_iterations=30, decoder_iterations=30, flow_iterations=30,
+                    eps=None, sample_steps=10, **common)
+    return dict(dataset="mnist_5k", latent=30, encoder_iterations=3000 if p == "quick" else 20000,
+                decoder_iterations=2000 if p == "quick" else 20000, flow_iterations=4000 if p == "quick" else 50000,
+                eps=0.03, sample_steps=50, **common)
+
+
 def _nb01(p: str) -> dict[str, Any]:
     it = {"smoke": 30, "quick": 4000, "paper": 30000}[p]
     return dict(n=200 if p == "smoke" else 1000, n_eval={"smoke": 150, "quick": 500, "paper": 1000}[p],
@@ -253,13 +266,14 @@ def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:
 
 
 NOTEBOOKS: dict[str, Callable[..., dict[str, Any]]] = {
-    "01": _nb01, "02": _nb02, "03": _nb03, "04": _nb04, "05": _nb05, "06": _nb06, "07": _nb07, "08": _gan_images,
+    "00": _nb00, "01": _nb01, "02": _nb02, "03": _nb03, "04": _nb04, "05": _nb05, "06": _nb06, "07": _nb07,
+    "08": _gan_images,
     "09": _nb09,
 }
 
 
 def preset(notebook: str, profile: str | None = None, *, data_root: str | None = None) -> dict[str, Any]:
-    """Notebook ``notebook``'s settings (``"01"`` … ``"09"``) for ``profile`` (validated, see
+    """Notebook ``notebook``'s settings (``"00"`` … ``"09"``) for ``profile`` (validated, see
     :func:`resolve_profile`). ``data_root`` is passed to the data sets of the GAN notebooks' ``paper`` profile."""
     p = resolve_profile(profile)
     if notebook not in NOTEBOOKS:

@@ -17,7 +17,8 @@ import pandas as pd
 from . import verdicts as _verdicts
 
 __all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "Claim",
-           "checkpoint_folder", "TIMING_FILES", "is_timing_file", "timing_columns", "save_timings"]
+           "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "findings_block", "update_readme", "TIMING_FILES",
+           "is_timing_file", "timing_columns", "save_timings"]
 
 #: The outputs whose bytes depend on wall-clock, so two identical runs write them differently: every notebook's
 #: ``NN_timings.csv`` (the seconds moved out of its result tables by :func:`save_table`), notebook 05's
@@ -192,3 +193,77 @@ def save_verdict(df: pd.DataFrame | Sequence[Claim | Mapping[str, Any]], out_dir
     _verdicts.outcome_counts(df)  # every outcome is a known word
     df.insert(0, "profile", profile)
     return save_table(df, out_dir, f"{notebook}_verdict")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the README's findings (issue 17): generated from figures/*_verdict.csv, never typed
+# ----------------------------------------------------------------------------------------------------------------
+
+#: Which paper each notebook's claims belong to (02 checks GMEGAN's Theorem 1 = GPE's Theorem 2 and Fig. 3).
+NOTEBOOK_PAPERS: dict[str, str] = {"01": "GPE", "02": "GMEGAN", "03": "GPE", "04": "GPE", "05": "GPE", "06": "GPE",
+                                   "07": "GMEGAN", "08": "GMEGAN", "09": "GMEGAN", "10": "theory"}
+#: The headline verdicts of the README: (notebook, what the paper shows, the start of the claim's text).
+HEADLINES: list[tuple[str, str, str]] = [
+    ("04", "GPE Table 1", "mnist_5k: GPE ε=0.02 reaches loss 0.1 in fewer fresh-decoder iterations"),
+    ("06", "GPE Fig. 9", "GPE + CFM scores better than VAE + CFM after"),
+    ("07", "GMEGAN Figs. 4–5", "12 modes in R^500: GMEGAN covers at least as many modes"),
+    ("08", "GMEGAN Figs. 6–7", "digits: GMEGAN has the lowest mean FD-classifier"),
+]
+README_BEGIN = "<!-- findings:begin (written by reproduce/run_all.py from figures/*_verdict.csv; do not edit) -->"
+README_END = "<!-- findings:end -->"
+
+
+def findings_block(fig_dir: str | Path) -> str:
+    """The README's first screen: per paper, how many claims hold / fail / are inconclusive (and the sanity
+    checks), the :data:`HEADLINES` verdicts one line each, and the wall time of the runs behind them — all read from
+    ``fig_dir``'s ``NN_verdict.csv`` files and ``runs.json``. Raises if a headline claim is missing."""
+    import json
+
+    fig_dir = Path(fig_dir)
+    frames = {csv.name[:2]: pd.read_csv(csv, keep_default_na=False, dtype=str)
+              for csv in sorted(fig_dir.glob("[0-9][0-9]_verdict.csv"))}
+    if not frames:
+        raise FileNotFoundError(f"no NN_verdict.csv in {fig_dir}: run reproduce/run_all.py first")
+    meta = json.loads((fig_dir / "runs.json").read_text()) if (fig_dir / "runs.json").exists() else {}
+    profiles = sorted({str(v.get("profile")) for v in meta.values()}) or ["?"]
+    date = max((str(v.get("date", "")) for v in meta.values()), default="")
+    rows, papers = [], {}
+    for nb, df in frames.items():
+        papers.setdefault(NOTEBOOK_PAPERS.get(nb, "other"), []).append((nb, df))
+    for paper, items in papers.items():
+        counts = {o: sum(int((df["outcome"] == o).sum()) for _, df in items) for o in _verdicts.OUTCOMES}
+        nbs = ", ".join(nb for nb, _ in items)
+        rows.append(f"| {paper} (notebooks {nbs}) | {counts['holds']} | {counts['fails']} | "
+                    f"{counts['inconclusive']} | {counts['sanity']} |")
+    lines = [README_BEGIN, "",
+             f"**What this companion found** (profile `{', '.join(profiles)}`, runs up to {date}; every claim of "
+             "both papers that our runs can decide, with its numbers, in [figures/report.md](figures/report.md)):", "",
+             "| paper | holds | fails | inconclusive | sanity checks (not counted) |", "|---|---|---|---|---|", *rows,
+             ""]
+    for nb, what, prefix in HEADLINES:
+        df = frames.get(nb)
+        hit = None if df is None else df[df["claim"].str.startswith(prefix)]
+        if hit is None or not len(hit):
+            raise KeyError(f"headline claim {prefix!r} not found in {nb}_verdict.csv")
+        r = hit.iloc[0]
+        lines.append(f"- **{what}** — {r['claim']}: **{r['outcome']}** (ours: {r['ours']}; paper: {r['paper']})")
+    total = sum(float(v.get("seconds", 0)) for v in meta.values())
+    if total:
+        lines += ["", f"These runs took {total / 60:.0f} min of notebook wall time on the machine in the report's "
+                      "provenance table."]
+    lines += ["", README_END]
+    return "\n".join(lines)
+
+
+def update_readme(readme: str | Path, block: str) -> bool:
+    """Replace the text between :data:`README_BEGIN` and :data:`README_END` in ``readme`` with ``block`` (which
+    carries both markers); ``True`` if the file changed. Raises if the markers are missing."""
+    path = Path(readme)
+    text = path.read_text()
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if i < 0 or j < i:
+        raise ValueError(f"{path} lacks the findings markers {README_BEGIN!r} … {README_END!r}")
+    new = text[:i] + block + text[j + len(README_END):]
+    if new != text:
+        path.write_text(new)
+    return new != text

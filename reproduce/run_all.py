@@ -258,6 +258,17 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
             sections.append("Timing files (wall-clock: they differ between identical runs): "
                             + ", ".join(f"`{f}`" for f in timed))
             sections.append("")
+    with_verdict = {csv.name.split("_verdict")[0] for csv in fig_dir.glob("*_verdict.csv")}
+    for title in sorted(meta):  # tutorials (the quickstart) state no claims: their figures are listed all the same
+        nb = title[:2]
+        if nb in with_verdict or not meta[title].get("ok"):
+            continue
+        figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
+        info = meta[title]
+        sections += [f"## {title}", f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
+                     f"ok ({info.get('date', '')}); a tutorial: no claims.", ""]
+        if figs:
+            sections += ["Figures: " + ", ".join(f"[{f}]({f})" for f in figs), ""]
     if summary:
         table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
         table.loc[len(table)] = ["all", *(int(table[o].sum()) for o in OUTCOMES)]
@@ -282,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--log-output", action="store_true", help="stream the notebooks' output to this terminal")
     ap.add_argument("--force", action="store_true", help="rerun notebooks even when their outputs are up to date")
     args = ap.parse_args(argv)
+    if args.profile not in ("smoke", "quick", "paper"):  # argparse checks choices on the command line, not defaults
+        ap.error(f"unknown profile {args.profile!r} (from $GPE_PROFILE?); choose smoke, quick or paper")
     previous = os.environ.get("GPE_PROFILE")
     os.environ["GPE_PROFILE"] = args.profile  # the kernels' subprocesses inherit the profile
     try:
@@ -318,13 +331,25 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(nb.stem)
 
         target = FIGURES if copy else run_dir / "figures"
-        if copy:
+        if copy:  # a failed notebook's partial outputs and record stay in the run folder; figures/ keeps the last good
             FIGURES.mkdir(exist_ok=True)
+            failed = tuple(name[:3] for name in failures)
             for f in (run_dir / "figures").iterdir():
-                if f.is_file():
+                if f.is_file() and not f.name.startswith(failed):
                     shutil.copy2(f, FIGURES / f.name)
+            if failures:  # the run folder's own report records the failures (and the tracebacks sit beside it)
+                print(f"report of this run, failures included: {write_report(run_dir / 'figures', runs, args.profile)}")
+            runs = [r for r in runs if r["ok"]]
         if runs or not (target / "report.md").exists():
             print(f"report: {write_report(target, runs, args.profile)}")
+            if target == FIGURES and (ROOT / "README.md").exists():  # the README's findings: generated, not typed
+                from gpelib.reporting import findings_block, update_readme
+
+                try:
+                    if update_readme(ROOT / "README.md", findings_block(FIGURES)):
+                        print("README.md: findings updated from figures/")
+                except (KeyError, ValueError) as e:  # a headline claim renamed, markers removed: say so, don't fail
+                    print(f"README.md findings not updated: {e}", file=sys.stderr)
         else:  # a no-op rerun leaves the report (and its date) and runs.json as they are
             print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
         if failures:

@@ -387,3 +387,39 @@ def test_mnist_5k_packaged_file_is_real_mnist():
     assert (d.images == -1).float().mean() > 0.7 and d.images[:, :, 0, :].eq(-1).float().mean() > 0.99
     train, val = d.split(MNIST_5K_HELD_OUT, seed=0)
     assert (len(train), len(val)) == (4000, 1000)
+
+
+def test_load_dataset_serves_names_and_folders_with_one_fixed_split(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (9, 7, 3), dtype=np.uint8)).save(folder / f"{i:02d}.png")
+    every = data.load_dataset(folder, size=6)  # a path: the folder loader, no name needed
+    assert every.images.shape == (12, 3, 6, 6) and every.labels is None
+    assert every.images.min() >= -1 and every.images.max() <= 1
+    train, held = data.load_splits(str(folder), size=6)  # 10 % held out, at least one
+    assert (len(train), len(held)) == (11, 1)
+    again = data.load_dataset(str(folder), split="held_out", size=6)
+    assert torch.equal(again.images, held.images)  # the same split on every call
+    d_train = data.load_dataset("digits", split="train")
+    d_held = data.load_dataset("digits", split="held_out")
+    assert (len(d_train), len(d_held)) == (1797 - 300, 300) and d_train.labels is not None
+    x = torch.cat([d_train.images, d_held.images]).flatten(1)
+    assert torch.unique(x, dim=0).shape[0] == torch.unique(data.load_digits().images.flatten(1), dim=0).shape[0]
+    assert len(data.load_dataset("digits", split="held_out", n_val=50)) == 50
+    with pytest.raises(ValueError, match="split must be"):
+        data.load_dataset("digits", split="test")
+    with pytest.raises(ValueError, match="neither a dataset name"):
+        data.load_dataset("mnist5k")
+    with pytest.raises(data.DatasetNotFoundError, match="a directory"):
+        data.load_dataset(tmp_path / "missing" / "images")
+
+
+def test_packaged_mnist_split_is_the_notebooks_4000_1000():
+    train, held = data.load_splits("mnist_5k")
+    assert (len(train), len(held)) == (4000, 1000)
+    t2, h2 = data.load_dataset("mnist_5k").split(1000, seed=0)  # the notebooks' call
+    assert torch.equal(held.images, h2.images) and torch.equal(train.labels, t2.labels)

@@ -67,10 +67,14 @@ def test_report_gathers_verdicts(tmp_path):
     reporting.save_verdict(reporting.verdict_table([dict(claim="x | y", paper="p", ours="o", holds=True)]),
                            tmp_path, "01", profile="quick")
     (tmp_path / "01_thing.png").write_bytes(b"")
+    (tmp_path / "00_samples.png").write_bytes(b"")
     runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "", "date": "d"},
-            {"notebook": "02_other", "ok": False, "seconds": 1.0, "profile": "quick", "error": "Boom", "date": "d"}]
+            {"notebook": "02_other", "ok": False, "seconds": 1.0, "profile": "quick", "error": "Boom", "date": "d"},
+            {"notebook": "00_quick", "ok": True, "seconds": 2.0, "profile": "quick", "error": "", "date": "d"}]
     report = run_all.write_report(tmp_path, runs, "quick").read_text()
     assert "## 01_mixture" in report and "x \\| y" in report and "[01_thing.png]" in report
+    assert "## 00_quick" in report and "a tutorial: no claims" in report and "[00_samples.png]" in report
+    assert "## 02_other" not in report  # a failed notebook is listed under Failures only
     assert "## Failures" in report and "Boom" in report
     assert json.loads((tmp_path / "runs.json").read_text())["02_other"]["ok"] is False
 
@@ -213,3 +217,76 @@ def test_noop_rerun_leaves_report_and_runs_json_alone(tmp_path, monkeypatch):
     assert run_all.main(["--profile", "quick", "--only", "01", "--run-dir", str(tmp_path / "run")]) == 0
     assert (tmp_path / "report.md").read_text() == "old report" and (tmp_path / "runs.json").read_text() == records
     assert os.environ.get("GPE_PROFILE") != "quick" or before == "quick"  # main() does not leak its profile
+
+
+def _verdict_csv(folder: Path, nb: str, rows: list[tuple[str, str]]) -> None:
+    pd.DataFrame([dict(profile="quick", claim=c, paper="p", ours="o", outcome=o, seeds="3", detail="", note="")
+                  for c, o in rows]).to_csv(folder / f"{nb}_verdict.csv", index=False)
+
+
+def test_findings_block_counts_per_paper_and_quotes_the_headlines(tmp_path, monkeypatch):
+    monkeypatch.setattr(reporting, "HEADLINES", [("04", "Table 1", "GPE faster"), ("07", "Fig. 5", "modes")])
+    _verdict_csv(tmp_path, "04", [("GPE faster at 0.1", "holds"), ("gap widens", "fails")])
+    _verdict_csv(tmp_path, "02", [("bound on train pairs", "sanity"), ("spread", "inconclusive")])
+    _verdict_csv(tmp_path, "07", [("modes covered", "fails")])
+    (tmp_path / "runs.json").write_text(json.dumps({"04_x": {"profile": "quick", "date": "2026-01-02 03:04",
+                                                             "seconds": 600}}))
+    block = reporting.findings_block(tmp_path)
+    assert "| GPE (notebooks 04) | 1 | 1 | 0 | 0 |" in block
+    assert "| GMEGAN (notebooks 02, 07) | 0 | 1 | 1 | 1 |" in block
+    assert "- **Table 1** — GPE faster at 0.1: **holds**" in block and "**Fig. 5** — modes covered: **fails**" in block
+    assert "10 min" in block and block.startswith(reporting.README_BEGIN) and block.endswith(reporting.README_END)
+    monkeypatch.setattr(reporting, "HEADLINES", [("04", "x", "no such claim")])
+    with pytest.raises(KeyError, match="no such claim"):
+        reporting.findings_block(tmp_path)
+
+
+def test_update_readme_replaces_only_the_marked_block(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n{reporting.README_BEGIN}\nold\n{reporting.README_END}\n## rest\n")
+    block = f"{reporting.README_BEGIN}\nnew\n{reporting.README_END}"
+    assert reporting.update_readme(readme, block) and not reporting.update_readme(readme, block)
+    assert readme.read_text() == f"# t\n{block}\n## rest\n"
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        reporting.update_readme(readme, block)
+
+
+def test_readme_findings_match_the_committed_report():
+    """The README's first screen is generated from figures/ by the runner: regenerate and compare."""
+    text = (ROOT / "README.md").read_text()
+    i, j = text.index(reporting.README_BEGIN), text.index(reporting.README_END) + len(reporting.README_END)
+    assert text[i:j] == reporting.findings_block(ROOT / "figures"), \
+        "README findings are stale: rerun reproduce/run_all.py (or update_readme(findings_block('figures')))"
+
+
+def test_runner_refuses_an_unknown_profile_from_the_environment(monkeypatch, tmp_path):
+    run_all = load_runner()
+    monkeypatch.setattr(run_all, "FIGURES", tmp_path)
+    monkeypatch.setenv("GPE_PROFILE", "nonsense")
+    with pytest.raises(SystemExit) as e:
+        run_all.main(["--only", "01", "--run-dir", str(tmp_path / "run")])
+    assert e.value.code == 2 and not list(tmp_path.glob("*.json"))
+
+
+def test_a_failed_notebook_leaves_figures_alone(monkeypatch, tmp_path):
+    run_all = load_runner()
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "01_verdict.csv").write_text("the last good one")
+    (figures / "report.md").write_text("the last good report")
+    (figures / "runs.json").write_text(json.dumps({"01_mixture_embeddings": {"ok": True, "profile": "quick"}}))
+
+    def failing(nb, run_dir, profile, device, log_output):
+        (run_dir / "figures" / "01_embeddings_0.png").write_bytes(b"partial")
+        return False, 1.0, "Boom"
+
+    monkeypatch.setattr(run_all, "FIGURES", figures)
+    monkeypatch.setattr(run_all, "run_one", failing)
+    code = run_all.main(["--profile", "quick", "--only", "01", "--force", "--run-dir", str(tmp_path / "run")])
+    assert code == 1
+    assert (figures / "01_verdict.csv").read_text() == "the last good one"
+    assert not (figures / "01_embeddings_0.png").exists()  # no partial output copied
+    assert (figures / "report.md").read_text() == "the last good report"
+    assert json.loads((figures / "runs.json").read_text())["01_mixture_embeddings"]["ok"] is True
+    assert "Boom" in (tmp_path / "run" / "figures" / "report.md").read_text()  # reported in the run's folder

@@ -240,15 +240,26 @@ def _generator(run: Path):
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
+    import matplotlib.pyplot as plt
     from safetensors.torch import save_file
 
-    from .plots import image_grid, save_figure
+    from .plots import image_grid
 
+    if args.n < 1:
+        raise CLIError(f"-n must be at least 1; got {args.n}")
     run = Path(args.run)
+    out = Path(args.out) if args.out else run / "samples.png"
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if out.suffix.lower().lstrip(".") not in formats:
+        raise CLIError(f"--out {out}: unknown image format {out.suffix!r}; use one of "
+                       f"{', '.join('.' + f for f in sorted(formats))}")
     gen = _generator(run)
     x = gen.generate(args.n, seed=args.seed)
-    out = Path(args.out) if args.out else run / "samples.png"
-    save_figure(image_grid(x, nrow=int(max(1, round(args.n**0.5)))), out.parent, out.stem, pdf=False)
+    fig = image_grid(x, nrow=int(max(1, round(args.n**0.5))))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=130, bbox_inches="tight")  # the format the suffix names (png, jpg, pdf, svg, …)
+    plt.close(fig)
     save_file({"samples": x.contiguous()}, str(out.with_suffix(".safetensors")))
     print(f"{args.n} samples -> {out} and {out.with_suffix('.safetensors')}")
 
@@ -346,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", "--run-dir", dest="run", required=True)
     sp.add_argument("-n", type=int, default=64)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--out", help="PNG path (default RUN/samples.png); the tensors go beside it as .safetensors")
+    sp.add_argument("--out", help="image path, its format from the suffix: .png, .jpg, .pdf, … (default "
+                    "RUN/samples.png); the tensors go beside it as .safetensors")
     sp.set_defaults(func=cmd_sample)
     sp = sub.add_parser("evaluate", help="reconstruction, GME cost, bi-Lipschitz statistics, generation metric")
     common(sp, None)

@@ -22,7 +22,13 @@ def test_chain_encoder_decoder_flow_sample_evaluate(tmp_path, capsys):
     assert main(["train-flow", "--run", str(run), *FAST]) == 0
     assert main(["sample", "--run", str(run), "-n", "9", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file() and (tmp_path / "s.safetensors").is_file()
+    assert main(["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "s.jpg")]) == 0
+    assert (tmp_path / "s.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG where a JPEG was asked for
     capsys.readouterr()
+    for bad, needle in ((["-n", "-3"], "-n must be at least 1"), (["--out", str(tmp_path / "s.xyz")], "format")):
+        assert main(["sample", "--run", str(run), *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gpe: error:") and needle in err and "Traceback" not in err
     assert main(["evaluate", "--run", str(run)]) == 0
     out = capsys.readouterr().out
     for needle in ("GME cost", "spread", "reconstruction MSE", "FD-classifier", "encoder written by: commit",

@@ -31,7 +31,7 @@
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
 device = None  # None: CUDA if available, else CPU
 out_dir = None  # None: runs/<profile>/figures; reproduce/run_all.py passes its run folder
-data_root = None  # for named datasets on disk (mnist, cifar10, celeba, …): None = $GPE_DATA_ROOT or ~/data
+data_root = None  # named datasets on disk: mnist, cifar10, celeba (None: $GPE_DATA_ROOT or ~/data)
 seed = 0
 
 # %%

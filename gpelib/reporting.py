@@ -23,12 +23,13 @@ __all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_ve
 #: The outputs whose bytes depend on wall-clock, so two identical runs write them differently: every notebook's
 #: ``NN_timings.csv`` (the seconds moved out of its result tables by :func:`save_table`), notebook 05's
 #: tables, figures and verdict (its result *is* a time: reconstruction vs wall-clock, seconds per iteration) and the
-#: runner's run records (``runs.json``, ``report.md``: dates, wall time). Every other figure and CSV is the same
+#: runner's run records (``runs.json``, ``report.md``: dates, wall time) and the executed notebooks (``executed/``:
+#: progress bars and printed times). Every other figure and CSV is the same
 #: bytes on a rerun with the same code, environment and hardware (tests/test_determinism.py).
 TIMING_FILES = (
     "[0-9][0-9]_timings.csv",
     "05_wallclock_*", "05_time_to_threshold.csv", "05_seconds_per_iteration*", "05_verdict.csv",
-    "runs.json", "report.md",
+    "runs.json", "report.md", "[0-9][0-9]_*.ipynb",
 )
 
 _TIMING_COLUMN = re.compile(r"(^|_)(seconds|s_per_iter)($|_)")
@@ -237,7 +238,8 @@ def findings_block(fig_dir: str | Path) -> str:
                     f"{counts['inconclusive']} | {counts['sanity']} |")
     lines = [README_BEGIN, "",
              f"**What this companion found** (profile `{', '.join(profiles)}`, runs up to {date}; every claim of "
-             "both papers that our runs can decide, with its numbers, in [figures/report.md](figures/report.md)):", "",
+             "both papers that our runs can decide, with its numbers, in [figures/report.md](figures/report.md); "
+             "the executed notebooks, outputs included, in [figures/executed/](figures/executed/)):", "",
              "| paper | holds | fails | inconclusive | sanity checks (not counted) |", "|---|---|---|---|---|", *rows,
              ""]
     for nb, what, prefix in HEADLINES:

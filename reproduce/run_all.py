@@ -253,6 +253,8 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
         if figs:
             sections.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))
             sections.append("")
+        if (fig_dir / "executed" / f"{title}.ipynb").is_file():
+            sections += [f"Executed notebook: [executed/{title}.ipynb](executed/{title}.ipynb)", ""]
         timed = sorted(p.name for p in fig_dir.glob(f"{nb}_*") if is_timing_file(p.name))
         if timed:
             sections.append("Timing files (wall-clock: they differ between identical runs): "
@@ -269,6 +271,8 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
                      f"ok ({info.get('date', '')}); a tutorial: no claims.", ""]
         if figs:
             sections += ["Figures: " + ", ".join(f"[{f}]({f})" for f in figs), ""]
+        if (fig_dir / "executed" / f"{title}.ipynb").is_file():
+            sections += [f"Executed notebook: [executed/{title}.ipynb](executed/{title}.ipynb)", ""]
     if summary:
         table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
         table.loc[len(table)] = ["all", *(int(table[o].sum()) for o in OUTCOMES)]
@@ -337,6 +341,11 @@ def main(argv: list[str] | None = None) -> int:
             for f in (run_dir / "figures").iterdir():
                 if f.is_file() and not f.name.startswith(failed):
                     shutil.copy2(f, FIGURES / f.name)
+            (FIGURES / "executed").mkdir(exist_ok=True)
+            for r in runs:  # the executed notebooks, outputs included: browsable beside the figures they made
+                src = run_dir / "executed" / f"{r['notebook']}.ipynb"
+                if r["ok"] and src.is_file():
+                    shutil.copy2(src, FIGURES / "executed" / src.name)
             if failures:  # the run folder's own report records the failures (and the tracebacks sit beside it)
                 print(f"report of this run, failures included: {write_report(run_dir / 'figures', runs, args.profile)}")
             runs = [r for r in runs if r["ok"]]

@@ -290,3 +290,22 @@ def test_a_failed_notebook_leaves_figures_alone(monkeypatch, tmp_path):
     assert (figures / "report.md").read_text() == "the last good report"
     assert json.loads((figures / "runs.json").read_text())["01_mixture_embeddings"]["ok"] is True
     assert "Boom" in (tmp_path / "run" / "figures" / "report.md").read_text()  # reported in the run's folder
+
+
+def test_a_successful_run_copies_its_executed_notebook_and_links_it(monkeypatch, tmp_path):
+    run_all = load_runner()
+    figures = tmp_path / "figures"
+
+    def ok(nb, run_dir, profile, device, log_output):
+        (run_dir / "executed" / nb.name).write_text("{}")
+        reporting.save_verdict([dict(claim="c", paper="p", ours="o", holds=True)], run_dir / "figures", nb.name[:2],
+                               profile=profile)
+        return True, 1.0, ""
+
+    monkeypatch.setattr(run_all, "FIGURES", figures)
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)  # no README here: nothing to update
+    monkeypatch.setattr(run_all, "run_one", ok)
+    assert run_all.main(["--profile", "quick", "--only", "01", "--force", "--run-dir", str(tmp_path / "run")]) == 0
+    name = next((ROOT / "notebooks").glob("01_*.ipynb")).name
+    assert (figures / "executed" / name).read_text() == "{}"
+    assert f"[executed/{name}](executed/{name})" in (figures / "report.md").read_text()

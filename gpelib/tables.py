@@ -481,7 +481,7 @@ def protocol_conclusion(effects: pd.DataFrame, *, baseline: str = "as printed") 
         b = g[g.variant == baseline].iloc[0]
         rest = g[g.variant != baseline]
         flip = [f"{r.variant} ({r.side}, {r.text})" for r in rest.itertuples() if r.flips]
-        move = [f"{r.variant} (×{r.change:.2g})" for r in rest.itertuples() if r.moves and not r.flips]
+        move = [f"{r.variant} (×{r.change:.3g})" for r in rest.itertuples() if r.moves and not r.flips]
         stay = [r.variant for r in rest.itertuples() if not r.moves]
         unk = [r.variant for r in rest.itertuples() if not r.moves and r.change != r.change]
         stay = [v for v in stay if v not in unk]

@@ -110,11 +110,21 @@ def save_checkpoint(
         full["modules"] = {name: getattr(m, "config", None) for name, m in modules.items()}
         full.setdefault("provenance", _provenance.stamp())
         (tmp / "config.json").write_text(json.dumps(full, indent=2, default=_json_default))
+        mode = _file_mode()
+        for f in ("weights.safetensors", "state.pt", "config.json"):  # safetensors alone would write 0600
+            os.chmod(tmp / f, mode)
         _swap_in(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _file_mode() -> int:
+    """The mode a plain new file gets under this process's umask (``0o666 & ~umask``)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _json_default(o: Any) -> Any:

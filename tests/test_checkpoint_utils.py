@@ -58,3 +58,15 @@ def test_weights_hash_follows_the_weights_only():
     with torch.no_grad():
         b[1].running_mean += 1e-3  # buffers are
     assert weights_hash(a) != weights_hash(b)
+
+
+def test_checkpoint_files_share_one_mode(tmp_path):
+    import stat
+
+    from torch import nn
+
+    from gpelib.checkpoint import save_checkpoint
+
+    p = save_checkpoint(tmp_path / "ck", modules={"m": nn.Linear(2, 2)}, config={}, state={"x": 1})
+    modes = {f: stat.S_IMODE((p / f).stat().st_mode) for f in ("weights.safetensors", "state.pt", "config.json")}
+    assert len(set(modes.values())) == 1, modes  # not 0600 weights beside 0644 state (issue 13, item 10)

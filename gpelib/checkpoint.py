@@ -137,10 +137,29 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"cannot store {type(o).__name__} in a checkpoint's JSON config")
 
 
-def checkpoint_exists(path: str | Path) -> bool:
-    """True when ``path`` holds a complete checkpoint (all three files)."""
-    p = Path(path)
+def _complete(p: Path) -> bool:
     return all((p / f).is_file() for f in ("config.json", "weights.safetensors", "state.pt"))
+
+
+def _recover(path: Path) -> None:
+    """A kill between :func:`_swap_in`'s two renames leaves the last good checkpoint at ``.NAME.old-PID`` and nothing
+    at ``NAME``: move the newest complete one back, so the next run resumes instead of restarting from 0."""
+    if path.exists() or not path.parent.is_dir():
+        return
+    olds = sorted((p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and _complete(p)),
+                  key=lambda p: p.stat().st_mtime)
+    if olds:
+        os.replace(olds[-1], path)
+        for p in olds[:-1]:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def checkpoint_exists(path: str | Path) -> bool:
+    """True when ``path`` holds a complete checkpoint (all three files); a checkpoint left aside by an interrupted
+    swap is moved back first (:func:`_recover`)."""
+    p = Path(path)
+    _recover(p)
+    return _complete(p)
 
 
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> Checkpoint:

@@ -70,3 +70,16 @@ def test_checkpoint_files_share_one_mode(tmp_path):
     p = save_checkpoint(tmp_path / "ck", modules={"m": nn.Linear(2, 2)}, config={}, state={"x": 1})
     modes = {f: stat.S_IMODE((p / f).stat().st_mode) for f in ("weights.safetensors", "state.pt", "config.json")}
     assert len(set(modes.values())) == 1, modes  # not 0600 weights beside 0644 state (issue 13, item 10)
+
+
+def test_a_checkpoint_left_aside_by_an_interrupted_swap_is_recovered(tmp_path):
+    import os
+
+    from torch import nn
+
+    from gpelib.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
+
+    p = save_checkpoint(tmp_path / "ck", modules={"m": nn.Linear(2, 2)}, config={"iteration": 7})
+    os.replace(p, tmp_path / ".ck.old-12345")  # killed after the first rename of the swap, before the second
+    assert checkpoint_exists(p) and not (tmp_path / ".ck.old-12345").exists()
+    assert load_checkpoint(p).config["iteration"] == 7

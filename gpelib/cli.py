@@ -21,6 +21,7 @@ batch N·b; only rank 0 writes files and prints.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,25 @@ def _save_settings(run: Path, cfg: dict[str, Any]) -> None:
     (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
+@contextlib.contextmanager
+def _settings_for(run: Path, cfg: dict[str, Any]):
+    """Store ``cfg`` in ``RUN/config.yaml`` for the command's duration (a killed run resumes with it), and put the
+    previous file back when the command fails with an error — a refused or crashing command leaves the run's settings
+    as they were (issue 13), so later commands still match the checkpoints."""
+    path = run / "config.yaml"
+    before = path.read_text() if path.is_file() else None
+    _save_settings(run, cfg)
+    try:
+        yield
+    except Exception:
+        if _main_process():
+            if before is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(before)
+        raise
+
+
 def _report(res, run: Path, stage: str, message: str) -> None:
     """Rank 0 writes ``RUN/<stage>_history.csv`` and prints one line."""
     if _main_process():
@@ -190,9 +210,9 @@ def cmd_train_encoder(args: argparse.Namespace) -> None:
     run = Path(args.run)
     cfg = _settings(args, "encoder")
     _, x, xv = _split(cfg)
-    _save_settings(run, cfg)
-    res = train_gpe_encoder(x, latent_dim=int(cfg["latent_dim"]), config=_train_config(cfg, "encoder", run),
-                            val_data=xv, arch=cfg["arch"], width=int(cfg["width"]))
+    with _settings_for(run, cfg):
+        res = train_gpe_encoder(x, latent_dim=int(cfg["latent_dim"]), config=_train_config(cfg, "encoder", run),
+                                val_data=xv, arch=cfg["arch"], width=int(cfg["width"]))
     _report(res, run, "encoder", f"encoder: {res.iterations} iterations, {res.seconds:.1f} s, stopped by "
                                  f"{res.info['stopped']}, held-out GME cost {res.final_val:.4g} -> {run / 'encoder'}")
 
@@ -205,10 +225,10 @@ def cmd_train_decoder(args: argparse.Namespace) -> None:
     cfg = _settings(args, "decoder")
     enc = _load_module(run, "encoder", "encoder")
     images, x, xv = _split(cfg)
-    _save_settings(run, cfg)
-    _seed_models(cfg, "decoder")
-    dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
-    res = train_decoder(dec, enc, x, config=_train_config(cfg, "decoder", run), val_data=xv)
+    with _settings_for(run, cfg):
+        _seed_models(cfg, "decoder")
+        dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
+        res = train_decoder(dec, enc, x, config=_train_config(cfg, "decoder", run), val_data=xv)
     _report(res, run, "decoder", f"decoder: {res.iterations} iterations, {res.seconds:.1f} s, held-out "
                                  f"reconstruction MSE {res.final_val:.4g} -> {run / 'decoder'}")
 
@@ -222,12 +242,12 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
     cfg = _settings(args, "flow")
     enc = _load_module(run, "encoder", "encoder")
     _, x, xv = _split(cfg)
-    _save_settings(run, cfg)
-    d = int(cfg["latent_dim"])
-    _seed_models(cfg, "velocity")
-    vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
-    res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv),
-                     encoder_hash=weights_hash(enc))
+    with _settings_for(run, cfg):
+        d = int(cfg["latent_dim"])
+        _seed_models(cfg, "velocity")
+        vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
+        res = train_flow(vel, encode(enc, x), config=_train_config(cfg, "flow", run), val_latents=encode(enc, xv),
+                         encoder_hash=weights_hash(enc))
     _report(res, run, "flow", f"flow: {res.iterations} iterations, {res.seconds:.1f} s, held-out CFM loss "
                               f"{res.final_val:.4g} -> {run / 'flow'}")
 

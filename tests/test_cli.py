@@ -84,3 +84,16 @@ def test_speed_flags_reach_the_trainer_and_the_run_config(tmp_path):
     assert saved["channels_last"] is True and saved["precision"] == "bf16" and saved["compile"] is False
     tc = load_checkpoint(run / "encoder").config["train_config"]
     assert tc["channels_last"] is True and tc["precision"] == "bf16"
+
+
+def test_a_refused_command_leaves_the_run_settings_as_they_were(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train-encoder", "--data", "digits", "--run", str(run), "--latent-dim", "4", *FAST]) == 0
+    before = (run / "config.yaml").read_text()
+    try:  # another latent size on the same run: refused (or failing) on resume
+        code = main(["train-encoder", "--run", str(run), "--latent-dim", "3", *FAST])
+    except Exception:  # noqa: BLE001 — whichever way it fails, the settings must survive
+        code = 1
+    assert code != 0
+    assert (run / "config.yaml").read_text() == before
+    assert main(["train-decoder", "--run", str(run), *FAST]) == 0  # the run is not left broken

@@ -65,6 +65,64 @@ class CLIError(Exception):
     """A user-facing error: printed as one message, exit status 2."""
 
 
+# one validation layer for YAML files and flags: key -> (kind, rule); kinds: int, float, str, bool, betas
+_POS_INT = ("int", lambda v: v > 0, "a whole number > 0")
+_POS_FLOAT = ("float", lambda v: v > 0, "a number > 0")
+_OPT_POS_FLOAT = ("float?", lambda v: v > 0, "a number > 0 or null")
+_OPT_POS_INT = ("int?", lambda v: v > 0, "a whole number > 0 or null")
+_STAGE_SCHEMA = {"iterations": _POS_INT, "batch_size": ("int", lambda v: v >= 2, "a whole number ≥ 2"),
+                 "lr": _POS_FLOAT, "betas": ("betas", lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
+                 "target": _OPT_POS_FLOAT, "chunk_size": _OPT_POS_INT, "hidden": _POS_INT, "n_layers": _POS_INT}
+SCHEMA: dict[str, Any] = {
+    "data": ("str", lambda v: bool(v), "a dataset name or a folder"), "root": ("str?", lambda v: True, "a folder"),
+    "size": _OPT_POS_INT, "n_val": _POS_INT, "latent_dim": _POS_INT,
+    "arch": ("str?", lambda v: v in ("mlp", "conv"), "mlp, conv or null"), "width": _POS_INT,
+    "data_scale": _POS_FLOAT, "seed": ("int", lambda v: v >= 0, "a whole number ≥ 0"),
+    "device": ("str?", lambda v: True, "a torch device"),
+    "precision": ("str", lambda v: v in ("fp32", "bf16"), "fp32 or bf16"),
+    "channels_last": ("bool", lambda v: True, "true or false"), "compile": ("bool", lambda v: True, "true or false"),
+    **{stage: {k: _STAGE_SCHEMA[k] for k in DEFAULTS[stage]} for stage in STAGES},
+}
+
+
+def _type_ok(kind: str, v: Any) -> bool:
+    if kind.endswith("?"):
+        if v is None:
+            return True
+        kind = kind[:-1]
+    if kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == "float":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "betas":
+        return isinstance(v, (list, tuple)) and len(v) == 2 and all(_type_ok("float", b) for b in v)
+    raise AssertionError(kind)
+
+
+def _validate(cfg: dict[str, Any], where: str, schema: dict[str, Any] | None = None, prefix: str = "") -> None:
+    """Every key of ``cfg`` is known (nested stage keys too) and every value has its type and range — no silent
+    coercion (``5.7`` or ``"16"`` for a whole number is an error). ``where`` names the file (or "the command line")
+    in the message, with the key and what was expected."""
+    schema = SCHEMA if schema is None else schema
+    for k, v in cfg.items():
+        key = f"{prefix}{k}"
+        if k not in schema:
+            raise CLIError(f"{where}: unknown setting {key!r}; known here: {', '.join(sorted(schema))}")
+        rule = schema[k]
+        if isinstance(rule, dict):
+            if not isinstance(v, dict):
+                raise CLIError(f"{where}: {key!r} must be a mapping of {', '.join(sorted(rule))}; got {v!r}")
+            _validate(v, where, rule, prefix=f"{key}.")
+            continue
+        kind, check, expected = rule
+        if not _type_ok(kind, v) or (v is not None and not check(v)):
+            raise CLIError(f"{where}: {key} must be {expected}; got {v!r}")
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
@@ -81,9 +139,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise CLIError(f"config file {path} is not valid YAML: {e}") from e
     if not isinstance(cfg, dict):
         raise CLIError(f"config file {path} must hold a mapping of settings, got {type(cfg).__name__}")
-    unknown = set(cfg) - set(DEFAULTS)
-    if unknown:
-        raise CLIError(f"config file {path}: unknown keys {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    _validate(cfg, f"config file {path}")
     return cfg
 
 
@@ -105,6 +161,7 @@ def _settings(args: argparse.Namespace, stage: str | None) -> dict[str, Any]:
             v = getattr(args, key, None)
             if v is not None:
                 cfg[stage] = {**cfg[stage], key: v}
+    _validate(cfg, "the command line")
     return cfg
 
 
@@ -122,22 +179,57 @@ def _save_settings(run: Path, cfg: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _settings_for(run: Path, cfg: dict[str, Any]):
-    """Store ``cfg`` in ``RUN/config.yaml`` for the command's duration (a killed run resumes with it), and put the
-    previous file back when the command fails with an error — a refused or crashing command leaves the run's settings
-    as they were (issue 13), so later commands still match the checkpoints."""
-    path = run / "config.yaml"
-    before = path.read_text() if path.is_file() else None
-    _save_settings(run, cfg)
-    try:
+def _locked(run: Path):
+    """An exclusive lock on the run folder (``RUN/.lock``, ``flock``) for a command that trains into it: a second
+    command on the same folder stops at once with the holder's pid. The kernel drops the lock when its process ends,
+    however it ends, so a crashed run leaves no stale lock behind."""
+    if not _main_process():  # under torchrun rank 0 holds it for the job
         yield
-    except Exception:
-        if _main_process():
-            if before is None:
-                path.unlink(missing_ok=True)
-            else:
-                path.write_text(before)
-        raise
+        return
+    import fcntl
+    import os
+
+    run.mkdir(parents=True, exist_ok=True)
+    path = run / ".lock"
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise CLIError(f"run folder {run} is in use by process {holder} ({path}); wait for it to finish or "
+                           "train into another --run") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _settings_for(run: Path, cfg: dict[str, Any]):
+    """Under the run folder's lock (:func:`_locked`), store ``cfg`` in ``RUN/config.yaml`` for the command's duration
+    (a killed run resumes with it), and put the previous file back when the command fails with an error: a refused or
+    crashing command leaves the run's settings as they were (issue 13), so later commands still match the
+    checkpoints."""
+    path = run / "config.yaml"
+    with _locked(run):
+        before = path.read_text() if path.is_file() else None
+        _save_settings(run, cfg)
+        try:
+            yield
+        except Exception:
+            if _main_process():
+                if before is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_text(before)
+            raise
 
 
 def _report(res, run: Path, stage: str, message: str) -> None:

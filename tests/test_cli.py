@@ -66,7 +66,7 @@ def test_unknown_config_key(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("latent: 3\n")
     assert main(["train-encoder", "--run", str(tmp_path / "r"), "--config", str(cfg)]) == 2
-    assert "unknown keys ['latent']" in capsys.readouterr().err
+    assert "unknown setting 'latent'" in capsys.readouterr().err
 
 
 def test_help_runs_as_a_module():
@@ -97,3 +97,50 @@ def test_a_refused_command_leaves_the_run_settings_as_they_were(tmp_path, capsys
     assert code != 0
     assert (run / "config.yaml").read_text() == before
     assert main(["train-decoder", "--run", str(run), *FAST]) == 0  # the run is not left broken
+
+
+@pytest.mark.parametrize("yaml_text,needle", [
+    ("encoder:\n  iterashuns: 5\n", "unknown setting 'encoder.iterashuns'"),  # a typo in a nested key
+    ("latent_dim: ten\n", "latent_dim must be a whole number > 0; got 'ten'"),
+    ("latent_dim: 5.7\n", "latent_dim must be a whole number > 0; got 5.7"),  # no silent int(5.7)
+    ("encoder:\n  batch_size: '16'\n", "encoder.batch_size must be a whole number ≥ 2; got '16'"),
+    ("encoder:\n  lr: -1\n", "encoder.lr must be a number > 0; got -1"),
+    ("arch: resnet\n", "arch must be mlp, conv or null"),
+])
+def test_bad_settings_in_a_file_are_one_line_naming_key_and_file(tmp_path, capsys, yaml_text, needle):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml_text)
+    run = tmp_path / "r"
+    assert main(["train-encoder", "--run", str(run), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpe: error:") and needle in err and str(cfg) in err and "Traceback" not in err
+    assert not (run / "config.yaml").exists()  # nothing saved for a refused command
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--latent-dim", "-2"], "latent_dim must be a whole number > 0; got -2"),
+    (["--latent-dim", "0"], "latent_dim must be a whole number > 0; got 0"),
+    (["--width", "0"], "width must be a whole number > 0"),
+    (["--lr", "-1"], "encoder.lr must be a number > 0"),
+    (["--iterations", "0"], "encoder.iterations must be a whole number > 0"),
+])
+def test_bad_flags_are_one_line(tmp_path, capsys, flags, needle):
+    run = tmp_path / "r"
+    assert main(["train-encoder", "--run", str(run), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpe: error: the command line:") and needle in err
+    assert not (run / "config.yaml").exists()
+
+
+def test_a_second_command_on_a_locked_run_folder_stops_at_once(tmp_path, capsys):
+    import os
+
+    from gpelib.cli import _locked
+
+    run = tmp_path / "r"
+    with _locked(run):  # another command is training into this folder
+        assert main(["train-encoder", "--run", str(run), *FAST]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gpe: error:") and f"in use by process {os.getpid()}" in err
+        assert not (run / "config.yaml").exists()
+    assert main(["train-encoder", "--run", str(run), *FAST]) == 0  # released: the next command runs

@@ -29,7 +29,8 @@ from torch import nn
 
 from . import provenance as _provenance
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "save_model", "load_model", "checkpoint_exists",
+__all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint", "save_model", "load_model",
+           "checkpoint_exists",
            "content_hash", "weights_hash"]
 
 
@@ -63,6 +64,10 @@ class Checkpoint:
     config: dict[str, Any]
     weights: dict[str, dict[str, torch.Tensor]]
     state: dict[str, Any]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint's file is unreadable (truncated, corrupt or foreign); the message names the file and the fix."""
 
 
 def _atomic_dir(path: Path) -> Path:
@@ -169,13 +174,23 @@ def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu
         raise FileNotFoundError(
             f"no complete checkpoint at {p}: expected {p}/config.json, {p}/weights.safetensors and {p}/state.pt"
         )
-    config = json.loads((p / "config.json").read_text())
-    flat = load_file(str(p / "weights.safetensors"), device=str(map_location))
+    fix = f"delete {p} to train that stage again, or restore it from a copy"
+    try:
+        config = json.loads((p / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{p / 'config.json'} is not valid JSON ({e}); {fix}") from None
+    try:
+        flat = load_file(str(p / "weights.safetensors"), device=str(map_location))
+    except Exception as e:  # noqa: BLE001 — safetensors raises its own error types for truncated or foreign files
+        raise CheckpointError(f"{p / 'weights.safetensors'} cannot be read ({type(e).__name__}: {e}); {fix}") from None
     weights: dict[str, dict[str, torch.Tensor]] = {}
     for key, v in flat.items():
         mod, _, param = key.partition(".")
         weights.setdefault(mod, {})[param] = v
-    state = torch.load(p / "state.pt", map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(p / "state.pt", map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 — a truncated or foreign file
+        raise CheckpointError(f"{p / 'state.pt'} cannot be read ({type(e).__name__}: {e}); {fix}") from None
     return Checkpoint(config=config, weights=weights, state=state)
 
 

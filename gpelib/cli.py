@@ -211,18 +211,47 @@ def _locked(run: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _set_aside(run: Path, stage: str) -> Path | None:
+    """``--fresh``: move ``RUN/<stage>`` (and its history) to ``RUN/<stage>.replaced-<date-time>``: kept, not
+    deleted."""
+    import time
+
+    old = run / stage
+    if not old.exists():
+        return None
+    aside = run / f"{stage}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+    old.rename(aside)
+    hist = run / f"{stage}_history.csv"
+    if hist.exists():
+        hist.rename(aside / hist.name)
+    print(f"--fresh: the previous {stage} is kept at {aside}")
+    return aside
+
+
 @contextlib.contextmanager
-def _settings_for(run: Path, cfg: dict[str, Any]):
+def _settings_for(run: Path, cfg: dict[str, Any], stage: str | None = None, fresh: bool = False):
     """Under the run folder's lock (:func:`_locked`), store ``cfg`` in ``RUN/config.yaml`` for the command's duration
     (a killed run resumes with it), and put the previous file back when the command fails with an error: a refused or
     crashing command leaves the run's settings as they were (issue 13), so later commands still match the
     checkpoints."""
     path = run / "config.yaml"
+    from .train import ResumeMismatchError
+
     with _locked(run):
         before = path.read_text() if path.is_file() else None
+        if fresh and stage is not None and _main_process():
+            _set_aside(run, stage)
         _save_settings(run, cfg)
         try:
             yield
+        except ResumeMismatchError as e:
+            if _main_process():
+                if before is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.write_text(before)
+            raise CLIError(f"{str(e).split(' Delete the folder')[0]} To start the {stage or 'stage'} over, add "
+                           f"--fresh (the old one is kept as {run}/{stage}.replaced-<date-time>).") from None
         except Exception:
             if _main_process():
                 if before is None:
@@ -302,7 +331,7 @@ def cmd_train_encoder(args: argparse.Namespace) -> None:
     run = Path(args.run)
     cfg = _settings(args, "encoder")
     _, x, xv = _split(cfg)
-    with _settings_for(run, cfg):
+    with _settings_for(run, cfg, "encoder", args.fresh):
         res = train_gpe_encoder(x, latent_dim=int(cfg["latent_dim"]), config=_train_config(cfg, "encoder", run),
                                 val_data=xv, arch=cfg["arch"], width=int(cfg["width"]))
     _report(res, run, "encoder", f"encoder: {res.iterations} iterations, {res.seconds:.1f} s, stopped by "
@@ -317,7 +346,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> None:
     cfg = _settings(args, "decoder")
     enc = _load_module(run, "encoder", "encoder")
     images, x, xv = _split(cfg)
-    with _settings_for(run, cfg):
+    with _settings_for(run, cfg, "decoder", args.fresh):
         _seed_models(cfg, "decoder")
         dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
         res = train_decoder(dec, enc, x, config=_train_config(cfg, "decoder", run), val_data=xv)
@@ -334,7 +363,7 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
     cfg = _settings(args, "flow")
     enc = _load_module(run, "encoder", "encoder")
     _, x, xv = _split(cfg)
-    with _settings_for(run, cfg):
+    with _settings_for(run, cfg, "flow", args.fresh):
         d = int(cfg["latent_dim"])
         _seed_models(cfg, "velocity")
         vel = VelocityMLP(d, hidden=int(cfg["flow"]["hidden"]), n_layers=int(cfg["flow"]["n_layers"]))
@@ -344,9 +373,27 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
                               f"{res.final_val:.4g} -> {run / 'flow'}")
 
 
+def _check_current(run: Path, stages: tuple[str, ...] = ("decoder", "flow")) -> None:
+    """Refuse a decoder or flow trained on another encoder than ``RUN/encoder`` holds now (the encoder was retrained
+    after them): their checkpoints record the encoder's weights hash."""
+    import json
+
+    from .checkpoint import checkpoint_exists, weights_hash
+
+    current = weights_hash(_load_module(run, "encoder", "encoder"))
+    for stage in stages:
+        if not checkpoint_exists(run / stage):
+            continue
+        recorded = json.loads((run / stage / "config.json").read_text()).get("encoder_hash")
+        if recorded is not None and recorded != current:
+            raise CLIError(f"{run / stage} was trained on an earlier encoder (the encoder in {run / 'encoder'} was "
+                           f"retrained since); train it again: gpe train-{stage} --run {run}")
+
+
 def _generator(run: Path):
     from .flows import LatentGenerator
 
+    _check_current(run)
     dec = _load_module(run, "decoder", "decoder")
     return LatentGenerator.load(_need(run, "flow"), decoder=dec)
 
@@ -386,6 +433,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     cfg = _settings(args, None)
     images, x, xv = _split(cfg)
     enc = _load_module(run, "encoder", "encoder")
+    _check_current(run)
     d = diagnose_encoder(enc, xv, data_scale=float(cfg["data_scale"]))
     lines = [f"held-out points: {len(xv)} of {images.name}",
              f"GME cost (U-statistic): {d.gme:.5g}",
@@ -441,6 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--device", help="torch device (default: cuda if available)")
         sp.add_argument("--seed", type=int)
         if stage is not None:
+            sp.add_argument("--fresh", action="store_true", help=f"start the {stage} over: the existing one is moved "
+                            f"to RUN/{stage}.replaced-<date-time>, not deleted")
             sp.add_argument("--iterations", type=int)
             sp.add_argument("--batch-size", type=int)
             sp.add_argument("--lr", type=float)

@@ -60,6 +60,12 @@ __all__ = [
 ]
 
 
+class ResumeMismatchError(ValueError):
+    """A checkpoint to resume from was trained with other settings, on another encoder or as another run: resuming
+    would mix two runs. Delete the folder, pick another ``checkpoint_dir`` or set ``resume=False`` (``gpe``:
+    ``--fresh``)."""
+
+
 class NonFiniteLossError(FloatingPointError):
     """Raised when a training loss becomes NaN or infinite; names the trainer and the iteration."""
 
@@ -353,14 +359,14 @@ class RunState:
         if int(ck.config.get("world_size", 1)) != self.info.world_size:
             changed.append(f"processes: {ck.config.get('world_size', 1)} → {self.info.world_size}")
         if changed:
-            raise ValueError(
+            raise ResumeMismatchError(
                 f"checkpoint at {ckpt} was trained with other settings ({', '.join(changed)}); resuming would mix "
                 "two runs. Delete the folder, pick another checkpoint_dir, or set resume=False"
             )
         described = _changed_description(ck.config, self.meta)
         if described:
             what = "on another encoder" if any(c.startswith("encoder_hash:") for c in described) else "as another run"
-            raise ValueError(
+            raise ResumeMismatchError(
                 f"checkpoint at {ckpt} was trained {what} ({', '.join(described)}); resuming would mix two runs. "
                 "Delete the folder, pick another checkpoint_dir, or set resume=False"
             )

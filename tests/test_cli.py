@@ -144,3 +144,41 @@ def test_a_second_command_on_a_locked_run_folder_stops_at_once(tmp_path, capsys)
         assert err.startswith("gpe: error:") and f"in use by process {os.getpid()}" in err
         assert not (run / "config.yaml").exists()
     assert main(["train-encoder", "--run", str(run), *FAST]) == 0  # released: the next command runs
+
+
+@pytest.fixture
+def trained_run(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train-encoder", "--data", "digits", "--run", str(run), "--latent-dim", "3", *FAST]) == 0
+    assert main(["train-decoder", "--run", str(run), *FAST]) == 0
+    assert main(["train-flow", "--run", str(run), *FAST]) == 0
+    return run
+
+
+def test_stale_and_broken_checkpoints_are_one_line_naming_the_file(trained_run, tmp_path, capsys):
+    run = trained_run
+    capsys.readouterr()
+    # another seed on the same run is refused with the remedy; --fresh keeps the old encoder aside and retrains
+    assert main(["train-encoder", "--run", str(run), "--seed", "1", "--iterations", "40"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpe: error:") and "other settings (seed: 0 → 1)" in err and "add --fresh" in err
+    assert main(["train-encoder", "--run", str(run), "--seed", "1", "--iterations", "40", "--fresh"]) == 0
+    kept = list(run.glob("encoder.replaced-*"))
+    assert len(kept) == 1 and (kept[0] / "weights.safetensors").is_file()
+    assert (kept[0] / "encoder_history.csv").is_file()
+    capsys.readouterr()  # now the decoder and the flow were trained on the replaced encoder: both are stale
+    for cmd in (["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "s.png")],
+                ["evaluate", "--run", str(run)]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gpe: error:") and "trained on an earlier encoder" in err and "gpe train-" in err
+    assert not (tmp_path / "s.png").exists()
+    weights = run / "decoder" / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:50])  # truncated
+    assert main(["train-decoder", "--run", str(run), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "weights.safetensors cannot be read" in err and "delete" in err and "Traceback" not in err
+    (run / "encoder" / "config.json").write_text("{not json")
+    assert main(["evaluate", "--run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "encoder/config.json is not valid JSON" in err

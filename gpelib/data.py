@@ -65,10 +65,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset is not on disk where it was looked for; the message shows the expected folder tree."""
 
-    def __init__(self, dataset: str, path: str | Path, expected: list[str], hint: str = "") -> None:
+    def __init__(self, dataset: str, path: str | Path, expected: list[str], hint: str = "", *,
+                 found: str = "") -> None:
         self.dataset = dataset
         self.path = Path(path)
-        lines = [f"{dataset} not found under {self.path}. Expected:"]
+        lines = [f"{dataset}: {self.path} {found}. Expected:" if found else f"{dataset} not found under {self.path}. "
+                 "Expected:"]
         lines += [f"  {line}" for line in expected]
         if hint:
             lines.append(hint)
@@ -87,7 +89,8 @@ class DatasetFormatError(ValueError):
 
 
 _ROOT_HINT = (
-    "Pass root=... or set the environment variable GPE_DATA_ROOT (default ~/data). gpelib never downloads data."
+    "Point gpelib at the folder holding it: root=... in Python, --root on the gpe command line, or the environment "
+    "variable GPE_DATA_ROOT (default ~/data). gpelib never downloads data."
 )
 
 
@@ -572,6 +575,9 @@ def load_image_folder(
     files = _image_files(root) if root.is_dir() else []
     if not files:
         expected = [f"{root}/<any name>.png|.jpg|.jpeg   (sub-folders are searched too)"]
+        if root.is_dir():  # it exists: say what is missing in it, not that it is not there
+            raise DatasetNotFoundError(f"Image folder '{name}'", root, expected, "", found="has no .png/.jpg/.jpeg "
+                                       "images (sub-folders included)")
         raise DatasetNotFoundError(f"Image folder '{name}'", root, expected, _ROOT_HINT)
     if limit is not None:
         if limit < 1:

@@ -423,3 +423,14 @@ def test_packaged_mnist_split_is_the_notebooks_4000_1000():
     assert (len(train), len(held)) == (4000, 1000)
     t2, h2 = data.load_dataset("mnist_5k").split(1000, seed=0)  # the notebooks' call
     assert torch.equal(held.images, h2.images) and torch.equal(train.labels, t2.labels)
+
+
+def test_an_empty_folder_is_not_reported_missing(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data.DatasetNotFoundError) as err:
+        data.load_dataset(tmp_path / "empty")
+    msg = str(err.value)
+    assert "has no .png/.jpg/.jpeg images" in msg and "not found" not in msg
+    with pytest.raises(data.DatasetNotFoundError) as err:
+        data.load_dataset("mnist", tmp_path)  # missing: the hint speaks to both kinds of user
+    assert "--root on the gpe command line" in str(err.value) and "root=..." in str(err.value)

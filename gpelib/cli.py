@@ -5,6 +5,7 @@
     gpe train-flow    --run runs/digits --iterations 5000
     gpe sample        --run runs/digits -n 64 --out samples.png
     gpe evaluate      --run runs/digits
+    gpe info          runs/digits        # each stage: settings, what wrote it, whether it still matches
 
 ``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq, tiny_imagenet) or a folder of images.
 Settings come from
@@ -458,6 +459,40 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def cmd_info(args: argparse.Namespace) -> None:
+    """``gpe info RUN``: each stage's checkpoint — iterations, optimiser settings, what wrote it, which encoder it was
+    trained on and whether that is still the encoder in ``RUN/encoder`` — and the stages kept aside by ``--fresh``."""
+    import json
+
+    from .checkpoint import checkpoint_exists, weights_hash
+
+    run = Path(args.run)
+    if not run.is_dir():
+        raise CLIError(f"no run folder at {run}; make one with: gpe train-encoder --run {run}")
+    current = weights_hash(_load_module(run, "encoder", "encoder")) if checkpoint_exists(run / "encoder") else None
+    lines = [f"run {run}" + (f" (settings: {run / 'config.yaml'})" if (run / "config.yaml").is_file() else "")]
+    for stage in STAGES:
+        if not checkpoint_exists(run / stage):
+            lines.append(f"  {stage}: not trained")
+            continue
+        c = json.loads((run / stage / "config.json").read_text())
+        t = c.get("train_config", {})
+        line = (f"  {stage}: {c.get('iteration', '?')} iterations (of {t.get('iterations', '?')}), lr {t.get('lr')}, "
+                f"batch {t.get('batch_size')}, seed {t.get('seed')}")
+        if stage == "encoder":
+            line += f"; weights {current}"
+        elif c.get("encoder_hash") is not None:
+            ok = c["encoder_hash"] == current
+            line += (f"; trained on encoder {c['encoder_hash']}: "
+                     + ("the current one" if ok else f"STALE — retrain: gpe train-{stage} --run {run} --fresh"))
+        lines.append(line)
+    kept = sorted(p.name for p in run.glob("*.replaced-*"))
+    if kept:
+        lines.append("  kept aside by --fresh: " + ", ".join(kept))
+    lines += ["  " + x for x in _provenance_lines(run)]
+    print("\n".join(lines))
+
+
 def _provenance_lines(run: Path) -> list[str]:
     """What wrote each stage's checkpoint: commit and package versions from its ``config.json``."""
     import json
@@ -525,6 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("evaluate", help="reconstruction, GME cost, bi-Lipschitz statistics, generation metric")
     common(sp, None)
     sp.set_defaults(func=cmd_evaluate)
+    sp = sub.add_parser("info", help="the run's stages: settings, what wrote them, whether they still match")
+    sp.add_argument("run", help="the run folder")
+    sp.set_defaults(func=cmd_info)
     return p
 
 

@@ -167,6 +167,9 @@ def test_stale_and_broken_checkpoints_are_one_line_naming_the_file(trained_run, 
     assert len(kept) == 1 and (kept[0] / "weights.safetensors").is_file()
     assert (kept[0] / "encoder_history.csv").is_file()
     capsys.readouterr()  # now the decoder and the flow were trained on the replaced encoder: both are stale
+    assert main(["info", str(run)]) == 0
+    info = capsys.readouterr().out
+    assert "encoder: 40 iterations" in info and info.count("STALE") == 2 and "kept aside by --fresh: encoder." in info
     for cmd in (["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "s.png")],
                 ["evaluate", "--run", str(run)]):
         assert main(cmd) == 2

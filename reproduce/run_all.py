@@ -114,7 +114,8 @@ def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_outpu
     try:
         pm.execute_notebook(
             str(nb), str(out_nb), parameters=params, cwd=str(NOTEBOOKS), kernel_name="python3",
-            progress_bar=False, log_output=log_output, request_save_on_cell_execute=True,
+            progress_bar=sys.stderr.isatty() and not log_output,  # a terminal sees cell n/N and the elapsed time
+            log_output=log_output, request_save_on_cell_execute=True,
         )
         return True, time.perf_counter() - t0, ""
     except Exception as e:  # noqa: BLE001 — report and go on with the next notebook

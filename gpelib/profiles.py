@@ -109,6 +109,14 @@ def _nb00(p: str) -> dict[str, Any]:
                 eps=0.03, sample_steps=50, **common)
 
 
+def _nb10(p: str) -> dict[str, Any]:
+    """The theory checks: exact float64 computations on small point sets (seconds in smoke, about a minute quick)."""
+    if p == "smoke":
+        return dict(n=8, dims=(3, 2), maps=20, alphas=[0.5, 0.9], lipschitz=[1, 4, 16], separations=[1, 2, 4])
+    return dict(n=16 if p == "quick" else 30, dims=(4, 3), maps=200, alphas=[0.3, 0.5, 0.7, 0.9],
+                lipschitz=[1, 2, 4, 8, 16, 32, 64], separations=[0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4])
+
+
 def _nb01(p: str) -> dict[str, Any]:
     it = {"smoke": 30, "quick": 4000, "paper": 30000}[p]
     return dict(n=200 if p == "smoke" else 1000, n_eval={"smoke": 150, "quick": 500, "paper": 1000}[p],
@@ -267,13 +275,13 @@ def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:
 
 NOTEBOOKS: dict[str, Callable[..., dict[str, Any]]] = {
     "00": _nb00, "01": _nb01, "02": _nb02, "03": _nb03, "04": _nb04, "05": _nb05, "06": _nb06, "07": _nb07,
-    "08": _gan_images,
+    "08": _gan_images, "10": _nb10,
     "09": _nb09,
 }
 
 
 def preset(notebook: str, profile: str | None = None, *, data_root: str | None = None) -> dict[str, Any]:
-    """Notebook ``notebook``'s settings (``"00"`` … ``"09"``) for ``profile`` (validated, see
+    """Notebook ``notebook``'s settings (``"00"`` … ``"10"``) for ``profile`` (validated, see
     :func:`resolve_profile`). ``data_root`` is passed to the data sets of the GAN notebooks' ``paper`` profile."""
     p = resolve_profile(profile)
     if notebook not in NOTEBOOKS:

@@ -1,0 +1,78 @@
+"""The theory module against closed forms (issue 15; ../shared/THEORY.md §§2–9)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gpelib import theory
+
+
+@pytest.fixture
+def points():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(10, 3, generator=g, dtype=torch.float64)
+
+
+def test_collapsed_map_hessian_is_the_closed_form_and_a_saddle(points):
+    d = 2
+    H = theory.hessian(theory.gme_v, points, torch.zeros(10, d, dtype=torch.float64))
+    assert torch.allclose(H, theory.collapsed_hessian(points, d), atol=1e-13, rtol=0)
+    zeros, lo, hi = theory.zero_modes(H)
+    assert zeros == d and hi <= 1e-12 and lo < 0  # negative semi-definite, only the translations are flat
+
+
+def test_second_variation_matches_autograd(points):
+    g = torch.Generator().manual_seed(1)
+    Y, H = torch.randn(10, 2, generator=g, dtype=torch.float64), torch.randn(10, 2, generator=g, dtype=torch.float64)
+    hess = theory.hessian(theory.gme_v, points, Y)
+    quad = H.reshape(-1) @ hess @ H.reshape(-1)
+    assert float(theory.second_variation(points, Y, H)) == pytest.approx(float(quad), rel=1e-10, abs=1e-13)
+
+
+def test_isometry_is_a_minimum_with_exactly_the_rigid_motions_flat():
+    g = torch.Generator().manual_seed(2)
+    d = 3
+    X = torch.randn(12, d, generator=g, dtype=torch.float64)
+    Q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    Y = X @ Q + 0.5  # a rotation and a shift: GME 0
+    assert float(theory.gme_v(X, Y)) < 1e-28
+    zeros, lo, _ = theory.zero_modes(theory.hessian(theory.gme_v, X, Y), rtol=1e-9)
+    assert zeros == d + d * (d - 1) // 2 and lo > -1e-12
+
+
+def test_remark1_gme_curvature_stays_bounded_while_mds_grows_like_l_squared():
+    g = torch.Generator().manual_seed(3)
+    X = torch.rand(30, 2, generator=g, dtype=torch.float64)
+    tops = {}
+    for L in (1.0, 4.0, 16.0):
+        Y = X * torch.tensor([L, 1 / L], dtype=torch.float64)
+        tops[L] = (theory.top_eigenvalue(theory.hessian(theory.gme_v, X, Y)),
+                   theory.top_eigenvalue(theory.hessian(theory.mds_v, X, Y)))
+    mds_slope = math.log(tops[16.0][1] / tops[4.0][1]) / math.log(4)
+    assert mds_slope == pytest.approx(2.0, abs=0.1)  # L²
+    assert tops[16.0][0] <= 2 * tops[1.0][0]  # bounded (it even falls)
+
+
+def test_example1_slope_at_the_centre_is_exact():
+    for m0, s in ((4.0, 1.0), (1.5, 0.7)):
+        h = 1e-5
+        fd = (theory.mixture_map(np.array([h]), m0, s) - theory.mixture_map(np.array([-h]), m0, s))[0] / (2 * h)
+        assert fd == pytest.approx(theory.mixture_map_slope_at_centre(m0, s), rel=1e-6)
+    assert theory.mixture_map(np.array([0.0]), 4.0, 1.0)[0] == pytest.approx(0.0, abs=1e-12)
+    assert theory.mixture_map_slope_at_centre(4.0, 1.0) == pytest.approx(3.3546e-4, rel=1e-4)  # THEORY.md §7
+
+
+def test_weak_bilipschitz_forms_agree_and_prop1_holds_on_separated_pairs():
+    rng = np.random.default_rng(4)
+    dx2 = rng.exponential(3.0, 5000)
+    dy2 = dx2 * rng.uniform(0.3, 2.5, 5000) + rng.uniform(-0.5, 0.5, 5000).clip(-dx2 * 0.2)
+    dy2 = np.abs(dy2)
+    for alpha in (0.3, 0.6, 0.9):
+        a, b = theory.weak_bilipschitz_forms(dx2, dy2, alpha)
+        assert np.array_equal(a, b)
+        covered, ok = theory.separated_pair_bounds(dx2, dy2, alpha, 0.5)
+        assert covered.sum() > 100 and np.array_equal(covered, ok)

@@ -29,8 +29,8 @@ def test_resolve_profile(monkeypatch):
 def test_pick_and_preset_name_what_is_missing():
     with pytest.raises(KeyError, match="paper"):
         profiles.pick("paper", {"smoke": 1, "quick": 2})
-    with pytest.raises(KeyError, match="10"):
-        profiles.preset("10", "quick")
+    with pytest.raises(KeyError, match="11"):
+        profiles.preset("11", "quick")
 
 
 @pytest.mark.parametrize("stage", ["encoder", "decoder", "flow"])

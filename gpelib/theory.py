@@ -22,7 +22,8 @@ import torch
 from torch import Tensor
 
 __all__ = ["gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "zero_modes", "top_eigenvalue",
-           "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds"]
+           "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds",
+           "gme_gradient_descent", "lemma3_sides", "thm6_core"]
 
 
 def _sq(a: Tensor) -> Tensor:
@@ -120,3 +121,67 @@ def separated_pair_bounds(dx2: np.ndarray, dy2: np.ndarray, alpha: float, gamma:
     covered = in_k & (dx2 >= (1 - alpha) / (alpha * gamma))
     ok = (alpha * (1 - gamma) * dx2 <= dy2 * (1 + 1e-12)) & (dy2 <= (1 / alpha + gamma) * dx2 * (1 + 1e-12))
     return covered, covered & ok
+
+
+def gme_gradient_descent(X: Tensor, Y0: Tensor, steps: int) -> dict[str, np.ndarray]:
+    """Cor. 1's experiment: plain gradient descent ``Y_{k+1} = Y_k − ∇C(Y_k)/λ̂_k`` on :func:`gme_v`, with ``λ̂_k``
+    the largest Hessian eigenvalue seen so far along the run. Returns arrays ``cost`` (C(Y_k), k = 0…steps),
+    ``grad_sq`` (|∇C(Y_k)|², k < steps) and ``lam`` (λ̂_k); Cor. 1 then says C is non-increasing and
+    ``min_{k<K} |∇C(Y_k)|² ≤ 2 λ̂ C(Y_0) / K`` for every K."""
+    X64, Y = X.double(), Y0.double().clone()
+    cost, grad_sq, lam, top = [], [], [], 0.0
+    for _ in range(steps):
+        y = Y.clone().requires_grad_(True)
+        c = gme_v(X64, y)
+        (g,) = torch.autograd.grad(c, y)
+        ev = torch.linalg.eigvalsh(hessian(gme_v, X64, Y))
+        top = max(top, float(ev.max()))
+        if top <= 1e-9 * float(ev.abs().max()):
+            raise ValueError("no positive curvature seen (a collapsed start is a saddle, Prop. 2): start from a "
+                             "non-degenerate Y0")
+        cost.append(float(c.detach()))
+        grad_sq.append(float(g.square().sum()))
+        lam.append(top)
+        Y = Y - g / top
+    cost.append(float(gme_v(X64, Y)))
+    return {"cost": np.array(cost), "grad_sq": np.array(grad_sq), "lam": np.array(lam)}
+
+
+def lemma3_sides(A: np.ndarray, samples: int, seed: int = 0) -> tuple[float, float, float]:
+    """GPE Lemma 3 for a linear map ``A`` ``(d, m)``: the sphere average ``F = ⨍ (|Av|² − 1)² dσ(v)`` by Monte Carlo
+    (``samples`` uniform directions) against the identity ``(2Σ(λ_i−1)² + (Σ(λ_i−1))²)/(m(m+2))``, λ_i the
+    eigenvalues of ``AᵀA``. Returns ``(Monte Carlo mean, its standard error, closed form)``."""
+    A = np.asarray(A, dtype=np.float64)
+    m = A.shape[1]
+    v = np.random.default_rng(seed).standard_normal((samples, m))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    f = (np.square(v @ A.T).sum(1) - 1.0) ** 2
+    lam = np.linalg.eigvalsh(A.T @ A) - 1.0
+    return float(f.mean()), float(f.std(ddof=1) / math.sqrt(samples)), float((2 * (lam**2).sum() + lam.sum() ** 2)
+                                                                            / (m * (m + 2)))
+
+
+def _w1(a: np.ndarray, b: np.ndarray) -> float:
+    import ot
+
+    return float(ot.emd2(np.full(len(a), 1 / len(a)), np.full(len(b), 1 / len(b)), ot.dist(a, b, metric="euclidean"),
+                         numItermax=1_000_000))
+
+
+def thm6_core(X: np.ndarray, T: np.ndarray, S: Callable[[np.ndarray], np.ndarray], rho: np.ndarray,
+              ) -> tuple[float, float, float]:
+    """The constant-free core of GPE Thm 6 (Step 1 with Lemma 4) for a linear encoder ``x ↦ Tx`` that is
+    α-bi-Lipschitz on the span of the data ``X`` ``(n, D)`` (α = its smallest singular value there, ≤ 1 ≤ the
+    largest's inverse), a decoder ``S`` and any latent point cloud ``rho`` ``(k, d)``:
+
+        W₁(µ_n, S#ρ) ≤ α⁻¹ W₁(T#µ_n, ρ) + E_ρ|T⁻¹y − S(y)|,
+
+    exact W₁ through POT (``ot.emd2``, Euclidean cost); ``T⁻¹`` is the pseudo-inverse. Returns ``(left side, right
+    side, α)``."""
+    X, T, rho = (np.asarray(a, dtype=np.float64) for a in (X, T, rho))
+    sv = np.linalg.svd(T, compute_uv=False)
+    alpha = float(min(sv[sv > 1e-12].min(), 1 / sv.max()))
+    Tinv = np.linalg.pinv(T)
+    lhs = _w1(X, S(rho))
+    rhs = _w1(X @ T.T, rho) / alpha + float(np.linalg.norm(rho @ Tinv.T - S(rho), axis=1).mean())
+    return lhs, rhs, alpha

@@ -76,3 +76,40 @@ def test_weak_bilipschitz_forms_agree_and_prop1_holds_on_separated_pairs():
         assert np.array_equal(a, b)
         covered, ok = theory.separated_pair_bounds(dx2, dy2, alpha, 0.5)
         assert covered.sum() > 100 and np.array_equal(covered, ok)
+
+
+def test_gradient_descent_with_step_one_over_lambda_meets_corollary1():
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(16, 3, generator=g, dtype=torch.float64)
+    Y0 = 1.5 * X[:, :2] + 0.3 * torch.randn(16, 2, generator=g, dtype=torch.float64)
+    r = theory.gme_gradient_descent(X, Y0, 40)
+    assert (np.diff(r["cost"]) <= 1e-15).all() and r["cost"][-1] < 0.5 * r["cost"][0]
+    K = np.arange(1, 41)
+    assert (np.minimum.accumulate(r["grad_sq"]) <= 2 * r["lam"] * r["cost"][0] / K).all()
+    with pytest.raises(ValueError, match="collapsed"):
+        theory.gme_gradient_descent(X, torch.zeros(16, 2, dtype=torch.float64), 2)
+
+
+def test_lemma3_identity_by_monte_carlo_and_exactly_zero_at_an_isometry():
+    rng = np.random.default_rng(6)
+    A = np.eye(4, 3) + 0.3 * rng.normal(size=(4, 3))
+    mc, se, exact = theory.lemma3_sides(A, 200_000)
+    assert abs(mc - exact) < 5 * se
+    Q = np.linalg.qr(rng.normal(size=(4, 3)))[0]  # orthonormal columns: |Qv| = |v|
+    mc, se, exact = theory.lemma3_sides(Q, 1000)
+    assert exact == pytest.approx(0.0, abs=1e-14) and mc == pytest.approx(0.0, abs=1e-14)
+
+
+def test_thm6_core_holds_and_is_equality_for_a_perfect_decoder_on_the_encoded_data():
+    rng = np.random.default_rng(7)
+    P = np.linalg.qr(rng.normal(size=(10, 2)))[0]
+    t = rng.uniform(0, 2 * np.pi, 120)
+    X = np.c_[np.cos(t), np.sin(t)] @ P.T
+    T = np.array([[1.0, 0.3], [0.0, 0.8], [0.1, 0.2]]) @ P.T
+    Tinv = np.linalg.pinv(T)
+    perfect = lambda y: y @ Tinv.T  # noqa: E731
+    lhs, rhs, alpha = theory.thm6_core(X, T, perfect, X @ T.T)
+    assert lhs == pytest.approx(0.0, abs=1e-7) and rhs == pytest.approx(0.0, abs=1e-7) and 0 < alpha <= 1
+    noisy = X @ T.T + 0.1 * rng.normal(size=(120, 3))
+    lhs, rhs, _ = theory.thm6_core(X, T, lambda y: y @ Tinv.T + 0.05 * np.sin(3 * y[:, :1]), noisy)
+    assert 0 < lhs <= rhs

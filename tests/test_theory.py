@@ -113,3 +113,17 @@ def test_thm6_core_holds_and_is_equality_for_a_perfect_decoder_on_the_encoded_da
     noisy = X @ T.T + 0.1 * rng.normal(size=(120, 3))
     lhs, rhs, _ = theory.thm6_core(X, T, lambda y: y @ Tinv.T + 0.05 * np.sin(3 * y[:, :1]), noisy)
     assert 0 < lhs <= rhs
+
+
+def test_thm4_decoder_hessian_eigenvalues_in_the_interval_and_iterations_grow_like_alpha_minus_two():
+    alphas = np.array([0.7, 0.5, 0.35, 0.25])
+    rows = [theory.decoder_hessian_1d(a) for a in alphas]
+    for r in rows:
+        assert r["lower"] - 1e-12 <= r["lambda_min"] and r["lambda_max"] <= r["upper"] + 1e-12
+        assert r["lambda_min"] == pytest.approx(r["lower"])  # the extreme encoder attains the lower bound
+        bound = math.ceil(math.log(1e-6) / math.log(1 - 1 / r["kappa"]))  # (1 − 1/κ)^k ≤ 1e-6
+        assert r["gd_iterations"] <= bound
+    slope = np.polyfit(np.log(1 / alphas), np.log([r["gd_iterations"] for r in rows]), 1)[0]
+    assert slope == pytest.approx(2.0, abs=0.15)
+    with pytest.raises(ValueError, match="alpha"):
+        theory.decoder_hessian_1d(1.5)

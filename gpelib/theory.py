@@ -192,7 +192,8 @@ def decoder_hessian_1d(alpha: float, *, bins: int = 64, rho: tuple[float, float]
     """GPE Thm 4 with m = 1, made exact: µ on M = [0, 1] with density ρ alternating between ``rho = (ρ_min, ρ_max)``
     on ``pieces`` equal pieces, and a monotone encoder ``T`` whose slope alternates between ``α`` and ``1/α`` on the
     same pieces (the extreme bi-Lipschitz case: T#µ then has densities ρ/α and αρ). The decoder ``S`` is expanded in
-    ``bins`` indicator functions on ``T(M)``, orthonormal in ``L²(T(M), vol)``, so the objective
+    ``bins`` indicator functions on ``T(M)`` (each image piece cut into ``bins/pieces`` equal parts), orthonormal in
+    ``L²(T(M), vol)``, so the objective
     ``L(S) = E_µ|x − S(Tx)|²`` is quadratic and its Hessian is ``2·diag(T#µ(bin_j)/|bin_j|)``: its eigenvalues are
     twice the bin averages of the pushforward density, which Thm 4 (eq. 31) puts in ``[2αρ_min, 2ρ_max/α]``.
 
@@ -207,7 +208,10 @@ def decoder_hessian_1d(alpha: float, *, bins: int = 64, rho: tuple[float, float]
     slope = np.where(low, 1 / alpha, alpha)  # low density stretched, high density compressed: the extremes
     t_edges = np.concatenate([[0.0], np.cumsum(slope / pieces)])  # T is piecewise linear: exact image pieces
     push = dens / slope  # the density of T#µ on each image piece (change of variables)
-    edges = np.linspace(0.0, t_edges[-1], bins + 1)
+    # bins: each image piece cut into equal parts, so no bin mixes two pieces (a coarse grid would average the
+    # extremes away as α → 0 and hide the α⁻² conditioning)
+    per = max(1, bins // pieces)
+    edges = np.unique(np.concatenate([np.linspace(a, b, per + 1) for a, b in zip(t_edges[:-1], t_edges[1:])]))
     overlap = np.clip(np.minimum(edges[1:, None], t_edges[None, 1:]) - np.maximum(edges[:-1, None], t_edges[None, :-1]),
                       0.0, None)  # (bins, pieces) lengths
     lam = 2 * (overlap @ push) / np.diff(edges)

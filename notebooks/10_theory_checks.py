@@ -260,8 +260,8 @@ rows += [
     verdicts.Claim.from_decision(
         "Theorem 4 (m = 1): the decoder Hessian's eigenvalues lie in [2αρ_min, 2ρ_max/α]; gradient descent "
         "iterations grow like α⁻²", "eq. 31 and the rate (1 − 1/κ)^k (eq. 33; exact form lost)",
-        f"α = {', '.join(f'{a:g}' for a in thm4.alpha)}: all eigenvalues inside (the extreme encoder attains the lower "
-        f"end); iterations {', '.join(f'{int(i):,}' for i in thm4.gd_iterations)}, log-log slope in 1/α "
+        f"α = {', '.join(f'{a:g}' for a in thm4.alpha)}: all eigenvalues inside (the extreme encoder attains both "
+        f"ends); iterations {', '.join(f'{int(i):,}' for i in thm4.gd_iterations)}, log-log slope in 1/α "
         f"{thm4_slope:.2f}",
         verdicts.all_of([verdicts.at_least(thm4.lambda_min.to_numpy(), thm4.lower.to_numpy() * (1 - 1e-12)),
                          verdicts.at_most(thm4.lambda_max.to_numpy(), thm4.upper.to_numpy() * (1 + 1e-12)),

@@ -120,7 +120,7 @@ def test_thm4_decoder_hessian_eigenvalues_in_the_interval_and_iterations_grow_li
     rows = [theory.decoder_hessian_1d(a) for a in alphas]
     for r in rows:
         assert r["lower"] - 1e-12 <= r["lambda_min"] and r["lambda_max"] <= r["upper"] + 1e-12
-        assert r["lambda_min"] == pytest.approx(r["lower"])  # the extreme encoder attains the lower bound
+        assert r["lambda_min"] == pytest.approx(r["lower"]) and r["lambda_max"] == pytest.approx(r["upper"])  # attained
         bound = math.ceil(math.log(1e-6) / math.log(1 - 1 / r["kappa"]))  # (1 − 1/κ)^k ≤ 1e-6
         assert r["gd_iterations"] <= bound
     slope = np.polyfit(np.log(1 / alphas), np.log([r["gd_iterations"] for r in rows]), 1)[0]

@@ -60,6 +60,7 @@ __all__ = [
     "relative_std",
     "mode_coverage",
     "wasserstein2_exact",
+    "wasserstein1_exact",
     "kernel_distance",
     "precision_recall_density_coverage",
     "SampleQuality",
@@ -659,18 +660,28 @@ def mode_coverage(predictions: ArrayLike, n_classes: int, min_count: int = 1) ->
     return int((class_counts(predictions, n_classes) >= min_count).sum())
 
 
-def wasserstein2_exact(a: ArrayLike, b: ArrayLike, *, max_iter: int = 1_000_000) -> float:
-    """Exact ``W2`` between the empirical measures of ``a`` ``(N, d)`` and ``b`` ``(M, d)`` (uniform weights,
-    squared Euclidean cost) by network simplex (POT ``ot.emd2``): ``sqrt(min_π Σ π_ij ‖a_i − b_j‖²)``."""
+def _emd_cost(a: ArrayLike, b: ArrayLike, metric: str, max_iter: int) -> float:
+    """``min_π Σ π_ij c(a_i, b_j)`` between the uniform empirical measures of ``a`` ``(N, d)`` and ``b`` ``(M, d)``
+    by network simplex (POT ``ot.emd2``), ``c`` = POT's ``metric`` (``"sqeuclidean"``, ``"euclidean"``)."""
     import ot
 
     x, y = _np64(a, "a"), _np64(b, "b")
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"expected (N, d) and (M, d); got {x.shape} and {y.shape}")
-    cost = ot.dist(x, y, metric="sqeuclidean")
+    cost = ot.dist(x, y, metric=metric)
     wa, wb = np.full(x.shape[0], 1.0 / x.shape[0]), np.full(y.shape[0], 1.0 / y.shape[0])
-    return float(math.sqrt(max(float(ot.emd2(wa, wb, cost, numItermax=max_iter)), 0.0)))
+    return max(float(ot.emd2(wa, wb, cost, numItermax=max_iter)), 0.0)
 
+
+def wasserstein2_exact(a: ArrayLike, b: ArrayLike, *, max_iter: int = 1_000_000) -> float:
+    """Exact ``W2`` between the empirical measures of ``a`` ``(N, d)`` and ``b`` ``(M, d)`` (uniform weights,
+    squared Euclidean cost) by network simplex (POT ``ot.emd2``): ``sqrt(min_π Σ π_ij ‖a_i − b_j‖²)``."""
+    return math.sqrt(_emd_cost(a, b, "sqeuclidean", max_iter))
+
+
+def wasserstein1_exact(a: ArrayLike, b: ArrayLike, *, max_iter: int = 1_000_000) -> float:
+    """Exact ``W1`` between the empirical measures of ``a`` and ``b`` (Euclidean cost): ``min_π Σ π_ij ‖a_i − b_j‖``."""
+    return _emd_cost(a, b, "euclidean", max_iter)
 
 # ----------------------------------------------------------------------------------------------------------------
 # small-sample generation checks: KID, precision/recall/density/coverage, memorisation

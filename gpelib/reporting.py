@@ -17,7 +17,8 @@ import pandas as pd
 from . import verdicts as _verdicts
 
 __all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "Claim",
-           "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "findings_block", "update_readme", "TIMING_FILES",
+           "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "read_verdict", "findings_block", "update_readme",
+           "TIMING_FILES",
            "is_timing_file", "timing_columns", "save_timings"]
 
 #: The outputs whose bytes depend on wall-clock, so two identical runs write them differently: every notebook's
@@ -214,6 +215,16 @@ README_BEGIN = "<!-- findings:begin (written by reproduce/run_all.py from figure
 README_END = "<!-- findings:end -->"
 
 
+def read_verdict(csv: str | Path) -> pd.DataFrame:
+    """A notebook's ``NN_verdict.csv`` as text cells for the report and the README: an older ``holds`` column
+    (yes/no/n/a) becomes ``outcome`` words, empty cells stay empty, the profile column is dropped."""
+    df = pd.read_csv(csv, keep_default_na=False, dtype=str)
+    if "outcome" not in df and "holds" in df:
+        df.insert(list(df.columns).index("holds"), "outcome",
+                  df.pop("holds").map({"yes": "holds", "no": "fails"}).fillna("n/a"))
+    return df.drop(columns=[c for c in ("profile",) if c in df])
+
+
 def findings_block(fig_dir: str | Path) -> str:
     """The README's first screen: per paper, how many claims hold / fail / are inconclusive (and the sanity
     checks), the :data:`HEADLINES` verdicts one line each, and the wall time of the runs behind them — all read from
@@ -221,8 +232,7 @@ def findings_block(fig_dir: str | Path) -> str:
     import json
 
     fig_dir = Path(fig_dir)
-    frames = {csv.name[:2]: pd.read_csv(csv, keep_default_na=False, dtype=str)
-              for csv in sorted(fig_dir.glob("[0-9][0-9]_verdict.csv"))}
+    frames = {csv.name[:2]: read_verdict(csv) for csv in sorted(fig_dir.glob("[0-9][0-9]_verdict.csv"))}
     if not frames:
         raise FileNotFoundError(f"no NN_verdict.csv in {fig_dir}: run reproduce/run_all.py first")
     meta = json.loads((fig_dir / "runs.json").read_text()) if (fig_dir / "runs.json").exists() else {}

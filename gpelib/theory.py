@@ -21,8 +21,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .metrics import wasserstein1_exact
+
 __all__ = ["gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "zero_modes", "top_eigenvalue",
            "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds",
+           "k_alpha_mass_v",
            "gme_gradient_descent", "lemma3_sides", "thm6_core", "decoder_hessian_1d"]
 
 
@@ -114,6 +117,16 @@ def weak_bilipschitz_forms(dx2: np.ndarray, dy2: np.ndarray, alpha: float) -> tu
     return first, (a <= ratio) & (ratio <= 1 / a)
 
 
+def k_alpha_mass_v(X: Tensor, Y: Tensor, alphas: list[float]) -> np.ndarray:
+    """``µ²[K_α]`` under the V-statistic pair measure (all ``n²`` ordered pairs, the diagonal included — it always
+    lies in K_α), the normalisation that matches :func:`gme_v` in Thm 2: ``(n + (n² − n)·f_α)/n²`` with ``f_α`` the
+    off-diagonal fraction of :func:`gpelib.geometry.fraction_in_k_alpha`."""
+    from .geometry import fraction_in_k_alpha
+
+    n = X.shape[0]
+    return (n + (n * n - n) * fraction_in_k_alpha(X, Y, alphas)) / n**2
+
+
 def separated_pair_bounds(dx2: np.ndarray, dy2: np.ndarray, alpha: float, gamma: float) -> tuple[np.ndarray, ...]:
     """Prop. 1: on pairs in K_α with ``|Δx|² ≥ (1−α)/(αγ)`` the strong bounds ``α(1−γ)|Δx|² ≤ |Δy|² ≤
     (1/α + γ)|Δx|²`` hold. Returns ``(pairs the proposition covers, pairs among them meeting both bounds)``."""
@@ -161,13 +174,6 @@ def lemma3_sides(A: np.ndarray, samples: int, seed: int = 0) -> tuple[float, flo
                                                                             / (m * (m + 2)))
 
 
-def _w1(a: np.ndarray, b: np.ndarray) -> float:
-    import ot
-
-    return float(ot.emd2(np.full(len(a), 1 / len(a)), np.full(len(b), 1 / len(b)), ot.dist(a, b, metric="euclidean"),
-                         numItermax=1_000_000))
-
-
 def thm6_core(X: np.ndarray, T: np.ndarray, S: Callable[[np.ndarray], np.ndarray], rho: np.ndarray,
               ) -> tuple[float, float, float]:
     """The constant-free core of GPE Thm 6 (Step 1 with Lemma 4) for a linear encoder ``x ↦ Tx`` that is
@@ -182,8 +188,8 @@ def thm6_core(X: np.ndarray, T: np.ndarray, S: Callable[[np.ndarray], np.ndarray
     sv = np.linalg.svd(T, compute_uv=False)
     alpha = float(min(sv[sv > 1e-12].min(), 1 / sv.max()))
     Tinv = np.linalg.pinv(T)
-    lhs = _w1(X, S(rho))
-    rhs = _w1(X @ T.T, rho) / alpha + float(np.linalg.norm(rho @ Tinv.T - S(rho), axis=1).mean())
+    lhs = wasserstein1_exact(X, S(rho))
+    rhs = wasserstein1_exact(X @ T.T, rho) / alpha + float(np.linalg.norm(rho @ Tinv.T - S(rho), axis=1).mean())
     return lhs, rhs, alpha
 
 

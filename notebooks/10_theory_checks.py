@@ -39,7 +39,7 @@ import torch
 from IPython.display import display
 
 from gpelib import plots, profiles, reporting, theory, verdicts
-from gpelib.geometry import fraction_in_k_alpha, theorem1_bound
+from gpelib.geometry import theorem1_bound
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -104,8 +104,7 @@ for k in range(S["maps"]):
         covered, ok = theory.separated_pair_bounds(dx2[off], dy2[off], a, 0.5)
         prop1_n += int(covered.sum())
         prop1_ok += int(ok.sum())
-        # the V-statistic measure (diagonal pairs are in K_α): µ²[K_α] = (n + (n²−n)·fraction)/n²
-        mu = (n + (n * n - n) * fraction_in_k_alpha(X, Y, [a])[0]) / n**2
+        mu = float(theory.k_alpha_mass_v(X, Y, [a])[0])  # the V-statistic pair measure, as gme_v's
         thm2.append(dict(map=k, alpha=a, gme=C, empirical=mu, bound=theorem1_bound(C, a)))
 thm2 = pd.DataFrame(thm2)
 reporting.save_table(thm2, out, "10_theorem2")

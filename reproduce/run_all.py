@@ -132,16 +132,6 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _verdict_frame(csv: Path) -> pd.DataFrame:
-    """A notebook's verdict CSV for the report: an older ``holds`` column (yes/no/n/a) becomes ``outcome`` words,
-    empty cells stay empty, the profile column (one per report section) is dropped."""
-    df = pd.read_csv(csv, keep_default_na=False, dtype=str)
-    if "outcome" not in df and "holds" in df:
-        df.insert(list(df.columns).index("holds"), "outcome",
-                  df.pop("holds").map({"yes": "holds", "no": "fails"}).fillna("n/a"))
-    return df.drop(columns=[c for c in ("profile",) if c in df])
-
-
 def _counts_line(counts: dict[str, int]) -> str:
     decided = sum(counts[o] for o in ("holds", "fails", "inconclusive"))
     return (f"**{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive** "
@@ -208,7 +198,7 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     §2): holds / fails / inconclusive are counted; sanity checks (cannot fail) and n/a (a profile that decides
     nothing) are shown but not counted as claims. The report's date is that of the latest run, so rewriting it
     from the same records gives the same file."""
-    from gpelib.reporting import TIMING_FILES, is_timing_file
+    from gpelib.reporting import TIMING_FILES, is_timing_file, read_verdict
     from gpelib.verdicts import OUTCOMES, outcome_counts
 
     meta_path = fig_dir / "runs.json"
@@ -235,7 +225,7 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     sections, summary = [], []
     for csv in sorted(fig_dir.glob("*_verdict.csv")):
         nb = csv.name.split("_verdict")[0]
-        df = _verdict_frame(csv)
+        df = read_verdict(csv)
         counts = outcome_counts(df)
         title = next((k for k in meta if k.startswith(nb)), nb)
         info = meta.get(title, {})

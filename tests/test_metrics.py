@@ -355,3 +355,9 @@ def test_memorisation_flags_copies_and_not_fresh_draws():
     assert fresh.rate == pytest.approx(0.1, abs=1 / 300) and fresh.median_ratio == pytest.approx(1.0)
     with pytest.raises(ValueError, match="same size"):
         metrics.memorisation(torch.randn(5, 3), train, held)
+
+
+def test_wasserstein1_exact_on_a_shift():
+    a = np.random.default_rng(8).normal(size=(30, 3))
+    assert metrics.wasserstein1_exact(a, a + np.array([3.0, 4.0, 0.0])) == pytest.approx(5.0, rel=1e-9)
+    assert metrics.wasserstein1_exact(a, a[::-1]) == pytest.approx(0.0, abs=1e-7)

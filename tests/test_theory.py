@@ -127,3 +127,10 @@ def test_thm4_decoder_hessian_eigenvalues_in_the_interval_and_iterations_grow_li
     assert slope == pytest.approx(2.0, abs=0.15)
     with pytest.raises(ValueError, match="alpha"):
         theory.decoder_hessian_1d(1.5)
+
+
+def test_k_alpha_mass_v_counts_every_ordered_pair_once():
+    X = torch.tensor([[0.0], [1.0], [5.0]], dtype=torch.float64)
+    Y = torch.tensor([[0.0], [1.0], [1.0]], dtype=torch.float64)
+    # off-diagonal ratios (1+|Δy|²)/(1+|Δx|²): (0,1) 1; (0,2) 2/26; (1,2) 1/17 → at α = 0.5 only (0,1), both orders
+    assert theory.k_alpha_mass_v(X, Y, [0.5])[0] == pytest.approx((3 + 2) / 9)

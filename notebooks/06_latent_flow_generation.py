@@ -183,7 +183,7 @@ nf = no_flow.set_index("seed")
 recon_w = recon.pivot_table(index="seed", columns="method", values="reconstruction_mse")
 rate = memo[memo.method != "VAE without flow"].pivot_table(index="seed", columns="method", values="rate")
 it = int(curve.flow_iteration.max())
-q = float(memo.quantile.iloc[0])  # the memorisation check's calibration quantile (metrics.memorisation's default)
+q = float(memo["quantile"].iloc[0])  # the memorisation check's calibration quantile (metrics.memorisation's default)
 by_it = curve.pivot_table(index=["flow_iteration", "seed"], columns="method", values="value")
 per_milestone = {m: verdicts.less(g["GPE"].tolist(), g["VAE"].tolist()) for m, g in by_it.groupby(level=0)}
 lower_at = [m for m, d in per_milestone.items() if d.outcome == verdicts.HOLDS]

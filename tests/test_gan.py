@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -31,7 +32,7 @@ from gpelib.gan import (
 )
 from gpelib.train import TrainConfig
 
-ALL_METHODS = ["gmegan", "gan", "wgan", "wgan_gp", "wgan_div", "otm", "vaegan", "veegan"]
+ALL_METHODS = ["gmegan", "gmegan_mean", "gmegan_released", "gan", "wgan", "wgan_gp", "wgan_div", "otm", "vaegan", "veegan"]
 
 # (arch, data_shape, latent_dim, tiny options)
 SETTINGS = {
@@ -147,12 +148,14 @@ def test_one_step_is_finite_and_moves_every_trainable_network(name, setting):
         if part == "embedding":
             assert not moved(before[part], module) and not list(module.parameters())
             assert torch.equal(module.weight, m.nets.embedding.weight)
+        elif part == "r_inv" and getattr(m.hp, "reconstruction", "r_inv") == "direct":
+            assert not moved(before[part], module)  # released image GMEGAN reconstructs G(T x): no R_inv
         else:
             assert moved(before[part], module), f"{name}: {part} did not move"
     s = m.sample(5)
     assert s.shape == (5, *m.data_shape) and torch.isfinite(s).all()
     z = m.latent_of(data[:4])
-    if name in ("gmegan", "vaegan", "veegan"):
+    if name.startswith("gmegan") or name in ("vaegan", "veegan"):
         assert z.shape == (4, m.latent_dim)
     else:
         assert z is None
@@ -271,6 +274,62 @@ def test_gmegan_defaults_and_ablations():
     out = m.step(data[:16])
     assert torch.allclose(out["loss"], out["ot"] + 5 * out["recon"] + out["adv"], rtol=1e-5)
     assert float(out["grad_penalty"]) == 0.0
+
+
+def test_gmegan_variants_fill_their_settings_and_user_values_win():
+    printed, released = make_method("gmegan")[0].hp, make_method("gmegan_released")[0].hp
+    assert (printed.reduction, printed.penalty_p, printed.penalty_on, printed.updates) == ("sum", 2.0, "real", "joint")
+    assert (released.reduction, released.lambda2, released.penalty_p, released.penalty_on) == ("mean", 5.0, 6.0, "both")
+    assert released.lr_g == 1e-3 and released.lambda3 == 5.0 and released.updates == "joint"
+    img = make_method("gmegan_released", "image")[0].hp
+    assert (img.updates, img.reconstruction, img.latent_scale, img.lr_t, img.lr_g) == ("separate", "direct", 3.0,
+                                                                                          1e-5, 2e-5)
+    assert asdict(make_method("gmegan", variant="as_released")[0].hp) == asdict(released)  # name = hyper field
+    assert make_method("gmegan_mean")[0].hp.reduction == "mean"
+    assert make_method("gmegan_released", lambda1=0.0)[0].hp.lambda1 == 0.0  # an explicit value is kept
+    with pytest.raises(ValueError, match="variant"):
+        make_method("gmegan", variant="as_imagined")
+    with pytest.raises(ValueError, match="penalty_on"):
+        make_method("gmegan", penalty_on="fake")
+
+
+def test_gmegan_released_penalty_is_the_wdiv_form_on_real_and_generated_points():
+    m, data = make_method("gmegan_released")
+    real, fake = data[:8], torch.randn(8, 10)
+    loss, parts = m.critic_loss(real, fake)
+    expected = wgan_div_penalty(m.nets.critic, real, fake, k=5.0, p=6.0)  # k/2 (E‖∇ψ(x)‖⁶ + E‖∇ψ(G y)‖⁶)
+    assert torch.allclose(5.0 * parts["grad_penalty"], expected, rtol=1e-5)
+    assert torch.allclose(loss, -parts["gap"] + expected, rtol=1e-5)
+
+
+def test_gmegan_sum_and_mean_reductions_differ_by_the_data_dimension():
+    import copy
+
+    m_sum, data = make_method("gmegan")
+    m_mean = get_method("gmegan_mean")(copy.deepcopy(m_sum.nets), latent_dim=2)  # the same networks
+    outs = []
+    for m in (m_sum, m_mean):
+        torch.manual_seed(3)  # the same latent batch
+        outs.append(m.generator_step(data[:16]))
+    assert torch.allclose(outs[0]["recon"], 10 * outs[1]["recon"], rtol=1e-5)  # D = 10 coordinates
+    assert torch.allclose(outs[0]["ot"], 2 * outs[1]["ot"], rtol=1e-5)  # d = 2 latent coordinates
+    assert torch.allclose(outs[0]["gme"], outs[1]["gme"], rtol=1e-6)  # the GME cost is a mean over pairs in both
+
+
+def test_gmegan_released_on_images_takes_separate_t_and_g_steps():
+    from gpelib.losses import gme_cost
+
+    m, data = make_method("gmegan_released", "image")
+    assert set(m.optimizers()) == {"generator", "encoder", "critic"}
+    x = data[:16]
+    with torch.no_grad():
+        gme_before = gme_cost(x, 3.0 * m.nets.encoder(x))  # latent squared distances × 9
+    before = snapshot(m.modules())
+    out = m.generator_step(x)
+    assert torch.allclose(out["gme"], gme_before, rtol=1e-5)
+    assert moved(before["encoder"], m.nets.encoder) and moved(before["generator"], m.nets.generator)
+    assert not moved(before["r_inv"], m.nets.r_inv) and not moved(before["critic"], m.nets.critic)
+    assert torch.allclose(out["loss"], out["ot"] + out["adv"] + out["recon"] + 10 * out["gme"], rtol=1e-5)
 
 
 def test_wgan_weights_are_clipped_after_a_critic_step():
@@ -488,3 +547,44 @@ def test_a_float64_model_trains_and_samples_in_float64(name, how):
     assert all(torch.isfinite(v) for v in out.values())
     s = m.sample(4, generator=torch.Generator().manual_seed(0))
     assert s.dtype == torch.float64 and torch.isfinite(s).all()
+
+
+def _brenier_extension(mix, n_fit: int = 800, seed: int = 5):
+    """A monotone generator built without the score's own assignment: the exact optimal assignment of ``n_fit``
+    *other* latents to ``n_fit`` mixture points, extended to any ``y`` by the nearest fitted latent."""
+    from scipy.optimize import linear_sum_assignment
+
+    g = torch.Generator().manual_seed(seed)
+    y_fit = torch.randn(n_fit, 2, generator=g, dtype=torch.float64)
+    x_fit = mix.sample(n_fit, seed=seed).x.to(torch.float64)
+    rows, cols = linear_sum_assignment((-(y_fit @ x_fit[:, :2].T)).numpy())
+    target = x_fit[cols]
+
+    def G(y: Tensor) -> Tensor:
+        return target[torch.cdist(y.to(torch.float64), y_fit).argmin(dim=1)].to(y.dtype)
+
+    return G
+
+
+def test_transport_agreement_scores_a_collapsed_generator_low_where_eq_a2_saturates():
+    from gpelib.gan import transport_agreement
+
+    mix = gaussian_mixture(3000, n_modes=9, dim=6, seed=0)
+    y = torch.randn(600, 2, generator=torch.Generator().manual_seed(1))
+    monotone = _brenier_extension(mix)
+    centre = mix.centres[0]
+    collapsed = lambda z: centre + 0.05 * torch.cat([z, torch.zeros(len(z), 4)], 1)  # noqa: E731  (tiny, monotone)
+    rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]])  # a quarter turn of the latent: the same law, same quality
+    perm = torch.randperm(9, generator=torch.Generator().manual_seed(2))
+    scrambled = lambda z: (lambda s: s - mix.centres[mix.assign(s)] + mix.centres[perm[mix.assign(s)]])(  # noqa: E731
+        monotone(z))  # every mode covered, each latent region sent to a wrong mode
+
+    score = lambda G, **kw: transport_agreement(y, G(y), mix.x, mix.assign, **kw)  # noqa: E731
+    assert score(monotone) > 0.8  # not 1: latents and data are both samples, boundary points go either way
+    assert score(lambda z: monotone(z @ rot.T)) > 0.8  # aligned: a rotated latent is the same generator
+    assert score(lambda z: monotone(z @ rot.T), align=False) < 0.6
+    assert score(collapsed) < 0.2  # chance: the share of the data in the collapsed mode (1/9)
+    assert monotonicity_score(first_coordinates(2), collapsed, y, align=True) == 1.0  # the eq. A.2 fraction saturates
+    assert score(scrambled) < 0.35
+    with pytest.raises(ValueError, match="at least as many data points"):
+        transport_agreement(y, monotone(y), mix.x[:100], mix.assign)

@@ -6,6 +6,7 @@
     gpe sample        --run runs/digits -n 64 --out samples.png
     gpe evaluate      --run runs/digits
     gpe info          runs/digits        # each stage: settings, what wrote it, whether it still matches
+    gpe train-gan     --method gmegan --variant as_released --data mixture-9x100 --run runs/gan --iterations 3000
 
 ``--data`` is a dataset name (digits, mnist, cifar10, celeba, celeba_hq, tiny_imagenet) or a folder of images.
 Settings come from
@@ -509,6 +510,81 @@ def _provenance_lines(run: Path) -> list[str]:
     return lines
 
 
+_MIXTURE = "mixture-<modes>x<dim>"
+
+
+def _gan_data(spec: str, root: str | None, n_val: int, seed: int):
+    """``(train, held_out, is_mixture)`` for ``gpe train-gan --data``: ``mixture-9x100`` (GMEGAN §6.2: 1,000 points of
+    9 Gaussians in R^100; held out: a fresh draw) or an image dataset name / folder."""
+    import re
+
+    m = re.fullmatch(r"mixture-(\d+)x(\d+)", spec)
+    if m:
+        from .data import gaussian_mixture
+
+        modes, dim = int(m.group(1)), int(m.group(2))
+        if modes < 1 or dim < 2:
+            raise CLIError(f"--data {spec}: need at least 1 mode and dimension ≥ 2 ({_MIXTURE})")
+        mix = gaussian_mixture(1000, n_modes=modes, dim=dim, seed=seed)
+        return mix.x, mix.sample(500, seed=30_000 + seed).x, True
+    if spec.startswith("mixture"):
+        raise CLIError(f"--data {spec}: a mixture is written {_MIXTURE}, e.g. mixture-9x100")
+    from .data import load_dataset
+
+    images = load_dataset(spec, root)
+    train, val = images.split(min(n_val, len(images) // 5), seed=seed)
+    return train.images, val.images, False
+
+
+def cmd_train_gan(args: argparse.Namespace) -> None:
+    """GMEGAN (as printed, with means, as released) or a baseline, trained into ``RUN/gan`` (resumable)."""
+    from .gan import GMEGAN_VARIANTS, METHODS, train_gan
+    from .train import TrainConfig
+
+    run = Path(args.run)
+    hyper: dict[str, Any] = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--set {item!r}: write NAME=VALUE, e.g. --set lambda1=0")
+        try:
+            hyper[key] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise CLIError(f"--set {item!r}: {value!r} is not a number, word or list") from None
+    if args.variant is not None:
+        if not args.method.startswith("gmegan"):
+            raise CLIError(f"--variant belongs to GMEGAN; method {args.method!r} has none (known variants: "
+                           f"{', '.join(GMEGAN_VARIANTS)})")
+        hyper["variant"] = args.variant
+    for key in ("iterations", "batch_size", "latent_dim", "eval_every"):
+        v = getattr(args, key)
+        if v is not None and v < 1:
+            raise CLIError(f"--{key.replace('_', '-')} must be a whole number > 0; got {v}")
+    x, held_out, mixture = _gan_data(args.data, args.root, 300, args.seed)
+    arch = args.arch or ("mlp" if mixture or x.ndim == 2 else "dcgan")
+    latent = args.latent_dim or (2 if mixture else 100)
+    batch = args.batch_size or (16 if mixture else 64)  # GMEGAN Table 1
+    iterations = args.iterations or 5000
+    cfg = TrainConfig(iterations=iterations, batch_size=batch, seed=args.seed, device=args.device,
+                      eval_every=args.eval_every or max(iterations // 20, 1), checkpoint_dir=str(run / "gan"),
+                      checkpoint_every=max(iterations // 10, 1))
+    if args.method not in METHODS:
+        raise CLIError(f"unknown method {args.method!r}; known: {', '.join(METHODS)}")
+    with _locked(run):
+        if args.fresh:
+            _set_aside(run, "gan")
+        try:
+            res = train_gan(args.method, x, arch=arch, latent_dim=latent, config=cfg, hyper=hyper, val_data=held_out)
+        except ValueError as e:
+            if "describes another model" in str(e):
+                raise CLIError(f"{str(e).split('; delete the folder')[0]}. To start over, add --fresh (the old run "
+                               f"is kept as {run}/gan.replaced-<date-time>).") from None
+            raise
+        res.history.to_csv(run / "gan_history.csv", index=False)
+    print(f"{args.method} ({res.method.hyper.get('variant', 'paper settings')}): {res.iterations} iterations, "
+          f"{res.seconds:.1f} s, held-out energy distance {res.final_val:.4g} -> {run / 'gan'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gpe", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -560,6 +636,24 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("evaluate", help="reconstruction, GME cost, bi-Lipschitz statistics, generation metric")
     common(sp, None)
     sp.set_defaults(func=cmd_evaluate)
+    sp = sub.add_parser("train-gan", help="GMEGAN (as printed / as released) or one of its seven baselines")
+    sp.add_argument("--run", "--run-dir", dest="run", required=True, help="run folder; the model goes to RUN/gan")
+    sp.add_argument("--method", default="gmegan", help="gmegan, gmegan_mean, gmegan_released, gan, wgan, wgan_gp, "
+                    "wgan_div, otm, vaegan, veegan")
+    sp.add_argument("--variant", help="GMEGAN's settings: as_printed, as_printed_mean, as_released")
+    sp.add_argument("--data", default="mixture-9x100", help=f"{_MIXTURE} (GMEGAN §6.2) or an image dataset / folder")
+    sp.add_argument("--root", help="folder holding the datasets (default $GPE_DATA_ROOT or ~/data)")
+    sp.add_argument("--arch", help="architecture (mlp; dcgan and its variants on images)")
+    sp.add_argument("--latent-dim", type=int, help="default 2 on mixtures, 100 on images")
+    sp.add_argument("--iterations", type=int, help="generator iterations (default 5000)")
+    sp.add_argument("--batch-size", type=int, help="default 16 on mixtures, 64 on images (GMEGAN Table 1)")
+    sp.add_argument("--eval-every", type=int, help="held-out energy distance every N iterations (default N/20)")
+    sp.add_argument("--set", action="append", metavar="NAME=VALUE", help="a hyper-parameter of the method, "
+                    "e.g. --set lambda1=0 (repeatable)")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--device", help="torch device (default: cuda if available)")
+    sp.add_argument("--fresh", action="store_true", help="start over: RUN/gan is moved to RUN/gan.replaced-<time>")
+    sp.set_defaults(func=cmd_train_gan)
     sp = sub.add_parser("info", help="the run's stages: settings, what wrote them, whether they still match")
     sp.add_argument("run", help="the run folder")
     sp.set_defaults(func=cmd_info)

@@ -185,3 +185,28 @@ def test_stale_and_broken_checkpoints_are_one_line_naming_the_file(trained_run, 
     assert main(["evaluate", "--run", str(run)]) == 2
     err = capsys.readouterr().err
     assert "encoder/config.json is not valid JSON" in err
+
+
+def test_train_gan_variants_resume_fresh_and_one_line_errors(tmp_path, capsys):
+    run = tmp_path / "gan"
+    base = ["train-gan", "--data", "mixture-4x6", "--run", str(run), "--iterations", "6", "--eval-every", "3"]
+    assert main([*base, "--method", "gmegan", "--variant", "as_released"]) == 0
+    assert "as_released" in capsys.readouterr().out
+    assert (run / "gan" / "weights.safetensors").is_file() and (run / "gan_history.csv").is_file()
+    assert main([*base[:-4], "--iterations", "9", "--eval-every", "3", "--method", "gmegan", "--variant",
+                 "as_released"]) == 0  # resumes from 6
+    assert "9 iterations" in capsys.readouterr().out
+    for args, needle in (
+        (["--method", "gmegan"], "--fresh"),  # as printed against the stored as-released run
+        (["--method", "gan", "--variant", "as_released"], "--variant belongs to GMEGAN"),
+        (["--method", "gmegan", "--set", "lambda1"], "NAME=VALUE"),
+        (["--method", "gmegan", "--set", "lambda9=0", "--fresh"], "unknown hyper-parameters"),
+        (["--method", "nonsense"], "unknown method"),
+        (["--method", "gmegan", "--data", "mixture9"], "mixture-<modes>x<dim>"),
+        (["--method", "gmegan", "--iterations", "0"], "--iterations must be"),
+    ):
+        assert main([*base, *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("gpe: error:") and needle in err and "Traceback" not in err, (args, err)
+    assert main([*base, "--method", "gmegan", "--fresh"]) == 0
+    assert len(list(tmp_path.glob("gan/gan.replaced-*"))) >= 1

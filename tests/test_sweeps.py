@@ -158,3 +158,58 @@ def test_run_tables_count_gradient_updates_and_real_batches_per_network_side():
     it = TINY["iterations"]
     assert t.loc["wgan_gp", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [it, 5 * it, 5 * it]
     assert t.loc["otm", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [2 * it, it, it]
+
+
+def test_late_improvement_window_averages_noisy_evaluations():
+    it = list(range(0, 1001, 100))
+    zigzag = [5.0 + (0.5 if k % 2 else -0.5) for k in range(11)]  # flat on average, ±10 % from one point to the next
+    falling = [10.0 - 0.5 * k for k in range(11)]
+    h = pd.DataFrame({"dataset": "d", "seed": 0, "method": ["zigzag"] * 11 + ["falling"] * 11, "iteration": it * 2,
+                      "val_loss": zigzag + falling})
+    raw = gx.late_improvement(h).set_index("method").late_improvement
+    smooth = gx.late_improvement(h, window=3).set_index("method").late_improvement
+    assert raw["zigzag"] == pytest.approx(0.0) and abs(smooth["zigzag"]) < 0.07  # (4.5,5.5,4.5) vs (5.5,4.5,5.5)
+    assert smooth["falling"] == pytest.approx(1 - 5.5 / 6.5)  # mean(7, 6.5, 6) → mean(6, 5.5, 5)
+    h2 = h.copy()
+    h2.loc[h2.method == "zigzag", "val_loss"] = [5.0] * 10 + [4.0]  # one low last value decides alone at window 1
+    assert gx.late_improvement(h2).set_index("method").late_improvement["zigzag"] == pytest.approx(0.2)
+    assert gx.late_improvement(h2, window=3).set_index("method").late_improvement["zigzag"] < 0.1
+    with pytest.raises(ValueError, match="window"):
+        gx.late_improvement(h, window=0)
+
+
+STEP_TABLE = pd.DataFrame({"key": "k", "round": [0, 0, 0, 1, 1, 1, 2, 2, 2],
+                           "method": ["gmegan", "wgan_gp", "otm"] * 3,
+                           "ratio": [1.0, 1.8, 4.0, 1.0, 2.0, 4.1, 1.0, 2.4, 3.9]})
+
+
+def test_equal_time_iterations_divide_the_reference_budget_by_the_median_ratio():
+    its = gx.equal_time_iterations(["gmegan", "wgan_gp", "otm"], key="k", units=2000, table=STEP_TABLE)
+    assert its == {"gmegan": 2000, "wgan_gp": 1000, "otm": 500}  # 2000 / 2.0, 2000 / 4.0
+    assert gx.equal_time_iterations(["otm"], key="k", units=130, table=STEP_TABLE, multiple=10) == {"otm": 30}
+    assert gx.equal_time_iterations(["otm"], key="k", units=10, table=STEP_TABLE) == {"otm": 100}  # at least one
+    with pytest.raises(KeyError, match="bench_gan.py"):
+        gx.equal_time_iterations(["veegan"], key="k", units=100, table=STEP_TABLE)
+    with pytest.raises(KeyError, match="bench_gan.py"):
+        gx.equal_time_iterations(["gmegan"], key="other", units=100, table=STEP_TABLE)
+
+
+def test_equal_time_jobs_give_each_method_its_iterations_and_twenty_evaluations():
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    key = gx.shape_key("mlp", (6,), 2, 16)
+    table = STEP_TABLE.assign(key=key)
+    jobs = gx.equal_time_jobs({"GMEGAN": ("gmegan", {}), "WGAN-GP": ("wgan_gp", {})}, specs=[spec], archs=["mlp"],
+                              seeds=[0, 1], units=4000, batch_size=16, latent_dim=2, table=table, n_eval=100)
+    got = {(j["variant"], j["seed"]): (j["iterations"], j["eval_every"]) for j in jobs}
+    assert got == {("GMEGAN", 0): (4000, 200), ("GMEGAN", 1): (4000, 200), ("WGAN-GP", 0): (2000, 100),
+                   ("WGAN-GP", 1): (2000, 100)}
+
+
+def test_step_seconds_times_every_method_against_the_reference_in_each_round():
+    data = torch.randn(64, 6)
+    t = gx.step_seconds(["gmegan", "gan"], data, arch="mlp", latent_dim=2, batch_size=16, rounds=2, steps=4, skip=1,
+                        arch_options={"hidden": 8})
+    assert len(t) == 4 and set(t.method) == {"gmegan", "gan"} and (t.s_per_iter > 0).all()
+    assert (t[t.method == "gmegan"].ratio == 1.0).all() and set(t.key) == {gx.shape_key("mlp", (6,), 2, 16)}
+    with pytest.raises(ValueError, match="reference"):
+        gx.step_seconds(["gan"], data, arch="mlp", latent_dim=2, batch_size=16)

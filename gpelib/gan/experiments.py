@@ -30,7 +30,7 @@ from torch import Tensor
 
 from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
-from .diagnostics import energy_distance, first_coordinates, mode_stats, monotonicity_score
+from .diagnostics import energy_distance, first_coordinates, mode_stats, monotonicity_score, transport_agreement
 from .train import GANResult, train_gan
 
 __all__ = [
@@ -44,13 +44,25 @@ __all__ = [
     "compare_reference",
     "late_improvement",
     "sweep_jobs",
+    "step_seconds",
+    "equal_time_iterations",
+    "equal_time_jobs",
+    "STEP_SECONDS",
     "LABELS",
     "PROTOCOL",
 ]
 
-LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gan": "GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
+LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gmegan_mean": "GMEGAN-mean", "gmegan_released": "GMEGAN-released",
+                          "gan": "GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP",
                           "wgan_div": "WGAN-div", "otm": "OTM", "vaegan": "VAEGAN", "veegan": "VEEGAN"}
-"""Display names in the order of the GMEGAN paper's figures."""
+"""Display names in the order of the GMEGAN paper's figures ("GMEGAN" is the paper's eq. 5.2 as printed;
+``-mean`` the same with per-coordinate means; ``-released`` the authors' released settings, see
+:data:`~gpelib.gan.methods.GMEGAN_VARIANTS`)."""
+
+STEP_SECONDS = Path(__file__).with_name("step_seconds.csv")
+"""Seconds per generator iteration of every method on the notebooks' shapes, measured by ``reproduce/bench_gan.py``
+(interleaved rounds on a 2-core CPU, one thread per process as the worker pool runs them): the calibration behind
+:func:`equal_time_iterations`."""
 
 _CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
 
@@ -183,6 +195,9 @@ def mixture_job(
       ``G̃(y)`` to ``y`` (``align=True``: generators are defined up to a rotation of the latent);
       ``monotonicity_raw`` — the same without alignment; ``monotonicity_encoder`` — eq. A.2 with the method's own
       encoder, where it has one (GMEGAN's ``T``, VEEGAN's ``F``, VAEGAN's mean; NaN otherwise);
+    * ``transport_agreement`` — the fraction of latents sent to the mode the optimal transport map from ``N(0, I₂)`` to
+      a fresh draw of the mixture sends them to (:func:`~gpelib.gan.diagnostics.transport_agreement`): needs order
+      *and* coverage, so a collapsed generator scores about 1/K where the eq. A.2 fraction gives it 1;
     * ``energy`` — squared energy distance between the samples and a fresh draw of ``n_eval`` mixture points.
     """
     mix = spec.load()
@@ -211,6 +226,7 @@ def mixture_job(
             "monotonicity": monotonicity_score(first_coordinates(2), m.generator_map, y, align=True),
             "monotonicity_raw": monotonicity_score(first_coordinates(2), m.generator_map, y),
             "monotonicity_encoder": monotonicity_score(enc, m.generator_map, y) if enc is not None else math.nan,
+            "transport_agreement": transport_agreement(y.cpu(), flat, fresh.x, mix.assign),
             "energy": energy_distance(flat, fresh.x),
         }
     return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
@@ -387,7 +403,7 @@ def compare_reference(
 
 def late_improvement(
     history: pd.DataFrame, *, last: float = 0.2, by: Sequence[str] = ("dataset", "method", "seed"),
-    column: str = "val_loss",
+    column: str = "val_loss", window: int = 1,
 ) -> pd.DataFrame:
     """Is a run still improving when its budget ends? For each group of ``history`` (tidy, one row per evaluation),
     the relative fall of ``column`` over the last ``last`` fraction of the iterations,
@@ -396,13 +412,19 @@ def late_improvement(
         it_a = the last evaluation at or before (1 − last)·it_end,
 
     so 0.3 means the metric (lower is better) still dropped by 30 % in the final fifth — the run had not converged
-    and a longer budget may change its ranking. Columns: ``*by, value_at_start, value_at_end, late_improvement``.
+    and a longer budget may change its ranking. With ``window`` > 1 each ``v`` is the mean of the ``window``
+    evaluations ending at that point (a held-out estimate fluctuates from one evaluation to the next; one noisy
+    value would otherwise decide). Columns: ``*by, value_at_start, value_at_end, late_improvement``.
     """
     if not 0 < last < 1:
         raise ValueError(f"last must be in (0, 1); got {last}")
+    if window < 1:
+        raise ValueError(f"window must be ≥ 1; got {window}")
     rows = []
     for key, g in history.dropna(subset=[column]).groupby(list(by), sort=False):
         g = g.sort_values("iteration")
+        if window > 1:
+            g = g.assign(**{column: g[column].rolling(window, min_periods=1).mean()})
         end = g.iloc[-1]
         early = g[g.iteration <= (1 - last) * end.iteration]
         if early.empty or early.iloc[-1].iteration == end.iteration:
@@ -447,4 +469,130 @@ def sweep_jobs(
                         kw["checkpoint_dir"] = str(Path(checkpoint_root) / folder)
                     kw["variant"] = label
                     jobs.append(kw)
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Equal compute
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def shape_key(arch: str, data_shape: Sequence[int], latent_dim: int, batch_size: int) -> str:
+    """The name of a timing setting: ``"<arch> <C>x<H>x<W> d=<latent> b=<batch>"``."""
+    return f"{arch} {'x'.join(str(int(s)) for s in data_shape)} d={int(latent_dim)} b={int(batch_size)}"
+
+
+def step_seconds(
+    methods: Sequence[str],
+    data: Tensor,
+    *,
+    arch: str,
+    latent_dim: int,
+    batch_size: int,
+    rounds: int = 5,
+    steps: int = 40,
+    skip: int = 5,
+    reference: str = "gmegan",
+    arch_options: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Seconds per generator iteration (one :meth:`~gpelib.gan.methods.GANMethod.step`, critic updates included) of
+    each of ``methods`` on batches of ``data`` by **interleaved rounds**: in each round every method runs ``steps``
+    iterations from fresh networks in an order rotated by one per round; its time is the median iteration after
+    ``skip``; ``ratio`` divides by ``reference``'s time in the same round, so a change of machine load cancels.
+    Returns a tidy DataFrame ``round, method, s_per_iter, ratio, key`` (``key``: :func:`shape_key`)."""
+    import statistics
+    import time
+
+    from ..train import seed_everything
+    from .architectures import build_networks
+    from .methods import get_method
+
+    if reference not in methods:
+        raise ValueError(f"the reference {reference!r} must be one of the timed methods {list(methods)}")
+    if steps < skip + 2 or rounds < 1:
+        raise ValueError(f"need rounds ≥ 1 and steps ≥ skip + 2; got {rounds}, {steps} (skip {skip})")
+    key = shape_key(arch, data.shape[1:], latent_dim, batch_size)
+    rows = []
+    for r in range(rounds):
+        order = [methods[(r + k) % len(methods)] for k in range(len(methods))]
+        times: dict[str, float] = {}
+        for name in order:
+            seed_everything(seed + r)
+            cls = get_method(name)
+            nets = build_networks(arch, tuple(data.shape[1:]), latent_dim, parts=cls.REQUIRES,
+                                  **dict(arch_options or {}))
+            m = cls(nets, latent_dim=latent_dim)
+            m.attach_data(data)
+            durations = []
+            for _ in range(steps):
+                x = data[torch.randint(len(data), (batch_size,))]
+                t0 = time.perf_counter()
+                m.step(x)
+                durations.append(time.perf_counter() - t0)
+            times[name] = statistics.median(durations[skip:])
+        rows += [{"round": r, "method": k, "s_per_iter": v, "ratio": v / times[reference], "key": key}
+                 for k, v in times.items()]
+    return pd.DataFrame(rows)
+
+
+def equal_time_iterations(
+    methods: Sequence[str],
+    *,
+    key: str,
+    units: int,
+    reference: str = "gmegan",
+    multiple: int = 100,
+    table: pd.DataFrame | str | Path | None = None,
+) -> dict[str, int]:
+    """Iterations that give every method the same wall-clock: ``units`` iterations of ``reference`` divided by each
+    method's time ratio to it (median over the rounds of :data:`STEP_SECONDS` for the setting ``key``), rounded to a
+    ``multiple`` (at least one). The ratios are a committed calibration, so the iteration counts — and with them every
+    result — do not depend on the load of the machine that runs the notebook; the notebooks report the seconds each
+    run actually took beside them."""
+    where = "the given table" if isinstance(table, pd.DataFrame) else str(table or STEP_SECONDS)
+    t = table if isinstance(table, pd.DataFrame) else pd.read_csv(table or STEP_SECONDS)
+    t = t[t.key == key]
+    missing = [m for m in methods if m not in set(t.method)]
+    if missing:
+        raise KeyError(f"no step time for {missing} at {key!r} in {where}; measure it with "
+                       f"`python reproduce/bench_gan.py --write` (settings: {sorted(set(t.key)) or 'none'})")
+    if reference not in set(t.method):
+        raise KeyError(f"the reference {reference!r} has no step time at {key!r}")
+    ratio = t.groupby("method").ratio.median()
+    return {m: max(multiple, int(round(units / float(ratio[m]) / multiple)) * multiple) for m in methods}
+
+
+def _shape_of(spec: MixtureSpec | ImageSpec) -> tuple[int, ...]:
+    if isinstance(spec, MixtureSpec):
+        return (spec.dim,)
+    return tuple(spec.load()[0].shape)
+
+
+def equal_time_jobs(
+    variants: Mapping[str, tuple[str, Mapping[str, Any]]],
+    *,
+    specs: Sequence[MixtureSpec | ImageSpec],
+    archs: Sequence[str],
+    seeds: Sequence[int],
+    units: int,
+    batch_size: int,
+    latent_dim: int,
+    evaluations: int = 20,
+    table: pd.DataFrame | str | Path | None = None,
+    **common: Any,
+) -> list[dict[str, Any]]:
+    """:func:`sweep_jobs` at **equal wall-clock**: each (spec, arch, variant) trains the iterations that take as long
+    as ``units`` iterations of GMEGAN as printed (:func:`equal_time_iterations`, from the committed calibration
+    ``table``) and is evaluated ``evaluations`` times along the way (``eval_every``), so the late-improvement check
+    sees the same number of points for every method. ``latent_dim``/``batch_size`` name the calibration setting."""
+    jobs = []
+    for spec in specs:
+        for arch in archs:
+            key = shape_key(arch, _shape_of(spec), latent_dim, batch_size)
+            its = equal_time_iterations(sorted({m for m, _ in variants.values()}), key=key, units=units, table=table)
+            for label, (method, hyper) in variants.items():
+                n = its[method]
+                jobs += sweep_jobs({label: (method, hyper)}, specs=[spec], archs=[arch], seeds=seeds,
+                                   iterations=n, batch_size=batch_size, eval_every=max(1, n // evaluations), **common)
     return jobs

@@ -1,0 +1,81 @@
+#!/usr/bin/env python
+"""Seconds per generator iteration of GMEGAN (three variants) and the seven baselines on the GAN notebooks' settings:
+the calibration behind equal-compute budgets (:func:`gpelib.gan.experiments.equal_time_iterations`).
+
+    python reproduce/bench_gan.py                      # print the table (CPU, one thread per process)
+    python reproduce/bench_gan.py --write              # and store it as gpelib/gan/step_seconds.csv
+    python reproduce/bench_gan.py --settings mixture100 --rounds 3
+
+Each method runs ``--steps`` iterations from fresh networks per round, the methods interleaved in an order rotated
+each round; a method's time is the median iteration; its **ratio** to GMEGAN (as printed) in the same round cancels
+the machine's load. One thread per process, as the notebooks' worker pool runs its jobs (``--threads`` to change).
+Printed: the median ratio over rounds and its range, and the iterations an equal wall-clock gives each method per
+1,000 GMEGAN iterations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from gpelib import profiles  # noqa: E402
+from gpelib.gan import experiments as gx  # noqa: E402
+
+
+def settings() -> dict[str, dict]:
+    """name → (data, arch, latent, batch, arch list) of the notebooks' quick profile."""
+    out = {}
+    for spec in profiles.preset("07", "quick")["datasets"]:
+        out[f"mixture{spec.dim}"] = dict(data=spec.load().x, archs=[profiles.preset("07", "quick")["arch"]],
+                                         latent=2, batch=profiles.preset("07", "quick")["batch"])
+    s = profiles.preset("08", "quick")
+    train, _ = s["datasets"][0].load()
+    out[s["datasets"][0].name] = dict(data=train.images, archs=s["archs"], latent=s["latent"], batch=s["batch"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    known = settings()
+    ap.add_argument("--settings", nargs="+", default=list(known), choices=list(known))
+    ap.add_argument("--methods", nargs="+", default=list(gx.LABELS))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--write", action="store_true", help=f"store the table as {gx.STEP_SECONDS}")
+    ap.add_argument("--csv", type=Path, help="also write the tidy table here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    frames = []
+    for name in args.settings:
+        s = known[name]
+        for arch in s["archs"]:
+            print(f"-- {name}, {arch}: {len(args.methods)} methods × {args.rounds} rounds × {args.steps} steps",
+                  flush=True)
+            frames.append(gx.step_seconds(args.methods, s["data"], arch=arch, latent_dim=s["latent"],
+                                          batch_size=s["batch"], rounds=args.rounds, steps=args.steps))
+    t = pd.concat(frames, ignore_index=True)
+    t["device"] = f"cpu, {torch.get_num_threads()} thread(s)"
+    t["torch"] = torch.__version__
+    summary = t.groupby(["key", "method"], sort=False).agg(
+        s_per_iter=("s_per_iter", "median"), ratio=("ratio", "median"), ratio_min=("ratio", "min"),
+        ratio_max=("ratio", "max")).reset_index()
+    summary["iterations_per_1000"] = [gx.equal_time_iterations([m], key=k, units=1000, table=t, multiple=10)[m]
+                                      for k, m in zip(summary.key, summary.method)]
+    with pd.option_context("display.width", 160, "display.max_rows", 200):
+        print(summary.round(4).to_string(index=False))
+    if args.write:
+        t.to_csv(gx.STEP_SECONDS, index=False)
+        print(f"-> {gx.STEP_SECONDS}")
+    if args.csv:
+        t.to_csv(args.csv, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

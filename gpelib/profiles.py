@@ -235,16 +235,20 @@ def _nb06(p: str) -> dict[str, Any]:
 
 
 def _nb07(p: str, data_root: str | None = None) -> dict[str, Any]:
+    """Budgets in *units*: every method trains for the wall-clock of ``units`` iterations of GMEGAN as printed
+    (:func:`gpelib.gan.experiments.equal_time_jobs`), evaluated ``evaluations`` times."""
     from .gan import experiments as gx
 
     batch = int(papers.gmegan_settings("synthetic")["batch_size"])  # GMEGAN Table 1: 16 on the synthetic data
     if p == "smoke":
-        return dict(datasets=[gx.MixtureSpec(n=200, n_modes=9, dim=100)], seeds=[0], iterations=20, n_eval=200,
-                    batch=batch, arch="mlp")
+        return dict(datasets=[gx.MixtureSpec(n=200, n_modes=9, dim=100)], seeds=[0], units=40, multiple=10,
+                    evaluations=4, n_eval=200, batch=batch, arch="mlp")
     mixtures = [gx.MixtureSpec(1000, 9, 100), gx.MixtureSpec(1000, 12, 500)]
     if p == "quick":
-        return dict(datasets=mixtures, seeds=[0, 1, 2], iterations=5000, n_eval=1000, batch=batch, arch="mlp")
-    return dict(datasets=mixtures, seeds=[0, 1, 2, 3, 4], iterations=30000, n_eval=1000, batch=batch, arch="mlp")
+        return dict(datasets=mixtures, seeds=[0, 1, 2], units=2000, multiple=100, evaluations=20, n_eval=1000,
+                    batch=batch, arch="mlp")
+    return dict(datasets=mixtures, seeds=[0, 1, 2, 3, 4], units=30000, multiple=100, evaluations=20, n_eval=1000,
+                batch=batch, arch="mlp")
 
 
 def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:

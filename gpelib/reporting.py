@@ -219,7 +219,7 @@ HEADLINES: list[tuple[str, str, str]] = [
     ("04", "GPE Table 1", "mnist_5k: GPE ε=0.02 reaches loss 0.1 in fewer fresh-decoder iterations"),
     ("06", "GPE Fig. 9", "GPE + CFM scores better than VAE + CFM after"),
     ("07", "GMEGAN Figs. 4–5", "12 modes in R^500: GMEGAN as printed covers at least as many modes"),
-    ("08", "GMEGAN Figs. 6–7", "digits: GMEGAN has the lowest mean FD-classifier"),
+    ("08", "GMEGAN Figs. 6–7", "mnist_5k: GMEGAN as printed has the lowest mean FD-classifier"),
 ]
 README_BEGIN = "<!-- findings:begin (written by reproduce/run_all.py from figures/*_verdict.csv; do not edit) -->"
 README_END = "<!-- findings:end -->"

@@ -20,19 +20,30 @@
 # the lowest mean FID *and the smallest spread of FID across architectures* (Fig. 6), and the lowest mean relative
 # standard deviation of predicted class counts — the best mode coverage — again with the smallest spread (Fig. 7).
 #
-# **Protocol.** Each method (GMEGAN and the seven baselines of notebook 07) is trained with each architecture of the
-# shared registry (`gpelib.gan.ARCHITECTURES`: fully connected and DCGAN-style stacks that differ in width, depth,
-# activation, batch norm and fully connected layers), with its own paper's optimiser settings and the same batch size
-# and number of generator iterations. Scores, as in the paper:
-# * **Fréchet distance** between generated and training images, evaluated at several late milestones; we report the
-#   mean of the lowest few (the paper: mean of the 5 lowest FIDs between epochs 250 and 300). With the standard
-#   Inception weights on disk this is the FID; otherwise it is computed on the features of a classifier that gpelib
-#   trains on the same data and reported as **FD-classifier** (never FID; its test accuracy is printed below);
-# * **relative std** = std(n_i)/mean(n_i) of the class counts that the classifier assigns to generated samples
-#   (0 = perfectly balanced; large = missing or over-represented classes).
+# **Protocol.** GMEGAN three ways — as printed (eq. 5.2 with Table 1: squared norms summed over pixels), with
+# per-coordinate means, and as released (separate T and G steps, reconstruction G(T x), latent squared distances × 9
+# in the GME cost, W-div penalty with p = 2, k = 1, learning rates 1e-5 / 2e-5; `gpelib.gan.GMEGAN_VARIANTS`) — and
+# the seven baselines of notebook 07, each with each architecture of the shared registry
+# (`gpelib.gan.ARCHITECTURES`: fully connected and DCGAN-style stacks) and several seeds, with its own paper's
+# optimiser settings and the same batch size.
 #
-# `quick` stands in 8×8 scikit-learn digits (10 classes) for CIFAR10 and uses 4 architectures; `paper` runs the 11
-# architectures of `PAPER_ARCHITECTURES` on CIFAR10 and Tiny ImageNet from local folders (a GPU is needed).
+# * **Equal compute**: every method trains for the wall-clock of `units` iterations of GMEGAN as printed on the
+#   calibration machine (`gpelib/gan/step_seconds.csv`, measured by `reproduce/bench_gan.py`), so methods whose
+#   iteration holds 5 critic updates get fewer iterations; the compute table gives each method's iterations and
+#   gradient steps, `08_timings.csv` the seconds each run really took.
+# * **Scores**, as in the paper, at five late milestones of each run's own budget (80–100 %): the **Fréchet
+#   distance** — mean of the 3 lowest (the paper: mean of the 5 lowest FIDs between epochs 250 and 300) — against
+#   **held-out images the feature network never saw, at matched n** (1,000 vs 1,000 in `quick`, 5,000 vs 5,000 in
+#   `paper`); with the standard Inception weights on disk this is the FID, otherwise the features of a classifier
+#   that gpelib trains on the training split (**FD-classifier**, never called FID; its test accuracy is printed
+#   below), with the kernel distance (KID, unbiased at any n) beside it; the **relative std** std(n_i)/mean(n_i) of
+#   the class counts the classifier assigns to generated samples (0 = balanced).
+# * **Convergence**: each run's held-out energy distance, 20 times along its budget; a claim whose runs had not all
+#   converged (a fall of > 10 % over the last fifth) is *inconclusive*.
+#
+# `quick` uses the 5,000 packaged MNIST digits (1,000 held out) resized to 16×16 px, 3 architectures and 3 seeds;
+# `paper` runs the 11 architectures of `PAPER_ARCHITECTURES` on CIFAR10 and Tiny ImageNet from local folders (a GPU
+# is needed; run `python reproduce/bench_gan.py --profile paper --device cuda --write` first to calibrate).
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
@@ -45,7 +56,7 @@ seed = 0
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from gpelib import metrics, parallel, plots, profiles, reporting, verdicts
 from gpelib.gan import experiments as gx
@@ -57,48 +68,61 @@ workers = workers or (1 if profile == "smoke" else parallel.default_workers(devi
 print(f"profile={profile}  out={out}  workers={workers}\n{S}")
 
 # %% [markdown]
-# ## The classifier behind the scores (trained once per dataset, cached in `runs/classifiers/`)
+# ## The classifier behind the scores (trained once per dataset on its training split, cached in `runs/classifiers/`)
 
 # %%
 classifiers, extractors = {}, {}
 for spec in S["datasets"]:
     train, held_out = spec.load()  # a missing dataset raises with the expected folder layout
+    tag = f"{spec.name}-{train.shape[-1]}px"
     classifiers[spec.name] = metrics.ClassifierFeatures.load_or_train(
-        reporting.project_root() / "runs" / "classifiers", train.images, train.labels, tag=spec.name,
+        reporting.project_root() / "runs" / "classifiers", train.images, train.labels, tag=tag,
         epochs=S["classifier_epochs"], seed=seed, device=device, verbose=True)
     extractors[spec.name] = metrics.default_feature_extractor(
         train.images, train.labels, cache_dir=reporting.project_root() / "runs" / "classifiers",
-        weights_path=inception_weights, tag=spec.name, epochs=S["classifier_epochs"], seed=seed, device=device)
+        weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], seed=seed, device=device)
+    acc = float((classifiers[spec.name].predict(held_out.images) == held_out.labels.numpy()).mean())
+    print(f"{spec.name}: classifier accuracy on the held-out split {acc:.3f}")
 METRIC = next(iter(extractors.values())).name  # "FID" with local Inception weights, else "FD-classifier"
 
 # %% [markdown]
-# ## Every method × every architecture (checkpoints and milestone scores are reused on a rerun)
+# ## Every method × architecture × seed at equal wall-clock (checkpoints and milestone scores are reused on a rerun)
 
 # %%
-variants = {label: (method, {}) for method, label in gx.LABELS.items()}
-common = dict(latent_dim=S["latent"], milestones=S["milestones"], batch_size=S["batch"],
-              eval_every=max(S["milestones"][-1] // 10, 1), n_fake=S["n_fake"], n_real=S["n_real"],
-              n_counts=S["n_counts"], best_k=S["best_k"], device=device,
+VARIANTS = {label: (method, {}) for method, label in gx.LABELS.items()}
+common = dict(units=S["units"], multiple=S["multiple"], milestones=S["milestones"], evaluations=S["evaluations"],
+              latent_dim=S["latent"], batch_size=S["batch"], n_fake=S["n_fake"], n_real=S["n_real"],
+              n_counts=S["n_counts"], best_k=S["best_k"], reference=S["reference"], device=device,
               checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
 jobs = []
 for spec in S["datasets"]:
     w = extractors[spec.name]
-    jobs += gx.sweep_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed], **common,
-                          classifier_path=str(classifiers[spec.name].cache_path),
-                          inception_weights=str(w.weights_path) if w.name == "FID" else None)
+    jobs += gx.equal_time_jobs(VARIANTS, specs=[spec], archs=S["archs"], seeds=[seed + s for s in S["seeds"]],
+                               **common, classifier_path=str(classifiers[spec.name].cache_path),
+                               inception_weights=str(w.weights_path) if w.name == "FID" else None)
 runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_worker=1, desc="08 GAN runs")
 table = gx.sweep_table(runs)
 RUN_KEYS = ["dataset", "method", "label", "variant", "arch", "seed"]  # name a run; its seconds go to 08_timings.csv
 reporting.save_table(table.assign(metric=METRIC), out, "08_runs", keys=RUN_KEYS)
-reporting.save_table(pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True), out,
-                     "08_history", keys=["dataset", "variant", "method", "arch", "seed", "iteration"])
-summary = gx.summarize(table, ["fd", "fd_last", "relative_std", "classes_covered", "seconds"])
+history = pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True)
+reporting.save_table(history, out, "08_history", keys=["dataset", "variant", "method", "arch", "seed", "iteration"])
+late = gx.late_improvement(history, last=0.2, by=("dataset", "variant", "arch", "seed"), window=3)
+reporting.save_table(late, out, "08_late_improvement")
+compute = pd.concat([gx.compute_table(table[(table.dataset == spec.name) & (table.arch == arch)],
+                                      late[(late.dataset == spec.name) & (late.arch == arch)],
+                                      key=gx.shape_key(arch, spec.load()[0].shape, S["latent"], S["batch"]),
+                                      by=("dataset", "arch", "variant"))
+                     for spec in S["datasets"] for arch in S["archs"]], ignore_index=True)
+reporting.save_table(compute, out, "08_compute", keys=["dataset", "arch", "variant"])
+KID = "kid" in table
+summary = gx.summarize(table, ["fd", "fd_last", *(["kid"] if KID else []), "relative_std", "classes_covered",
+                               "seconds"])
 reporting.save_table(summary.assign(metric=METRIC), out, "08_summary", keys=["dataset", "variant"])
-display(summary[["dataset", "variant", "fd_mean", "fd_std", "relative_std_mean", "relative_std_std",
-                 "classes_covered_mean", "seconds_mean"]].round(3))
+display(summary[["dataset", "variant", "fd_mean", "fd_std", *(["kid_mean"] if KID else []), "relative_std_mean",
+                 "relative_std_std", "classes_covered_mean"]].round(4))
 
 # %% [markdown]
-# ## Figs. 6–7: box plots over architectures; samples of every method (first architecture)
+# ## Figs. 6–7: box plots over architectures and seeds; samples of every method (one architecture, first seed)
 
 # %%
 order = list(gx.LABELS.values())
@@ -106,46 +130,80 @@ for spec in S["datasets"]:
     t = table[table.dataset == spec.name]
     fig = plots.metric_boxes(t, {"fd": f"{METRIC} (mean of the {S['best_k']} lowest)",
                                  "relative_std": "relative std of class counts"}, x="label", order=order,
-                             title=f"{spec.name}: {len(S['archs'])} architectures ({', '.join(S['archs'])})")
+                             title=f"{spec.name}: {len(S['archs'])} architectures ({', '.join(S['archs'])}) × "
+                                   f"{len(S['seeds'])} seeds")
     plots.save_figure(fig, out, f"08_boxes_{spec.name}")
     shown = S["archs"][1 % len(S["archs"])]
-    grid = {r.label: r.samples[:16] for r in runs if r.dataset == spec.name and r.arch == shown}
+    grid = {r.label: r.samples[:16] for r in runs if r.dataset == spec.name and r.arch == shown and r.seed == seed}
     plots.save_figure(plots.image_rows(grid), out, f"08_samples_{spec.name}")
+    h = history[history.dataset == spec.name].rename(columns={"variant": "label"})
+    fig = plots.loss_curves(h, y="val_loss", hue="label",
+                            title=f"{spec.name}: held-out energy distance while training (mean over runs)")
+    plots.save_figure(fig, out, f"08_energy_curves_{spec.name}")
 
 # %% [markdown]
 # ## Verdict
 #
-# Decided by `gpelib.verdicts` (SPEC §2): one seed, so each GMEGAN − baseline difference is paired by architecture
-# and summarised by its median and order-statistics interval over the architectures (the "seeds" column counts
-# architectures). A spread across architectures compares each architecture's absolute deviation from its method's
-# mean (a Levene-type comparison; "ours" gives the std).
+# Decided by `gpelib.verdicts` (SPEC §2): each GMEGAN − baseline difference is paired by (architecture, seed) and
+# summarised by its median and order-statistics interval over those pairs (the "seeds" column counts them). The
+# spread across architectures compares, per seed, each architecture's absolute deviation from the method's mean over
+# the architectures (a Levene-type comparison; "ours" gives the std over all runs). Each claim is decided for GMEGAN
+# as printed and as released against the seven baselines; a claim is inconclusive while a run behind it had not
+# converged.
 
 # %%
-REF = "GMEGAN"
-note = f"paired by architecture: 'seeds' counts the {len(S['archs'])} architectures (1 seed each)"
+BASELINES = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
+REFS = {"as printed": "GMEGAN", "as released": "GMEGAN-released"}
+UNITS = [(a, sd) for a in S["archs"] for sd in sorted(table.seed.unique())]
+note = f"paired by (architecture, seed): 'seeds' counts the {len(UNITS)} pairs"
 rows = []
 for spec in S["datasets"]:
     t, sm = table[table.dataset == spec.name], summary[summary.dataset == spec.name].set_index("variant")
-    per_arch = {c: {k: g.set_index("arch").loc[S["archs"], c].tolist() for k, g in t.groupby("variant", sort=False)}
-                for c in ("fd", "relative_std")}
-    dev = {c: {k: [abs(x - sum(v) / len(v)) for x in v] for k, v in d.items()} for c, d in per_arch.items()}
-    for col, values, what, paper in [
-        ("fd_mean", per_arch["fd"], f"the lowest mean {METRIC} over architectures", "Fig. 6: lowest mean FID"),
-        ("fd_std", dev["fd"], f"the smallest spread (std) of {METRIC} across architectures",
-         "Fig. 6: lowest variance among the architectures"),
-        ("relative_std_mean", per_arch["relative_std"],
-         "the lowest mean relative std of class counts (best mode coverage)", "Fig. 7: lowest mean relative std"),
-        ("relative_std_std", dev["relative_std"], "the smallest spread of the relative std across architectures",
-         "Fig. 7: lowest variance among the architectures"),
-    ]:
-        v = sm[col]
-        rows.append(verdicts.Claim.from_decision(
-            f"{spec.name}: GMEGAN has {what}", paper,
-            f"GMEGAN {v[REF]:.3g} (rank {1 + int((v < v[REF]).sum())} of {len(v)}); "
-            + ", ".join(f"{o} {x:.3g}" for o, x in v.drop(REF).items()),
-            verdicts.best_of(values, REF, better="lower"), profile=profile,
-            note=note + ("; spread = |deviation from the method's mean| per architecture" if col.endswith("_std")
-                         else "")))
+    lt = late[late.dataset == spec.name]
+    for how, ref in REFS.items():
+        keep = [ref, *BASELINES]
+        per = {c: {k: t[t.variant == k].set_index(["arch", "seed"]).loc[UNITS, c].tolist() for k in keep}
+               for c in ("fd", "relative_std")}
+        dev = {}
+        for c in ("fd", "relative_std"):  # per seed: |value − the method's mean over the architectures|
+            g = t[t.variant.isin(keep)].assign(dev=lambda d: (d[c] - d.groupby(["variant", "seed"])[c].transform(
+                "mean")).abs())
+            dev[c] = {k: g[g.variant == k].set_index(["arch", "seed"]).loc[UNITS, "dev"].tolist() for k in keep}
+        lk = lt[lt.variant.isin(keep)]
+        runs_late = dict(zip(lk.variant + " " + lk.arch + " s" + lk.seed.astype(str), lk.late_improvement))
+        for col, values, what, paper in [
+            ("fd_mean", per["fd"], f"the lowest mean {METRIC}", "Fig. 6: lowest mean FID"),
+            ("fd_std", dev["fd"], f"the smallest spread of {METRIC} across architectures",
+             "Fig. 6: lowest variance among the architectures"),
+            ("relative_std_mean", per["relative_std"], "the lowest mean relative std of class counts (best mode "
+             "coverage)", "Fig. 7: lowest mean relative std"),
+            ("relative_std_std", dev["relative_std"], "the smallest spread of the relative std across architectures",
+             "Fig. 7: lowest variance among the architectures"),
+        ]:
+            v = sm.loc[keep, col]
+            kid = (f" (KID {sm.loc[ref, 'kid_mean']:.3g}; best baseline {sm.loc[BASELINES, 'kid_mean'].min():.3g})"
+                   if KID and col == "fd_mean" else "")
+            rows.append(verdicts.Claim.from_decision(
+                f"{spec.name}: GMEGAN {how} has {what}", paper,
+                f"{ref} {v[ref]:.3g} (rank {1 + int((v < v[ref]).sum())} of {len(v)}){kid}; "
+                + ", ".join(f"{o} {x:.3g}" for o, x in v.drop(ref).items()),
+                verdicts.converged_or_inconclusive(verdicts.best_of(values, ref, better="lower"), runs_late),
+                profile=profile, note=note + ("; spread = |deviation from the method's mean over the architectures|"
+                                              if col.endswith("_std") else "")))
 reporting.save_verdict(rows, out, "08", profile=profile)
 print({k: e.description for k, e in extractors.items()})
 display(reporting.verdict_table(rows))
+
+# %% [markdown]
+# ## Compute and convergence per method and architecture
+
+# %%
+shown = compute.assign(reference_seconds=compute.reference_seconds.round(1),
+                       late_improvement=compute.late_improvement.map(lambda v: f"{v:.0%}"))
+text = (f"Every method trained for the wall-clock of {S['units']} GMEGAN iterations (as printed) on the calibration "
+        "machine (`gpelib/gan/step_seconds.csv`); *updates* = gradient steps of the generator side plus the critic "
+        "side; *converged* = runs whose held-out energy distance fell by ≤ 10 % over the last fifth of the budget.\n\n"
+        + reporting.markdown_table(shown[["dataset", "arch", "variant", "iterations", "updates", "reference_seconds",
+                                          "converged", "late_improvement"]]))
+reporting.save_conclusion(text, out, "08")
+display(Markdown(text))

@@ -3,8 +3,9 @@
 the calibration behind equal-compute budgets (:func:`gpelib.gan.experiments.equal_time_iterations`).
 
     python reproduce/bench_gan.py                      # print the table (CPU, one thread per process)
-    python reproduce/bench_gan.py --write              # and store it as gpelib/gan/step_seconds.csv
+    python reproduce/bench_gan.py --write              # and store it in gpelib/gan/step_seconds.csv
     python reproduce/bench_gan.py --settings mixture100 --rounds 3
+    python reproduce/bench_gan.py --profile paper --device cuda --threads 16 --write   # before a paper-profile run
 
 Each method runs ``--steps`` iterations from fresh networks per round, the methods interleaved in an order rotated
 each round; a method's time is the median iteration; its **ratio** to GMEGAN (as printed) in the same round cancels
@@ -27,21 +28,28 @@ from gpelib import profiles  # noqa: E402
 from gpelib.gan import experiments as gx  # noqa: E402
 
 
-def settings() -> dict[str, dict]:
-    """name → (data, arch, latent, batch, arch list) of the notebooks' quick profile."""
+def settings(profile: str, data_root: str | None = None) -> dict[str, dict]:
+    """name → (data loader, architectures, latent size, batch) of notebooks 07–08 under ``profile`` (loaded lazily:
+    the paper profile's image data sets must be on disk only when they are measured)."""
     out = {}
-    for spec in profiles.preset("07", "quick")["datasets"]:
-        out[f"mixture{spec.dim}"] = dict(data=spec.load().x, archs=[profiles.preset("07", "quick")["arch"]],
-                                         latent=2, batch=profiles.preset("07", "quick")["batch"])
-    s = profiles.preset("08", "quick")
-    train, _ = s["datasets"][0].load()
-    out[s["datasets"][0].name] = dict(data=train.images, archs=s["archs"], latent=s["latent"], batch=s["batch"])
+    s7 = profiles.preset("07", profile)
+    for spec in s7["datasets"]:
+        out[f"mixture{spec.dim}"] = dict(load=lambda spec=spec: spec.load().x, archs=[s7["arch"]], latent=2,
+                                         batch=s7["batch"])
+    s8 = profiles.preset("08", profile, data_root=data_root)
+    for spec in s8["datasets"]:
+        out[spec.name] = dict(load=lambda spec=spec: spec.load()[0].images, archs=s8["archs"], latent=s8["latent"],
+                              batch=s8["batch"])
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    known = settings()
+    ap.add_argument("--profile", default="quick", choices=profiles.PROFILES)
+    ap.add_argument("--data-root", help="the paper profile's data sets (default $GPE_DATA_ROOT or ~/data)")
+    ap.add_argument("--device", default="cpu")
+    pre, _ = ap.parse_known_args(argv)
+    known = settings(pre.profile, pre.data_root)
     ap.add_argument("--settings", nargs="+", default=list(known), choices=list(known))
     ap.add_argument("--methods", nargs="+", default=list(gx.LABELS))
     ap.add_argument("--rounds", type=int, default=5)
@@ -54,13 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     frames = []
     for name in args.settings:
         s = known[name]
+        data = s["load"]().to(args.device)
         for arch in s["archs"]:
             print(f"-- {name}, {arch}: {len(args.methods)} methods × {args.rounds} rounds × {args.steps} steps",
                   flush=True)
-            frames.append(gx.step_seconds(args.methods, s["data"], arch=arch, latent_dim=s["latent"],
+            frames.append(gx.step_seconds(args.methods, data, arch=arch, latent_dim=s["latent"],
                                           batch_size=s["batch"], rounds=args.rounds, steps=args.steps))
     t = pd.concat(frames, ignore_index=True)
-    t["device"] = f"cpu, {torch.get_num_threads()} thread(s)"
+    dev = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
+    t["device"] = f"{dev}, {torch.get_num_threads()} thread(s)"
     t["torch"] = torch.__version__
     summary = t.groupby(["key", "method"], sort=False).agg(
         s_per_iter=("s_per_iter", "median"), ratio=("ratio", "median"), ratio_min=("ratio", "min"),
@@ -69,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                                       for k, m in zip(summary.key, summary.method)]
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(summary.round(4).to_string(index=False))
-    if args.write:
-        t.to_csv(gx.STEP_SECONDS, index=False)
+    if args.write:  # replace the measured settings, keep the others
+        old = pd.read_csv(gx.STEP_SECONDS) if gx.STEP_SECONDS.exists() else t.iloc[:0]
+        pd.concat([old[~old.key.isin(set(t.key))], t], ignore_index=True).to_csv(gx.STEP_SECONDS, index=False)
         print(f"-> {gx.STEP_SECONDS}")
     if args.csv:
         t.to_csv(args.csv, index=False)

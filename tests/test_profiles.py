@@ -88,10 +88,13 @@ def test_paper_presets_read_the_papers_settings():
 
 def test_gmegan_defaults_equal_table_1():
     syn, cifar = papers.gmegan_settings("synthetic"), papers.gmegan_settings("CIFAR10")
-    hp = GMEGANHyper()
-    assert (hp.lambda1, hp.lambda2, hp.lambda3, hp.lr_d) == (syn["lambda1"], syn["lambda2"], syn["lambda3"],
-                                                             syn["lr_d"])
-    assert (cifar["lambda1"], cifar["lambda2"], cifar["lambda3"]) == (hp.lambda1, hp.lambda2, hp.lambda3)
+    from gpelib.gan import GMEGAN_VARIANTS
+
+    assert GMEGANHyper().variant == "as_printed"  # the default is the paper's text
+    for kind, table in (("vectors", syn), ("images", cifar)):
+        hp = GMEGAN_VARIANTS["as_printed"][kind]
+        assert (hp["lambda1"], hp["lambda2"], hp["lambda3"], hp["lr_g"], hp["lr_d"]) == (
+            table["lambda1"], table["lambda2"], table["lambda3"], table["lr_g"], table["lr_d"])
     assert profiles.preset("07", "quick")["batch"] == syn["batch_size"] == 16
     assert profiles.preset("08", "paper")["batch"] == profiles.preset("09", "quick")["batch"] == cifar["batch_size"]
     assert dataclasses.fields(GMEGANHyper)  # a dataclass: its defaults are what train_gan uses

@@ -187,6 +187,7 @@ def test_equal_time_iterations_divide_the_reference_budget_by_the_median_ratio()
     its = gx.equal_time_iterations(["gmegan", "wgan_gp", "otm"], key="k", units=2000, table=STEP_TABLE)
     assert its == {"gmegan": 2000, "wgan_gp": 1000, "otm": 500}  # 2000 / 2.0, 2000 / 4.0
     assert gx.equal_time_iterations(["otm"], key="k", units=130, table=STEP_TABLE, multiple=10) == {"otm": 30}
+    assert gx.equal_time_iterations(["otm"], key="k", units=1000, table=STEP_TABLE) == {"otm": 300}  # 250: halves up
     assert gx.equal_time_iterations(["otm"], key="k", units=10, table=STEP_TABLE) == {"otm": 100}  # at least one
     with pytest.raises(KeyError, match="bench_gan.py"):
         gx.equal_time_iterations(["veegan"], key="k", units=100, table=STEP_TABLE)
@@ -227,3 +228,59 @@ def test_compute_table_reports_budget_updates_and_convergence_per_method():
     assert c.loc["A", "reference_seconds"] == pytest.approx(20.0) and c.loc["B", "reference_seconds"] == pytest.approx(20.0)
     assert c.loc["A", "converged"] == "1/2" and c.loc["B", "converged"] == "2/2"
     assert c.loc["A", "late_improvement"] == pytest.approx(0.16)
+
+
+def test_equal_time_jobs_scale_image_milestones_with_each_budget():
+    key = gx.shape_key("mlp", (6,), 2, 16)
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)  # the shape decides the key; image_job takes the milestones
+    jobs = gx.equal_time_jobs({"GMEGAN": ("gmegan", {}), "OTM": ("otm", {})}, specs=[spec], archs=["mlp"], seeds=[0],
+                              units=1000, batch_size=16, latent_dim=2, milestones=(0.8, 0.9, 1.0),
+                              table=STEP_TABLE.assign(key=key))
+    got = {j["variant"]: j["milestones"] for j in jobs}
+    assert got == {"GMEGAN": [800, 900, 1000], "OTM": [240, 270, 300]}  # OTM: 1000 / 4.0 = 250 → 300 (halves up)
+    assert all("iterations" not in j for j in jobs)
+    with pytest.raises(ValueError, match="fractions"):
+        gx.equal_time_jobs({"GMEGAN": ("gmegan", {})}, specs=[spec], archs=["mlp"], seeds=[0], units=1000,
+                           batch_size=16, latent_dim=2, milestones=(0.5, 0.9), table=STEP_TABLE.assign(key=key))
+
+
+def test_image_job_scores_against_held_out_images_at_matched_n_with_kid(tmp_path):
+    from gpelib.metrics import feature_stats, frechet_score, kernel_distance
+
+    spec = gx.ImageSpec(name="digits", n_val=150)
+    train, held_out = spec.load()
+    clf = ClassifierFeatures.load_or_train(tmp_path, train.images[:400], train.labels[:400], epochs=1, tag="t")
+    kw = dict(classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4, milestones=[4], batch_size=16,
+              eval_every=4, n_fake=120, n_real=120, n_counts=50, n_grid=4, best_k=1, arch_options={"width": 4},
+              checkpoint_dir=str(tmp_path / "run"))
+    r = gx.image_job("gan", spec, reference="held_out", **kw)
+    from gpelib.gan import load_gan
+
+    m = load_gan(tmp_path / "run")  # recompute the score from the stored model and the job's sampling seed
+    fake = m.sample(120, generator=torch.Generator().manual_seed(40_000 + 0 + 4)).cpu()
+    real = feature_stats(clf, held_out.images[:120], keep=True)
+    f = feature_stats(clf, fake, keep=True)
+    assert r.metrics["fd"] == pytest.approx(frechet_score(clf, real, f).value, rel=1e-6)
+    assert r.metrics["kid"] == pytest.approx(kernel_distance(real.features, f.features), rel=1e-6)
+    assert r.metrics["kid_last"] == r.metrics["kid"]
+    with pytest.raises(ValueError, match="held-out images asked for"):
+        gx.image_job("gan", spec, reference="held_out", **{**kw, "n_real": 999, "checkpoint_dir": None})
+    with pytest.raises(ValueError, match="reference"):
+        gx.image_job("gan", spec, reference="test", **{**kw, "checkpoint_dir": None})
+
+
+def test_bench_gan_measures_the_calibration_table(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "reproduce" / "bench_gan.py"
+    spec = importlib.util.spec_from_file_location("bench_gan", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "steps.csv"
+    assert bench.main(["--settings", "mixture100", "--methods", "gmegan", "gan", "--rounds", "2", "--steps", "7",
+                       "--csv", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert set(t.method) == {"gmegan", "gan"} and len(t) == 4 and set(t.key) == {"mlp 100 d=2 b=16"}
+    assert "iterations_per_1000" in capsys.readouterr().out
+    assert (t[t.method == "gmegan"].ratio == 1.0).all()  # the reference of its own round

@@ -258,15 +258,21 @@ def _extractor(classifier_path: str, inception_weights: str | None, device: str 
     return _CACHE[key]
 
 
-def _real_stats(extractor, spec: ImageSpec, n_real: int, key_extra: Any):
+def _real_stats(extractor, spec: ImageSpec, n_real: int, key_extra: Any, reference: str = "train"):
+    """Features of ``n_real`` reference images: a seeded draw of the training split (``"train"``), or the first
+    ``n_real`` of the held-out split (``"held_out"``: images the feature classifier never saw; features kept for
+    KID)."""
     from ..metrics import feature_stats
 
-    key = ("real_stats", spec, n_real, key_extra)
+    key = ("real_stats", spec, n_real, key_extra, reference)
     if key not in _CACHE:
-        train, _ = spec.load()
-        g = torch.Generator().manual_seed(spec.seed + 31)
-        idx = torch.randperm(len(train), generator=g)[: min(n_real, len(train))]
-        _CACHE[key] = feature_stats(extractor, train.images[idx])
+        train, held_out = spec.load()
+        if reference == "held_out":
+            _CACHE[key] = feature_stats(extractor, held_out.images[:n_real], keep=True)
+        else:
+            g = torch.Generator().manual_seed(spec.seed + 31)
+            idx = torch.randperm(len(train), generator=g)[: min(n_real, len(train))]
+            _CACHE[key] = feature_stats(extractor, train.images[idx])
     return _CACHE[key]
 
 
@@ -289,6 +295,7 @@ def image_job(
     best_k: int = 3,
     n_grid: int = 64,
     inception_weights: str | None = None,
+    reference: str = "train",
     device: str | None = None,
     checkpoint_dir: str | None = None,
     variant: str = "",
@@ -298,22 +305,31 @@ def image_job(
     Training runs to each of ``milestones`` in turn (each stage resumes the previous one exactly from the
     checkpoint, so the milestones observe one run); at each, ``n_fake`` samples are scored against ``n_real`` training
     images by the Fréchet distance on the features of the classifier saved at ``classifier_path``
-    (``FD-classifier``) or, when ``inception_weights`` is given, of Inception-v3 (``FID``). Metrics:
+    (``FD-classifier``) or, when ``inception_weights`` is given, of Inception-v3 (``FID``). With
+    ``reference="held_out"`` the scores are against the first ``n_real`` held-out images instead (never seen by the
+    classifier; use ``n_real = n_fake``: the Fréchet distance is biased upward at small n, so compare at matched n),
+    and the kernel distance (KID) is computed beside it. Metrics:
 
     * ``fd`` — the mean of the ``best_k`` lowest scores over the milestones (the paper: mean of the 5 lowest FIDs
       between epochs 250 and 300), ``fd_last`` — the score at the last milestone;
     * ``relative_std`` — ``std(n_i, ddof=1)/mean(n_i)`` of the classifier's predicted class counts on ``n_counts``
       samples of the final model (GMEGAN §6.3), ``classes_covered`` — classes predicted at least once;
     * ``val_energy`` — the last training-history validation value (energy distance, see ``train_gan``), measured
-      on the held-out split of ``spec`` (``min(500, n_val)`` of its images), never trained on.
+      on the held-out split of ``spec`` (``min(500, n_val)`` of its images), never trained on;
+    * ``kid``, ``kid_last`` (``reference="held_out"`` only) — the kernel distance at the milestones of the ``best_k``
+      lowest Fréchet scores (mean) and at the last milestone.
     """
-    from ..metrics import class_counts, frechet_score, relative_std
+    from ..metrics import class_counts, feature_stats, frechet_score, kernel_distance, relative_std
 
+    if reference not in ("train", "held_out"):
+        raise ValueError(f"reference must be 'train' or 'held_out'; got {reference!r}")
     train, held_out = spec.load()
     n_val = min(500, len(held_out))
+    if reference == "held_out" and n_real > len(held_out):
+        raise ValueError(f"{spec.name}: n_real={n_real} held-out images asked for, the split holds {len(held_out)}")
     ext = _extractor(classifier_path, inception_weights, device)
     clf = _classifier(classifier_path, device)
-    real = _real_stats(ext, spec, n_real, (classifier_path, inception_weights))
+    real = _real_stats(ext, spec, n_real, (classifier_path, inception_weights), reference)
     ck, tmp = _run_dir(checkpoint_dir)
 
     def train_to(it: int) -> GANResult:
@@ -323,9 +339,15 @@ def image_job(
 
     def score(r: GANResult) -> dict[str, float]:
         fake = r.method.sample(n_fake, generator=torch.Generator().manual_seed(40_000 + seed + r.iterations)).cpu()
-        return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
+        if reference == "train":
+            return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
+        f = feature_stats(ext, fake, keep=True)
+        return {"fd": frechet_score(ext, real, f).value, "kid": kernel_distance(real.features, f.features),
+                "iteration": r.iterations}
 
     key = dict(extractor=ext.description, n_real=n_real, n_fake=n_fake, spec=asdict(spec), protocol=PROTOCOL)
+    if reference != "train":
+        key["reference"] = reference
     try:
         rows, res = observe_milestones(train_to, score, milestones, ck, key=key)
     finally:
@@ -334,10 +356,14 @@ def image_job(
     scores = [r["fd"] for r in rows]
     samples = res.method.sample(max(n_counts, n_grid), generator=torch.Generator().manual_seed(50_000 + seed)).cpu()
     counts = class_counts(clf.predict(samples[:n_counts]), clf.n_classes)
-    best = sorted(scores)[: max(1, best_k)]
+    order = sorted(range(len(scores)), key=scores.__getitem__)[: max(1, best_k)]
+    best = [scores[i] for i in order]
+    kid = ({"kid": float(np.mean([rows[i]["kid"] for i in order])), "kid_last": rows[-1]["kid"]}
+           if reference == "held_out" else {})
     metrics = {
         "fd": float(np.mean(best)),
         "fd_last": scores[-1],
+        **kid,
         "relative_std": relative_std(counts),
         "classes_covered": float((counts > 0).sum()),
         "n_classes": float(clf.n_classes),
@@ -523,14 +549,17 @@ def step_seconds(
             seed_everything(seed + r)
             cls = get_method(name)
             nets = build_networks(arch, tuple(data.shape[1:]), latent_dim, parts=cls.REQUIRES,
-                                  **dict(arch_options or {}))
+                                  **dict(arch_options or {})).to(data.device)
             m = cls(nets, latent_dim=latent_dim)
             m.attach_data(data)
+            sync = torch.cuda.synchronize if data.device.type == "cuda" else (lambda: None)
             durations = []
             for _ in range(steps):
-                x = data[torch.randint(len(data), (batch_size,))]
+                x = data[torch.randint(len(data), (batch_size,), device=data.device)]
+                sync()
                 t0 = time.perf_counter()
                 m.step(x)
+                sync()
                 durations.append(time.perf_counter() - t0)
             times[name] = statistics.median(durations[skip:])
         rows += [{"round": r, "method": k, "s_per_iter": v, "ratio": v / times[reference], "key": key}
@@ -548,8 +577,8 @@ def equal_time_iterations(
     table: pd.DataFrame | str | Path | None = None,
 ) -> dict[str, int]:
     """Iterations that give every method the same wall-clock: ``units`` iterations of ``reference`` divided by each
-    method's time ratio to it (median over the rounds of :data:`STEP_SECONDS` for the setting ``key``), rounded to a
-    ``multiple`` (at least one). The ratios are a committed calibration, so the iteration counts — and with them every
+    method's time ratio to it (median over the rounds of :data:`STEP_SECONDS` for the setting ``key``), rounded to the
+    nearest ``multiple`` (halves up; at least one ``multiple``). The ratios are a committed calibration, so the iteration counts — and with them every
     result — do not depend on the load of the machine that runs the notebook; the notebooks report the seconds each
     run actually took beside them."""
     where = "the given table" if isinstance(table, pd.DataFrame) else str(table or STEP_SECONDS)
@@ -562,7 +591,7 @@ def equal_time_iterations(
     if reference not in set(t.method):
         raise KeyError(f"the reference {reference!r} has no step time at {key!r}")
     ratio = t.groupby("method").ratio.median()
-    return {m: max(multiple, int(round(units / float(ratio[m]) / multiple)) * multiple) for m in methods}
+    return {m: max(multiple, math.floor(units / float(ratio[m]) / multiple + 0.5) * multiple) for m in methods}
 
 
 def _shape_of(spec: MixtureSpec | ImageSpec) -> tuple[int, ...]:
@@ -582,6 +611,7 @@ def equal_time_jobs(
     latent_dim: int,
     evaluations: int = 20,
     multiple: int = 100,
+    milestones: Sequence[float] | None = None,
     table: pd.DataFrame | str | Path | None = None,
     **common: Any,
 ) -> list[dict[str, Any]]:
@@ -589,7 +619,10 @@ def equal_time_jobs(
     as ``units`` iterations of GMEGAN as printed (:func:`equal_time_iterations`, from the committed calibration
     ``table``) and is evaluated ``evaluations`` times along the way (``eval_every``), so the late-improvement check
     sees the same number of points for every method. ``latent_dim``/``batch_size`` name the calibration setting;
-    ``multiple``: iteration counts are rounded to it."""
+    ``multiple``: iteration counts are rounded to it. For :func:`image_job`, ``milestones`` gives the scoring points
+    as fractions of each method's budget (e.g. ``(0.8, 0.9, 1.0)``; the last must be 1) instead of ``iterations``."""
+    if milestones is not None and (not milestones or abs(milestones[-1] - 1.0) > 1e-9 or min(milestones) <= 0):
+        raise ValueError(f"milestones are fractions in (0, 1] ending at 1; got {list(milestones)}")
     jobs = []
     for spec in specs:
         for arch in archs:
@@ -598,8 +631,10 @@ def equal_time_jobs(
                                         multiple=multiple)
             for label, (method, hyper) in variants.items():
                 n = its[method]
-                jobs += sweep_jobs({label: (method, hyper)}, specs=[spec], archs=[arch], seeds=seeds,
-                                   iterations=n, batch_size=batch_size, eval_every=max(1, n // evaluations), **common)
+                length = ({"iterations": n} if milestones is None else
+                          {"milestones": sorted({max(1, int(round(f * n))) for f in milestones})})
+                jobs += sweep_jobs({label: (method, hyper)}, specs=[spec], archs=[arch], seeds=seeds, **length,
+                                   batch_size=batch_size, eval_every=max(1, n // evaluations), **common)
     return jobs
 
 

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     pre, _ = ap.parse_known_args(argv)
     known = settings(pre.profile, pre.data_root)
     ap.add_argument("--settings", nargs="+", default=list(known), choices=list(known))
+    ap.add_argument("--archs", nargs="+", help="only these architectures (default: each setting's)")
     ap.add_argument("--methods", nargs="+", default=list(gx.LABELS))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=40)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.settings:
         s = known[name]
         data = s["load"]().to(args.device)
-        for arch in s["archs"]:
+        for arch in (a for a in s["archs"] if not args.archs or a in args.archs):
             print(f"-- {name}, {arch}: {len(args.methods)} methods × {args.rounds} rounds × {args.steps} steps",
                   flush=True)
             frames.append(gx.step_seconds(args.methods, data, arch=arch, latent_dim=s["latent"],

@@ -16,8 +16,8 @@ import pandas as pd
 
 from . import verdicts as _verdicts
 
-__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion", "markdown_table",
-           "Claim",
+__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion",
+           "markdown_table", "Claim",
            "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "read_verdict", "findings_block", "update_readme",
            "TIMING_FILES",
            "is_timing_file", "timing_columns", "save_timings"]

@@ -166,8 +166,8 @@ for spec in S["datasets"]:
                for c in ("fd", "relative_std")}
         dev = {}
         for c in ("fd", "relative_std"):  # per seed: |value − the method's mean over the architectures|
-            g = t[t.variant.isin(keep)].assign(dev=lambda d: (d[c] - d.groupby(["variant", "seed"])[c].transform(
-                "mean")).abs())
+            g = t[t.variant.isin(keep)]
+            g = g.assign(dev=(g[c] - g.groupby(["variant", "seed"])[c].transform("mean")).abs())
             dev[c] = {k: g[g.variant == k].set_index(["arch", "seed"]).loc[UNITS, "dev"].tolist() for k in keep}
         lk = lt[lt.variant.isin(keep)]
         runs_late = dict(zip(lk.variant + " " + lk.arch + " s" + lk.seed.astype(str), lk.late_improvement))

@@ -64,7 +64,8 @@ METRIC = extractor.name
 ABLATIONS = {"": {}, " λ1 = 0 (no GME)": {"lambda1": 0.0}, " λ2 = 0 (no critic penalty)": {"lambda2": 0.0},
              " λ3 = 0 (no reconstruction)": {"lambda3": 0.0}}
 FULL = {"as printed": ("GMEGAN", "gmegan"), "as released": ("GMEGAN-released", "gmegan_released")}
-variants = {f"{label}{suffix}": (method, hyper) for label, method in FULL.values() for suffix, hyper in ABLATIONS.items()}
+variants = {f"{label}{suffix}": (method, hyper) for label, method in FULL.values()
+            for suffix, hyper in ABLATIONS.items()}
 jobs = gx.equal_time_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed + s for s in S["seeds"]],
                           units=S["units"], multiple=S["multiple"], milestones=S["milestones"],
                           evaluations=S["evaluations"], latent_dim=S["latent"], batch_size=S["batch"],

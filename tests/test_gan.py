@@ -32,7 +32,8 @@ from gpelib.gan import (
 )
 from gpelib.train import TrainConfig
 
-ALL_METHODS = ["gmegan", "gmegan_mean", "gmegan_released", "gan", "wgan", "wgan_gp", "wgan_div", "otm", "vaegan", "veegan"]
+ALL_METHODS = ["gmegan", "gmegan_mean", "gmegan_released", "gan", "wgan", "wgan_gp", "wgan_div", "otm", "vaegan",
+               "veegan"]
 
 # (arch, data_shape, latent_dim, tiny options)
 SETTINGS = {

@@ -578,9 +578,9 @@ def equal_time_iterations(
 ) -> dict[str, int]:
     """Iterations that give every method the same wall-clock: ``units`` iterations of ``reference`` divided by each
     method's time ratio to it (median over the rounds of :data:`STEP_SECONDS` for the setting ``key``), rounded to the
-    nearest ``multiple`` (halves up; at least one ``multiple``). The ratios are a committed calibration, so the iteration counts — and with them every
-    result — do not depend on the load of the machine that runs the notebook; the notebooks report the seconds each
-    run actually took beside them."""
+    nearest ``multiple`` (halves up; at least one ``multiple``). The ratios are a committed calibration, so the
+    iteration counts — and with them every result — do not depend on the load of the machine that runs the notebook;
+    the notebooks report the seconds each run actually took beside them."""
     where = "the given table" if isinstance(table, pd.DataFrame) else str(table or STEP_SECONDS)
     t = table if isinstance(table, pd.DataFrame) else pd.read_csv(table or STEP_SECONDS)
     t = t[t.key == key]
@@ -649,7 +649,8 @@ def compute_table(
 ) -> pd.DataFrame:
     """What each method spent and whether it converged, one row per ``by`` group of :func:`sweep_table`'s ``table``:
     ``iterations`` (generator iterations), ``updates`` (gradient steps, generator side + critic side, from
-    :meth:`~gpelib.gan.methods.GANMethod.budget`: a GMEGAN iteration is 2, a WGAN-GP one 6, an OTM one 11), ``reference_seconds`` (the wall-clock those iterations
+    :meth:`~gpelib.gan.methods.GANMethod.budget`: a GMEGAN iteration is 2, a WGAN-GP one 6, an OTM one 11),
+    ``reference_seconds`` (the wall-clock those iterations
     take on the calibration machine, :data:`STEP_SECONDS` at setting ``key``; NaN without ``key``), ``converged``
     (runs whose :func:`late_improvement` is ≤ ``limit``, as "k/n") and ``late_improvement`` (median over runs). The
     seconds each run really took stay in the sweep table (a timing column)."""

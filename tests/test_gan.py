@@ -589,3 +589,30 @@ def test_transport_agreement_scores_a_collapsed_generator_low_where_eq_a2_satura
     assert score(scrambled) < 0.35
     with pytest.raises(ValueError, match="at least as many data points"):
         transport_agreement(y, monotone(y), mix.x[:100], mix.assign)
+
+
+def test_cyclical_monotonicity_of_gradient_maps_rotations_and_random_maps():
+    from gpelib.gan import cyclical_monotonicity
+
+    torch.manual_seed(0)
+    y = torch.randn(400, 2, dtype=torch.float64)
+    b = torch.randn(2, 2, dtype=torch.float64)
+    spd = b @ b.T + 0.1 * torch.eye(2, dtype=torch.float64)  # G = ∇(½ yᵀAy): c-cyclically monotone for every k
+    def rotation(deg: float) -> Tensor:  # k-cyclically monotone iff the angle is ≤ π/k
+        t = math.radians(deg)
+        return torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=torch.float64)
+
+    rot = rotation(80.0)  # monotone pairs (80° < 90°), not 3-cyclically monotone (80° > 60°)
+    perm = torch.randperm(400)
+    cm = lambda G, **kw: cyclical_monotonicity(None, G, y, n_tuples=5000, **kw)  # noqa: E731
+    assert cm(lambda z: z @ spd) == 1.0 and cm(lambda z: z @ spd, k=4) == 1.0
+    assert cm(lambda z: -z, k=2) == 0.0 and cm(lambda z: -z) == 0.0
+    assert cm(lambda z: z @ rot.T, k=2) == 1.0 and cm(lambda z: z @ rot.T) < 0.5  # triples see the rotation
+    r55 = rotation(55.0)  # 45° < 55° < 60°: 3-cyclically monotone, not 4-
+    assert cm(lambda z: z @ r55.T) == 1.0 and cm(lambda z: z @ r55.T, k=4) < 1.0
+    assert cm(lambda z: z @ rot.T, align=True) == 1.0  # aligned: the rotation is undone
+    assert 0.1 < cm(lambda z: z[perm]) < 0.25  # independent of y: the identity is the best of 3! orderings ≈ 1/6
+    pairs = monotonicity_score(None, lambda z: z[perm] + 0.5 * z, y)
+    assert abs(cm(lambda z: z[perm] + 0.5 * z, k=2) - pairs) < 0.03  # k = 2 is the eq. A.2 fraction
+    with pytest.raises(ValueError, match="k must be"):
+        cm(lambda z: z, k=1)

@@ -28,6 +28,7 @@ from .architectures import (
 )
 from .diagnostics import (
     ModeStats,
+    cyclical_monotonicity,
     energy_distance,
     first_coordinates,
     mode_stats,
@@ -92,6 +93,7 @@ __all__ = [
     "train_gan",
     "load_gan",
     "default_val_metric",
+    "cyclical_monotonicity",
     "monotonicity_score",
     "transport_agreement",
     "procrustes_rotation",

@@ -18,6 +18,7 @@ __all__ = [
     "first_coordinates",
     "monotonicity_score",
     "transport_agreement",
+    "cyclical_monotonicity",
     "procrustes_rotation",
     "ModeStats",
     "mode_stats",
@@ -91,6 +92,59 @@ def monotonicity_score(
         i, j = i.to(u.device), j.to(u.device)
         vals = ((u[i] - u[j]) * (yy[i] - yy[j])).sum(dim=1)
     return float((vals >= 0).double().mean())
+
+
+@torch.no_grad()
+def cyclical_monotonicity(
+    T: Map | None,
+    G: Map,
+    y: Tensor,
+    *,
+    k: int = 3,
+    n_tuples: int = 20_000,
+    seed: int = 0,
+    align: bool = False,
+) -> float:
+    """Fraction of random ``k``-tuples of the set ``Γ = {(G(y_i), y_i)}`` that are ``c_T``-cyclically monotone for
+    ``c_T(x, y) = ‖T(x) − y‖²/2`` (GMEGAN Definition 1, Theorem 3): with ``u_i = T(G(y_i))``, a tuple passes when
+    ``Σ_i c_T(x_i, y_i) ≤ Σ_i c_T(x_σ(i), y_i)`` for *every* permutation ``σ`` of its ``k`` points, i.e.
+    ``Σ_i ⟨u_i, y_i⟩ ≥ Σ_i ⟨u_σ(i), y_i⟩`` (the squared norms cancel). ``k = 2`` is the eq. A.2 pair condition; a
+    c_T-CM generator scores 1 for every ``k``, a random map less the larger ``k`` is (``1/k!`` of the orderings).
+
+    ``T``, ``G``, ``y`` and ``align`` as in :func:`monotonicity_score` (``T=None``: the first ``d`` coordinates).
+    ``n_tuples`` tuples of distinct indices are drawn with ``seed``.
+    """
+    import itertools
+
+    if y.ndim != 2 or y.shape[0] < k:
+        raise ValueError(f"y must have shape (N ≥ k, d); got {tuple(y.shape)} for k = {k}")
+    if k < 2:
+        raise ValueError(f"k must be ≥ 2; got {k}")
+    n, d = y.shape
+    T = T if T is not None else first_coordinates(d)
+    u = T(G(y)).reshape(n, -1).to(torch.float64)
+    if u.shape[1] != d:
+        raise ValueError(f"T(G(y)) has {u.shape[1]} coordinates but y has {d}")
+    yy = y.to(device=u.device, dtype=torch.float64)
+    if align:
+        u = u @ procrustes_rotation(u, yy)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.empty(0, k, dtype=torch.long)
+    while len(idx) < n_tuples:  # k distinct indices a row: draw with replacement, drop rows with a repeat
+        draw = torch.randint(n, (2 * n_tuples, k), generator=g)
+        distinct = (draw.sort(dim=1).values.diff(dim=1) != 0).all(dim=1)
+        idx = torch.cat([idx, draw[distinct]])
+    idx = idx[:n_tuples].to(u.device)
+    m = torch.einsum("tid,tjd->tij", u[idx], yy[idx])  # m[t, i, j] = ⟨u_i, y_j⟩ within tuple t
+    own = torch.diagonal(m, dim1=1, dim2=2).sum(1)
+    ok = torch.ones(n_tuples, dtype=torch.bool, device=u.device)
+    rows = torch.arange(k, device=u.device)
+    for perm in itertools.permutations(range(k)):
+        if perm == tuple(range(k)):
+            continue
+        other = m[:, torch.tensor(perm, device=u.device), rows].sum(1)  # Σ_i ⟨u_σ(i), y_i⟩
+        ok &= own >= other - 1e-12 * (own.abs() + other.abs())
+    return float(ok.double().mean())
 
 
 @torch.no_grad()

@@ -30,7 +30,14 @@ from torch import Tensor
 
 from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
-from .diagnostics import energy_distance, first_coordinates, mode_stats, monotonicity_score, transport_agreement
+from .diagnostics import (
+    cyclical_monotonicity,
+    energy_distance,
+    first_coordinates,
+    mode_stats,
+    monotonicity_score,
+    transport_agreement,
+)
 from .train import GANResult, train_gan
 
 __all__ = [
@@ -199,6 +206,9 @@ def mixture_job(
     * ``transport_agreement`` — the fraction of latents sent to the mode the optimal transport map from ``N(0, I₂)`` to
       a fresh draw of the mixture sends them to (:func:`~gpelib.gan.diagnostics.transport_agreement`): needs order
       *and* coverage, so a collapsed generator scores about 1/K where the eq. A.2 fraction gives it 1;
+    * ``cyclic3`` / ``cyclic3_encoder`` — the fraction of random triples of ``{(G(y_i), y_i)}`` that are
+      ``c_T``-cyclically monotone (GMEGAN Thm 3; :func:`~gpelib.gan.diagnostics.cyclical_monotonicity`), with the
+      ideal encoder after alignment / with the method's own encoder (NaN without one);
     * ``energy`` — squared energy distance between the samples and a fresh draw of ``n_eval`` mixture points.
     """
     mix = spec.load()
@@ -228,6 +238,8 @@ def mixture_job(
             "monotonicity_raw": monotonicity_score(first_coordinates(2), m.generator_map, y),
             "monotonicity_encoder": monotonicity_score(enc, m.generator_map, y) if enc is not None else math.nan,
             "transport_agreement": transport_agreement(y.cpu(), flat, fresh.x, mix.assign),
+            "cyclic3": cyclical_monotonicity(first_coordinates(2), m.generator_map, y, align=True),
+            "cyclic3_encoder": cyclical_monotonicity(enc, m.generator_map, y) if enc is not None else math.nan,
             "energy": energy_distance(flat, fresh.x),
         }
     return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,7 +24,8 @@ from torch import Tensor
 
 from .metrics import wasserstein1_exact
 
-__all__ = ["gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "zero_modes", "top_eigenvalue",
+__all__ = ["jl_chart_embedding", "JLEmbedding",
+           "gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "zero_modes", "top_eigenvalue",
            "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds",
            "k_alpha_mass_v",
            "gme_gradient_descent", "lemma3_sides", "thm6_core", "decoder_hessian_1d"]
@@ -230,3 +232,69 @@ def decoder_hessian_1d(alpha: float, *, bins: int = 64, rho: tuple[float, float]
         k += 1
     return {"lambda_min": lo, "lambda_max": hi, "lower": 2 * alpha * r_lo, "upper": 2 * r_hi / alpha,
             "kappa": hi / lo, "gd_iterations": float(k)}
+
+
+@dataclass(frozen=True)
+class JLEmbedding:
+    """GPE Thm 1's construction on a closed curve (see :func:`jl_chart_embedding`). ``X`` ``(n, D)`` samples, ``T``
+    ``(n, d)`` their images, ``s`` arclengths, ``chart`` chart index per point, ``r`` chart radius (half an arc),
+    ``tau`` the boundary-layer width, ``alpha`` the largest α with α ≤ ‖Tx − Tx′‖/‖x − x′‖ ≤ 1/α on every kept pair,
+    ``excluded`` the fraction of pairs in the boundary layer (different charts, closer than ``tau``)."""
+
+    X: np.ndarray
+    T: np.ndarray
+    s: np.ndarray
+    chart: np.ndarray
+    r: float
+    tau: float
+    alpha: float
+    excluded: float
+
+
+def jl_chart_embedding(n: int, charts: int, d: int, *, ambient: int = 50, harmonics: int = 5, seed: int = 0
+                       ) -> JLEmbedding:
+    """GPE Thm 1 (existence via Johnson–Lindenstrauss; THEORY.md §5, eq. 13) on a closed curve in ``R^ambient``.
+
+    Curve: ``x(θ) = Q (a_k cos kθ, a_k sin kθ)_{k ≤ K}`` with ``a_k = 1/k`` and ``Q`` a random ``ambient × 2K``
+    matrix with orthonormal columns, so the speed is ``‖x′(θ)‖ = √K`` and the arclength ``s = √K θ`` exactly; ``µ``
+    uniform in arclength (``n`` samples). Charts: ``charts`` equal arcs ``V_i`` with centres ``c_i`` (mid-arc),
+    ``φ_i`` = arclength from the centre, radius ``r`` = half an arc. Map (eq. 13):
+    ``T(x) = P c_i + ι(φ_i(x))`` with ``P`` a Gaussian ``d × ambient`` JL matrix (entries ``N(0, 1/d)``) and
+    ``ι: R → R^d`` an isometric injection (a random unit vector). Kept pairs ``K``: both points in one chart, or
+    farther apart than the boundary-layer width ``τ = √r`` (which → 0 with ``r``, while the O(r) offset mismatch
+    of adjacent charts, relative to ``τ``, → 0 too). The theorem's constants are lost: its shape is what can be
+    checked — 1 − α falls as d grows and as r shrinks, and the excluded mass → 0.
+    """
+    if n < 2 or charts < 1 or d < 1 or harmonics < 1 or ambient < 2 * harmonics:
+        raise ValueError(f"need n ≥ 2, charts ≥ 1, d ≥ 1, 1 ≤ harmonics ≤ ambient/2; got {n}, {charts}, {d}, "
+                         f"{harmonics}, {ambient}")
+    rng = np.random.default_rng(seed)
+    k = np.arange(1, harmonics + 1)
+    a = 1.0 / k
+    speed = math.sqrt(harmonics)  # ‖x′(θ)‖² = Σ k² a_k² = K
+    Q, _ = np.linalg.qr(rng.standard_normal((ambient, 2 * harmonics)))
+
+    def x_of(theta: np.ndarray) -> np.ndarray:
+        return np.concatenate([a * np.cos(np.outer(theta, k)), a * np.sin(np.outer(theta, k))], 1) @ Q.T
+
+    length = 2 * math.pi * speed
+    theta = np.sort(rng.uniform(0, 2 * math.pi, n))
+    s = theta * speed
+    X = x_of(theta)
+    arc = length / charts
+    chart = np.minimum((s // arc).astype(int), charts - 1)
+    mid = (np.arange(charts) + 0.5) * arc
+    C = x_of(mid / speed)
+    P = rng.standard_normal((d, ambient)) / math.sqrt(d)
+    e = rng.standard_normal(d)
+    e /= np.linalg.norm(e)
+    T = C[chart] @ P.T + np.outer(s - mid[chart], e)
+    r = arc / 2
+    tau = math.sqrt(r)
+    iu = np.triu_indices(n, 1)
+    dx = np.linalg.norm(X[:, None] - X[None], axis=-1)[iu]
+    dt = np.linalg.norm(T[:, None] - T[None], axis=-1)[iu]
+    keep = (chart[:, None] == chart[None])[iu] | (dx >= tau)
+    ratio = dt[keep] / dx[keep]
+    alpha = float(min(ratio.min(), 1.0 / ratio.max()))
+    return JLEmbedding(X=X, T=T, s=s, chart=chart, r=r, tau=tau, alpha=alpha, excluded=float(1.0 - keep.mean()))

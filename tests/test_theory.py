@@ -134,3 +134,22 @@ def test_k_alpha_mass_v_counts_every_ordered_pair_once():
     Y = torch.tensor([[0.0], [1.0], [1.0]], dtype=torch.float64)
     # off-diagonal ratios (1+|Δy|²)/(1+|Δx|²): (0,1) 1; (0,2) 2/26; (1,2) 1/17 → at α = 0.5 only (0,1), both orders
     assert theory.k_alpha_mass_v(X, Y, [0.5])[0] == pytest.approx((3 + 2) / 9)
+
+
+def test_jl_chart_embedding_follows_eq_13_and_its_shape():
+    from gpelib.theory import jl_chart_embedding
+
+    e = jl_chart_embedding(300, 16, 40, seed=1)
+    same = e.chart[:, None] == e.chart[None]
+    dT = np.linalg.norm(e.T[:, None] - e.T[None], axis=-1)
+    ds = np.abs(e.s[:, None] - e.s[None])
+    assert np.allclose(dT[same], ds[same])  # ι is an isometric injection of each chart's arclength
+    step = np.linalg.norm(np.diff(e.X, axis=0), axis=1) / np.diff(e.s)
+    assert np.all(step <= 1 + 1e-12) and np.median(step) > 0.99  # chords never exceed arcs; the speed is √K exactly
+    assert e.r == pytest.approx(np.pi * np.sqrt(5) / 16) and 0 < e.alpha <= 1 and 0 < e.excluded < 1
+    # the shape of Thm 1 (its constants are lost): smaller charts and more dimensions give a larger α
+    coarse, fine = jl_chart_embedding(300, 8, 400, seed=1), jl_chart_embedding(300, 128, 400, seed=1)
+    assert fine.excluded < coarse.excluded and fine.alpha > coarse.alpha
+    assert jl_chart_embedding(300, 64, 400, seed=1).alpha > jl_chart_embedding(300, 64, 10, seed=1).alpha
+    with pytest.raises(ValueError, match="harmonics"):
+        jl_chart_embedding(10, 4, 3, harmonics=30)

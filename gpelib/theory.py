@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.spatial.distance import pdist
 from torch import Tensor
 
 from .metrics import wasserstein1_exact
@@ -291,10 +292,8 @@ def jl_chart_embedding(n: int, charts: int, d: int, *, ambient: int = 50, harmon
     T = C[chart] @ P.T + np.outer(s - mid[chart], e)
     r = arc / 2
     tau = math.sqrt(r)
-    iu = np.triu_indices(n, 1)
-    dx = np.linalg.norm(X[:, None] - X[None], axis=-1)[iu]
-    dt = np.linalg.norm(T[:, None] - T[None], axis=-1)[iu]
-    keep = (chart[:, None] == chart[None])[iu] | (dx >= tau)
+    dx, dt = pdist(X), pdist(T)  # pairs i < j in the order of np.triu_indices(n, 1)
+    keep = (chart[:, None] == chart[None])[np.triu_indices(n, 1)] | (dx >= tau)
     ratio = dt[keep] / dx[keep]
     alpha = float(min(ratio.min(), 1.0 / ratio.max()))
     return JLEmbedding(X=X, T=T, s=s, chart=chart, r=r, tau=tau, alpha=alpha, excluded=float(1.0 - keep.mean()))

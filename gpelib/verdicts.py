@@ -40,7 +40,7 @@ __all__ = [
     "Censored", "censor", "value_text", "seeds_text", "Decision", "Claim", "Ratio", "decides", "coverage",
     "ratio_summary", "format_ratio", "sooner", "greater", "less", "below", "above", "grows", "shrinks",
     "least_impact", "best_of",
-    "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts",
+    "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts", "LATE_LIMIT",
 ]
 
 HOLDS, FAILS, INCONCLUSIVE, SANITY, NA = "holds", "fails", "inconclusive", "sanity", "n/a"
@@ -611,7 +611,12 @@ def within(values: Any, low: float, high: float, *, tol: float = 0.0) -> Decisio
 # ------------------------------------------------------------------------------------------ convergence, counting
 
 
-def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, limit: float = 0.10) -> Decision | str:
+LATE_LIMIT = 0.10
+"""SPEC §2: a run has not converged while its held-out metric still falls by more than this over the last fifth."""
+
+
+def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, limit: float = LATE_LIMIT
+                              ) -> Decision | str:
     """SPEC §2: a verdict rests on converged runs. When any run behind it still improved by more than ``limit``
     (default 10 %) over the last fifth of its budget (``late_improvement`` of :mod:`gpelib.gan.experiments`), a
     ``holds`` or ``fails`` becomes ``inconclusive`` (with a note naming them); ``inconclusive`` stays as it is.

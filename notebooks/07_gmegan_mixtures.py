@@ -161,13 +161,11 @@ for spec in S["datasets"]:
     lt = late[late.dataset == spec.name]
     for how, ref in REFS.items():
         keep = [ref, *BASELINES]
-        per_seed = {c: {k: t[t.variant == k].sort_values("seed")[c].tolist() for k in keep}
+        per_seed = {c: gx.paired_values(t, c, keep)
                     for c in ("modes_covered", "transport_agreement", "energy", "cyclic3_encoder")}
-        dev = {c: {k: [abs(x - sum(v) / len(v)) for x in v] for k, v in per_seed[c].items()}
-               for c in ("modes_covered", "energy")}
-        lk = lt[lt.variant.isin(keep)]
-        runs_late = dict(zip(lk.variant + " s" + lk.seed.astype(str), lk.late_improvement))
-        own_late = {k: v for k, v in runs_late.items() if k.startswith(f"{ref} s")}  # Thm 3 is about GMEGAN alone
+        dev = {c: gx.paired_values(t, c, keep, spread_over="seed") for c in ("modes_covered", "energy")}
+        runs_late = gx.late_by_run(lt, keep)
+        own_late = gx.late_by_run(lt, [ref])  # Thm 3 is about GMEGAN alone
         others = lambda col, fmt="{:.3g}": "; ".join(f"{k} {fmt.format(sm.loc[k, col])}" for k in BASELINES)  # noqa
         spread = [verdicts.best_of(dev[c], ref, better="lower", strict=False) for c in ("modes_covered", "energy")]
         for claim, paper, ours, decision in [

@@ -154,23 +154,18 @@ for spec in S["datasets"]:
 # %%
 BASELINES = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
 REFS = {"as printed": "GMEGAN", "as released": "GMEGAN-released"}
-UNITS = [(a, sd) for a in S["archs"] for sd in sorted(table.seed.unique())]
-note = f"paired by (architecture, seed): 'seeds' counts the {len(UNITS)} pairs"
+UNITS = ("arch", "seed")
+note = f"paired by (architecture, seed): 'seeds' counts the {len(S['archs']) * len(S['seeds'])} pairs"
 rows = []
 for spec in S["datasets"]:
     t, sm = table[table.dataset == spec.name], summary[summary.dataset == spec.name].set_index("variant")
     lt = late[late.dataset == spec.name]
     for how, ref in REFS.items():
         keep = [ref, *BASELINES]
-        per = {c: {k: t[t.variant == k].set_index(["arch", "seed"]).loc[UNITS, c].tolist() for k in keep}
-               for c in ("fd", "relative_std")}
-        dev = {}
-        for c in ("fd", "relative_std"):  # per seed: |value − the method's mean over the architectures|
-            g = t[t.variant.isin(keep)]
-            g = g.assign(dev=(g[c] - g.groupby(["variant", "seed"])[c].transform("mean")).abs())
-            dev[c] = {k: g[g.variant == k].set_index(["arch", "seed"]).loc[UNITS, "dev"].tolist() for k in keep}
-        lk = lt[lt.variant.isin(keep)]
-        runs_late = dict(zip(lk.variant + " " + lk.arch + " s" + lk.seed.astype(str), lk.late_improvement))
+        per = {c: gx.paired_values(t, c, keep, units=UNITS) for c in ("fd", "relative_std")}
+        # per seed: |value − the method's mean over the architectures|
+        dev = {c: gx.paired_values(t, c, keep, units=UNITS, spread_over="arch") for c in ("fd", "relative_std")}
+        runs_late = gx.late_by_run(lt, keep, units=UNITS)
         for col, values, what, paper in [
             ("fd_mean", per["fd"], f"the lowest mean {METRIC}", "Fig. 6: lowest mean FID"),
             ("fd_std", dev["fd"], f"the smallest spread of {METRIC} across architectures",

@@ -99,19 +99,16 @@ plots.save_figure(fig, out, "09_ablation_boxes")
 # variant's mean over the architectures ("ours" gives the std over all runs).
 
 # %%
-UNITS = [(a, sd) for a in S["archs"] for sd in sorted(table.seed.unique())]
-note = f"paired by (architecture, seed): 'seeds' counts the {len(UNITS)} pairs"
+UNITS = ("arch", "seed")
+note = f"paired by (architecture, seed): 'seeds' counts the {len(S['archs']) * len(S['seeds'])} pairs"
 sm = summary.set_index("variant")
 rows = []
 for how, (full, _) in FULL.items():
     names = [f"{full}{suffix}" for suffix in ABLATIONS]
-    t = table[table.variant.isin(names)]
-    fd = {v: t[t.variant == v].set_index(["arch", "seed"]).loc[UNITS, "fd"].tolist() for v in names}
-    g = t.assign(dev=lambda d: (d.fd - d.groupby(["variant", "seed"]).fd.transform("mean")).abs())
-    dev = {v: g[g.variant == v].set_index(["arch", "seed"]).loc[UNITS, "dev"].tolist() for v in names[1:]}
+    fd = gx.paired_values(table, "fd", names, units=UNITS)
+    dev = gx.paired_values(table, "fd", names[1:], units=UNITS, spread_over="arch")
     ablations = {v: fd[v] for v in names[1:]}
-    lk = late[late.variant.isin(names)]
-    runs_late = dict(zip(lk.variant + " " + lk.arch + " s" + lk.seed.astype(str), lk.late_improvement))
+    runs_late = gx.late_by_run(late, names, units=UNITS)
     for claim, paper, ours, decision, extra in [
         (f"GMEGAN {how}: removing any regulariser raises the mean {METRIC} (full GMEGAN best)",
          "Fig. 8: excluding any term significantly decreases performance",

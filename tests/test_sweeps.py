@@ -284,3 +284,18 @@ def test_bench_gan_measures_the_calibration_table(tmp_path, capsys):
     assert set(t.method) == {"gmegan", "gan"} and len(t) == 4 and set(t.key) == {"mlp 100 d=2 b=16"}
     assert "iterations_per_1000" in capsys.readouterr().out
     assert (t[t.method == "gmegan"].ratio == 1.0).all()  # the reference of its own round
+
+
+def test_paired_values_align_units_and_measure_spread_within_each_seed():
+    t = pd.DataFrame({"variant": ["A"] * 4 + ["B"] * 4, "arch": ["m", "d"] * 4, "seed": [1, 1, 0, 0] * 2,
+                      "fd": [1.0, 3.0, 2.0, 6.0, 5.0, 5.0, 7.0, 9.0]})
+    got = gx.paired_values(t, "fd", ["A", "B"], units=("arch", "seed"))
+    assert got == {"A": [6.0, 3.0, 2.0, 1.0], "B": [9.0, 5.0, 7.0, 5.0]}  # (d,0), (d,1), (m,0), (m,1) for both
+    dev = gx.paired_values(t, "fd", ["A", "B"], units=("arch", "seed"), spread_over="arch")
+    assert dev == {"A": [2.0, 1.0, 2.0, 1.0], "B": [1.0, 0.0, 1.0, 0.0]}  # |x − mean over archs of its seed|
+    assert gx.paired_values(t[t.arch == "m"], "fd", ["A"], spread_over="seed") == {"A": [0.5, 0.5]}
+    with pytest.raises(ValueError, match="spread_over"):
+        gx.paired_values(t, "fd", ["A"], spread_over="arch")
+    late = pd.DataFrame({"variant": ["A", "B"], "arch": ["m", "d"], "seed": [0, 1], "late_improvement": [0.2, 0.0]})
+    assert gx.late_by_run(late, ["A", "B"], units=("arch", "seed")) == {"A m s0": 0.2, "B d s1": 0.0}
+    assert gx.late_by_run(late, ["B"]) == {"B s1": 0.0}

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
+from ..verdicts import LATE_LIMIT
 from .diagnostics import (
     cyclical_monotonicity,
     energy_distance,
@@ -55,6 +56,8 @@ __all__ = [
     "equal_time_iterations",
     "equal_time_jobs",
     "compute_table",
+    "paired_values",
+    "late_by_run",
     "STEP_SECONDS",
     "LABELS",
     "PROTOCOL",
@@ -579,6 +582,13 @@ def step_seconds(
     return pd.DataFrame(rows)
 
 
+def _step_table(table: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, str]:
+    """The calibration table (given, a CSV path, or :data:`STEP_SECONDS`) and where it came from, for messages."""
+    if isinstance(table, pd.DataFrame):
+        return table, "the given table"
+    return pd.read_csv(table or STEP_SECONDS), str(table or STEP_SECONDS)
+
+
 def equal_time_iterations(
     methods: Sequence[str],
     *,
@@ -593,8 +603,7 @@ def equal_time_iterations(
     nearest ``multiple`` (halves up; at least one ``multiple``). The ratios are a committed calibration, so the
     iteration counts — and with them every result — do not depend on the load of the machine that runs the notebook;
     the notebooks report the seconds each run actually took beside them."""
-    where = "the given table" if isinstance(table, pd.DataFrame) else str(table or STEP_SECONDS)
-    t = table if isinstance(table, pd.DataFrame) else pd.read_csv(table or STEP_SECONDS)
+    t, where = _step_table(table)
     t = t[t.key == key]
     missing = [m for m in methods if m not in set(t.method)]
     if missing:
@@ -656,32 +665,68 @@ def compute_table(
     *,
     key: str | None = None,
     step_table: pd.DataFrame | str | Path | None = None,
-    limit: float = 0.10,
+    limit: float = LATE_LIMIT,
     by: Sequence[str] = ("dataset", "variant"),
 ) -> pd.DataFrame:
     """What each method spent and whether it converged, one row per ``by`` group of :func:`sweep_table`'s ``table``:
     ``iterations`` (generator iterations), ``updates`` (gradient steps, generator side + critic side, from
     :meth:`~gpelib.gan.methods.GANMethod.budget`: a GMEGAN iteration is 2, a WGAN-GP one 6, an OTM one 11),
-    ``reference_seconds`` (the wall-clock those iterations
-    take on the calibration machine, :data:`STEP_SECONDS` at setting ``key``; NaN without ``key``), ``converged``
-    (runs whose :func:`late_improvement` is ≤ ``limit``, as "k/n") and ``late_improvement`` (median over runs). The
-    seconds each run really took stay in the sweep table (a timing column)."""
+    ``reference_seconds`` (the wall-clock those iterations take on the calibration machine, :data:`STEP_SECONDS` at
+    setting ``key``; NaN without ``key``), ``converged`` (runs whose :func:`late_improvement` is ≤ ``limit``, as
+    "k/n") and ``late_improvement`` (median over runs). The seconds each run really took stay in the sweep table (a
+    timing column)."""
     t = table.copy()
     t["updates"] = t["generator_updates"] + t["critic_updates"]
     if key is not None:
-        st = step_table if isinstance(step_table, pd.DataFrame) else pd.read_csv(step_table or STEP_SECONDS)
+        st = _step_table(step_table)[0]
         sec = st[st.key == key].groupby("method").s_per_iter.median()
         t["reference_seconds"] = t.iterations * t.method.map(sec)
     else:
         t["reference_seconds"] = math.nan
-    lt = late.copy()
     rows = []
     for k, g in t.groupby(list(by), sort=False):
         kd = dict(zip(by, k if isinstance(k, tuple) else (k,)))
-        mask = np.logical_and.reduce([lt[c] == v for c, v in kd.items()]) if len(lt) else np.zeros(0, bool)
-        li = lt[mask].late_improvement.dropna() if len(lt) else pd.Series(dtype=float)
+        mask = np.logical_and.reduce([late[c] == v for c, v in kd.items()]) if len(late) else np.zeros(0, bool)
+        li = late[mask].late_improvement.dropna() if len(late) else pd.Series(dtype=float)
         rows.append({**kd, "method": g.method.iloc[0], "iterations": int(g.iterations.median()),
                      "updates": int(g.updates.median()), "reference_seconds": float(g.reference_seconds.median()),
                      "converged": f"{int((li <= limit).sum())}/{len(li)}",
                      "late_improvement": float(li.median()) if len(li) else math.nan})
     return pd.DataFrame(rows)
+
+
+def paired_values(
+    table: pd.DataFrame,
+    column: str,
+    variants: Sequence[str],
+    *,
+    units: Sequence[str] = ("seed",),
+    spread_over: str | None = None,
+) -> dict[str, list[float]]:
+    """``column`` of each of ``variants`` at every unit (the sorted combinations of the ``units`` columns, e.g.
+    ``("arch", "seed")``), in the same order for every variant, so :mod:`gpelib.verdicts` can pair them.
+
+    With ``spread_over`` (one of ``units``), each value is replaced by its absolute deviation from the variant's mean
+    over ``spread_over`` (within the other unit columns): a Levene-type spread, so "varies least across seeds /
+    architectures" becomes a paired comparison of deviations."""
+    t = table[table.variant.isin(list(variants))]
+    values = t[column]
+    if spread_over is not None:
+        if spread_over not in units:
+            raise ValueError(f"spread_over must be one of the units {list(units)}; got {spread_over!r}")
+        within = ["variant", *[u for u in units if u != spread_over]]
+        values = (values - t.groupby(within)[column].transform("mean")).abs()
+    t = t.assign(_value=values).set_index(list(units))
+    order = sorted(t.index.unique())
+    return {k: t[t.variant == k].loc[order, "_value"].tolist() for k in variants}
+
+
+def late_by_run(late: pd.DataFrame, variants: Sequence[str], *, units: Sequence[str] = ("seed",)
+                ) -> dict[str, float]:
+    """:func:`late_improvement` of each run of ``variants`` by a readable name (``"GMEGAN dcgan s1"``), the form
+    :func:`gpelib.verdicts.converged_or_inconclusive` names the unconverged runs with."""
+    t = late[late.variant.isin(list(variants))]
+    names = t.variant.astype(str)
+    for u in units:
+        names = names + " " + (("s" + t[u].astype(str)) if u == "seed" else t[u].astype(str))
+    return dict(zip(names, t.late_improvement))

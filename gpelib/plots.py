@@ -396,8 +396,13 @@ def metric_boxes(
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6), squeeze=False)
     for ax, (col, lab) in zip(axes[0], metrics.items()):
         sns.boxplot(data=df, x=x, y=col, hue=hue, order=order, ax=ax, fliersize=0, linewidth=0.8)
-        sns.stripplot(data=df, x=x, y=col, hue=hue, order=order, ax=ax, dodge=hue is not None, size=3,
-                      color="k" if hue is None else None, alpha=0.6, legend=False)
+        state = np.random.get_state()  # seaborn jitters the dots with numpy's global generator: seed it here, so the
+        np.random.seed(0)  # figure's bytes do not depend on what ran before in the kernel
+        try:
+            sns.stripplot(data=df, x=x, y=col, hue=hue, order=order, ax=ax, dodge=hue is not None, size=3,
+                          color="k" if hue is None else None, alpha=0.6, legend=False)
+        finally:
+            np.random.set_state(state)
         ax.set_ylabel(lab)
         ax.set_xlabel("")
         ax.tick_params(axis="x", labelsize=8, rotation=30)

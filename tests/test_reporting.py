@@ -309,3 +309,24 @@ def test_a_successful_run_copies_its_executed_notebook_and_links_it(monkeypatch,
     name = next((ROOT / "notebooks").glob("01_*.ipynb")).name
     assert (figures / "executed" / name).read_text() == "{}"
     assert f"[executed/{name}](executed/{name})" in (figures / "report.md").read_text()
+
+
+def test_metric_boxes_do_not_depend_on_numpy_global_state(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from gpelib import plots
+
+    df = pd.DataFrame({"label": ["a", "a", "b", "b"], "fd": [1.0, 2.0, 3.0, 4.0]})
+    out = []
+    for s in (1, 2):
+        np.random.seed(s)
+        fig = plots.metric_boxes(df, {"fd": "FD"})
+        out.append([tuple(c.get_offsets().ravel()) for c in fig.axes[0].collections if len(c.get_offsets())])
+        plots.plt.close(fig)
+    assert out[0] == out[1] and any(len(o) for o in out[0])
+    np.random.seed(5)
+    before = np.random.random()
+    np.random.seed(5)
+    plots.plt.close(plots.metric_boxes(df, {"fd": "FD"}))
+    assert np.random.random() == before  # the caller's generator is left as it was

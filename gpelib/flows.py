@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import MLP, build_model, eval_mode
-from .train import TrainConfig, TrainResult, _seed, _split_val, data_parallel, fit, resolve_device
+from .train import TrainConfig, TrainResult, _seed, _split_val, adam, data_parallel, fit, resolve_device
 
 __all__ = [
     "LatentStandardizer",
@@ -296,7 +296,7 @@ def train_flow(
     val = _split_val(data, val, 1000, config.seed)
     velocity.to(device).train()
     standardizer.to(device)
-    opt = torch.optim.Adam(velocity.parameters(), lr=config.lr, betas=config.betas)
+    opt = adam(velocity.parameters(), lr=config.lr, betas=config.betas)
     val_seed = config.seed + 7919
     vel = data_parallel(velocity, device, compile=config.compile)
 

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from .checkpoint import checkpoint_exists, content_hash, load_checkpoint, save_checkpoint
 from .models import MLP
-from .train import TrainConfig, fit, resolve_device
+from .train import TrainConfig, adam, fit, resolve_device
 
 __all__ = [
     "frechet_distance",
@@ -508,7 +508,7 @@ def train_classifier(
     net.shift.fill_(float(xt.mean()))
     net.scale.fill_(max(float(xt.std()), 1e-8))
     net.to(dev).train()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = adam(net.parameters(), lr=lr)
     xt_d, yt_d, xv, yv = xt.to(dev), yt.to(dev), x[val_idx], y[val_idx]
     per_epoch = max(1, xt.shape[0] // min(batch_size, xt.shape[0]))
 

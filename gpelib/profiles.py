@@ -117,11 +117,16 @@ def _nb10(p: str) -> dict[str, Any]:
     if p == "smoke":
         return dict(n=8, dims=(3, 2), maps=20, alphas=[0.5, 0.9], lipschitz=[1, 4, 16], separations=[1, 2, 4],
                     gd_steps=10, mc_samples=20000, n_circle=60, thm4_alphas=[0.7, 0.5, 0.35], jl_points=150,
-                    jl_charts=[8, 64], jl_dims=[10, 200], jl_seeds=2)
+                    jl_charts=[8, 64], jl_dims=[10, 200], jl_seeds=2, thm5_alphas=[0.5, 0.9, 0.99],
+                    prop6_lipschitz=[4, 16], prop6_ns=[30, 60], prop6_draws=20, prop6_pairs=20000,
+                    trained_points=300, trained_iterations=50)
     return dict(n=16 if p == "quick" else 30, dims=(4, 3), maps=200, alphas=[0.3, 0.5, 0.7, 0.9],
                 lipschitz=[1, 2, 4, 8, 16, 32, 64], separations=[0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4], gd_steps=60,
                 mc_samples=400000, n_circle=300, thm4_alphas=[0.9, 0.7, 0.5, 0.35, 0.25, 0.18], jl_points=800,
-                jl_charts=[16, 64, 256], jl_dims=[10, 40, 160, 640], jl_seeds=3)
+                jl_charts=[16, 64, 256], jl_dims=[10, 40, 160, 640], jl_seeds=3,
+                thm5_alphas=[0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999], prop6_lipschitz=[4, 16, 64, 256],
+                prop6_ns=[50, 100, 200, 400], prop6_draws=200, prop6_pairs=1_000_000, trained_points=2000,
+                trained_iterations=1000)
 
 
 def _nb01(p: str) -> dict[str, Any]:

@@ -29,7 +29,9 @@ __all__ = ["jl_chart_embedding", "JLEmbedding",
            "gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "zero_modes", "top_eigenvalue",
            "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds",
            "k_alpha_mass_v",
-           "gme_gradient_descent", "lemma3_sides", "thm6_core", "decoder_hessian_1d"]
+           "gme_gradient_descent", "lemma3_sides", "thm6_core", "decoder_hessian_1d", "small_gme_decoder_conditioning",
+           "remark3_hessian", "gme_u", "stretch_map", "gme_concentration", "lemma6_pair_bound",
+           "discriminator_modulus"]
 
 
 def _sq(a: Tensor) -> Tensor:
@@ -297,3 +299,179 @@ def jl_chart_embedding(n: int, charts: int, d: int, *, ambient: int = 50, harmon
     ratio = dt[keep] / dx[keep]
     alpha = float(min(ratio.min(), 1.0 / ratio.max()))
     return JLEmbedding(X=X, T=T, s=s, chart=chart, r=r, tau=tau, alpha=alpha, excluded=float(1.0 - keep.mean()))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# GPE Lemma 2, Thm 5 and Remark 3 (m = 1); GPE Prop 6 and Lemma 6 (Thm 7); GMEGAN Prop 2
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def _piecewise_1d(alpha: float, rho: tuple[float, float], pieces: int, grid: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`decoder_hessian_1d`'s µ and encoder on a midpoint grid of ``grid`` cells of [0, 1]: returns the cell
+    centres ``x``, their µ-masses ``w`` (Σ = 1), ``T(x)`` and ``T′(x)`` (exact: T is piecewise linear)."""
+    low = np.arange(pieces) % 2 == 0
+    dens = np.where(low, rho[0], rho[1])
+    dens = dens / dens.mean()
+    slope = np.where(low, 1 / alpha, alpha)
+    t_edges = np.concatenate([[0.0], np.cumsum(slope / pieces)])
+    x = (np.arange(grid) + 0.5) / grid
+    piece = np.minimum((x * pieces).astype(int), pieces - 1)
+    t = t_edges[piece] + slope[piece] * (x - piece / pieces)
+    w = dens[piece] / grid
+    return x, w / w.sum(), t, slope[piece]
+
+
+def small_gme_decoder_conditioning(alpha: float, *, rho: tuple[float, float] = (0.5, 1.5), pieces: int = 8,
+                                   bins: int = 64, grid: int = 800) -> dict[str, float]:
+    """GPE Lemma 2 and Thm 5 with m = 1 (THEORY.md §11), on :func:`decoder_hessian_1d`'s family: µ on [0, 1] with a
+    density alternating between ``ρ_min, ρ_max`` and a piecewise-linear encoder of slopes ``1/α, α`` (α → 1: an
+    isometry). Returns
+
+    * ``gme`` — the population GME cost ``C(T) = ∬ (log(1+|Tx−Tx′|²) − log(1+|x−x′|²))² dµ(x)dµ(x′)`` (midpoint
+      quadrature on ``grid`` cells; the integrand is smooth, the error O(grid⁻²));
+    * ``f_integral`` — Lemma 2's ``∫F_T dµ``, here ``F_T(x) = (T′(x)² − 1)²`` (eq. 34 for m = 1), exact;
+    * ``kappa`` — the decoder objective's condition number (:func:`decoder_hessian_1d`) and ``kappa_limit`` =
+      ρ_max/ρ_min, the value Thm 5 says it approaches as ``C(T) → 0``.
+
+    Lemma 2's exponent β and Thm 5's constants are lost (THEORY.md §11): what can be checked is their shape —
+    ``∫F_T dµ ≤ C·ε^β`` with some β > 0 (a power law in ``C(T)``), and ``κ → ρ_max/ρ_min``."""
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must lie in (0, 1]; got {alpha}")
+    x, w, t, slope = _piecewise_1d(alpha, rho, pieces, grid)
+    dx2, dt2 = np.subtract.outer(x, x) ** 2, np.subtract.outer(t, t) ** 2
+    gme = float(w @ (np.log1p(dt2) - np.log1p(dx2)) ** 2 @ w)
+    h = decoder_hessian_1d(alpha, bins=bins, rho=rho, pieces=pieces)
+    return {"alpha": alpha, "gme": gme, "f_integral": float(w @ (slope**2 - 1) ** 2), "kappa": h["kappa"],
+            "kappa_limit": max(rho) / min(rho)}
+
+
+def remark3_hessian(alpha: float, *, n: int = 4000, bins: int = 32, rho: tuple[float, float] = (0.5, 1.5),
+                    pieces: int = 8, probes: int = 200, seed: int = 0) -> dict[str, float]:
+    """GPE Remark 3 with m = 1: for the empirical ``µ_n`` (``n`` draws from :func:`decoder_hessian_1d`'s µ) and a
+    decoder ``S = Σ_j c_j e_j`` in bin indicators on ``T(M)`` normalised in ``L²(T#µ_n)`` (``e_j = 1_{B_j} /
+    √(T#µ_n(B_j))``), the objective ``L_n(S) = (1/n) Σ_i (x_i − S(Tx_i))²`` has Hessian exactly ``2·Id`` in ``c``
+    (autograd, float64; empty bins dropped). And ``‖h‖²_{T#µ} / ‖h‖²_vol`` lies in ``[αρ_min, ρ_max/α]`` for every
+    ``h`` — checked on ``probes`` random step functions with the population density. Returns ``hessian_error`` (max
+    |H − 2I|), ``ratio_min``, ``ratio_max``, ``lower``, ``upper``."""
+    rng = np.random.default_rng(seed)
+    low = np.arange(pieces) % 2 == 0
+    dens = np.where(low, rho[0], rho[1])
+    dens = dens / dens.mean()
+    slope = np.where(low, 1 / alpha, alpha)
+    t_edges = np.concatenate([[0.0], np.cumsum(slope / pieces)])
+    piece = rng.choice(pieces, size=n, p=dens / dens.sum())
+    x = (piece + rng.random(n)) / pieces
+    t = t_edges[piece] + slope[piece] * (x - piece / pieces)
+    edges = np.linspace(0.0, t_edges[-1], bins + 1)
+    b = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, bins - 1)
+    mass = np.bincount(b, minlength=bins) / n
+    used = np.flatnonzero(mass > 0)
+    E = torch.zeros(n, len(used), dtype=torch.float64)
+    col = {j: k for k, j in enumerate(used)}
+    E[torch.arange(n), torch.tensor([col[j] for j in b])] = torch.tensor(1 / np.sqrt(mass[b]))
+    xt = torch.tensor(x)
+    H = torch.autograd.functional.hessian(lambda c: ((xt - E @ c) ** 2).mean(), torch.zeros(len(used),
+                                                                                          dtype=torch.float64))
+    err = float((H - 2 * torch.eye(len(used), dtype=torch.float64)).abs().max())
+    # population: T#µ has density dens/slope on image piece k; a random step function h on a fine grid of T(M)
+    fine = np.linspace(0.0, t_edges[-1], 2049)
+    mid = 0.5 * (fine[1:] + fine[:-1])
+    k = np.clip(np.searchsorted(t_edges, mid, side="right") - 1, 0, pieces - 1)
+    push = (dens / slope)[k]
+    hs = rng.standard_normal((probes, mid.size)) * (rng.random((probes, mid.size)) < 0.2)
+    ratio = (hs**2 @ push) / (hs**2).sum(1)
+    return {"alpha": alpha, "hessian_error": err, "ratio_min": float(ratio.min()), "ratio_max": float(ratio.max()),
+            "lower": alpha * float(dens.min()), "upper": float(dens.max()) / alpha}
+
+
+def gme_u(x: np.ndarray, y: np.ndarray) -> float:
+    """The U-statistic GME cost ``C_n = (1/(n(n−1))) Σ_{i≠j} (log(1+|y_i−y_j|²) − log(1+|x_i−x_j|²))²`` (the
+    empirical cost of Prop. 6), from condensed pair distances."""
+    return float(np.mean((np.log1p(pdist(y, "sqeuclidean")) - np.log1p(pdist(x, "sqeuclidean"))) ** 2))
+
+
+def stretch_map(x: np.ndarray, lipschitz: float) -> np.ndarray:
+    """The test encoder of Prop. 6's check: ``T_L(x) = (L·x₁, x₂/L, tanh x₃, …)`` — Lipschitz constant L, so the
+    pair costs grow like (log L)² (never like L²)."""
+    y = np.array(x, dtype=np.float64, copy=True)
+    y[:, 0] *= lipschitz
+    y[:, 1] /= lipschitz
+    y[:, 2:] = np.tanh(y[:, 2:])
+    return y
+
+
+def gme_concentration(lipschitz: float, ns: list[int], draws: int, *, dim: int = 3, pairs: int = 2_000_000,
+                      seed: int = 0) -> tuple[float, np.ndarray]:
+    """GPE Prop. 6 by Monte Carlo: µ = N(0, I_dim), ``T = stretch_map(·, L)``. Returns the population cost ``C(T)``
+    (the mean over ``pairs`` independent pairs) and an array ``(len(ns), draws)`` of ``C_n(T)`` (:func:`gme_u`) on
+    independent samples of each size — Prop. 6: ``|C_n − C| ≤ t`` with probability ``≥ 1 − 2exp(−c n t² / ((log L)⁴ +
+    (log L)² t))``, i.e. fluctuations of order ``(log L)²/√n`` (constants lost: the shape is what can be checked)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((pairs, dim)), rng.standard_normal((pairs, dim))
+    ta, tb = stretch_map(a, lipschitz), stretch_map(b, lipschitz)
+    pop = float(np.mean((np.log1p(((ta - tb) ** 2).sum(1)) - np.log1p(((a - b) ** 2).sum(1))) ** 2))
+    out = np.empty((len(ns), draws))
+    for i, n in enumerate(ns):
+        for k in range(draws):
+            x = rng.standard_normal((n, dim))
+            out[i, k] = gme_u(x, stretch_map(x, lipschitz))
+    return pop, out
+
+
+def lemma6_pair_bound(X: np.ndarray, Xp: np.ndarray, T: Callable[[np.ndarray], np.ndarray], alpha: float,
+                      gamma: float) -> dict[str, float]:
+    """GPE Lemma 6 on empirical measures (THEORY.md §12): with ``ρ = T#µ′_n`` (so ``T⁻¹#ρ = µ′_n``, the sample
+    ``Xp``), take the exact optimal plan π between ``T#µ_n`` and ``ρ`` (POT ``ot.emd``, Euclidean latent cost) and
+    bound each transported pair ``(x, x′)``: by ``(α(1−γ))^{−1/2}|Tx − Tx′|`` if it lies in ``K_α`` and is separated
+    (``|x−x′|² ≥ (1−α)/(αγ)``, Prop. 1), by ``√((1−α)/(αγ))`` if in ``K_α`` and close, by ``diam`` (of both samples)
+    outside ``K_α``. π is a coupling of µ_n and µ′_n, so ``W₁(µ_n, µ′_n) ≤ Σ π·bound``. Returns ``w1`` (exact),
+    ``bound`` and the bound's three parts ``separated``, ``close``, ``outside`` (with ``outside_mass``)."""
+    import ot
+
+    X, Xp = np.asarray(X, dtype=np.float64), np.asarray(Xp, dtype=np.float64)
+    Y, Yp = T(X), T(Xp)
+    n, m = len(X), len(Xp)
+    plan = ot.emd(np.full(n, 1 / n), np.full(m, 1 / m), ot.dist(Y, Yp, metric="euclidean"), numItermax=10_000_000)
+    dx2, dy2 = ot.dist(X, Xp, metric="sqeuclidean"), ot.dist(Y, Yp, metric="sqeuclidean")
+    in_k = weak_bilipschitz_forms(dx2, dy2, alpha)[1]
+    sep = dx2 >= (1 - alpha) / (alpha * gamma)
+    both = np.vstack([X, Xp])
+    diam = float(pdist(both).max())
+    parts = {"separated": float((plan * (in_k & sep) * np.sqrt(dy2)).sum()) / math.sqrt(alpha * (1 - gamma)),
+             "close": float((plan * (in_k & ~sep)).sum()) * math.sqrt((1 - alpha) / (alpha * gamma)),
+             "outside": float((plan * ~in_k).sum()) * diam}
+    return {"w1": wasserstein1_exact(X, Xp), "bound": sum(parts.values()), **parts,
+            "outside_mass": float((plan * ~in_k).sum())}
+
+
+def discriminator_modulus(X: np.ndarray, T: Callable[[np.ndarray], np.ndarray], Z: np.ndarray
+                          ) -> dict[str, float]:
+    """GMEGAN Prop. 2 on empirical measures: the optimal dual pair ``(f, g)`` of ``W₂²(T#µ_n, ν_m)`` (POT ``ot.emd``,
+    squared Euclidean cost; ``f`` on the latent points ``y_i = T(x_i)``) gives the discriminator ``ψ(x_i) =
+    f(y_i)``. With ``ω`` the smallest increasing modulus of ``f`` on the sample (``ω(s) = max_{|y_k−y_l| ≤ s}
+    |f_k − f_l|``) and α the exact bi-Lipschitz constant of T on the sample, Prop. 2 says ``|ψ(x_i) − ψ(x_j)| ≤
+    ω(|x_i − x_j|/α)`` for every pair. Returns ``alpha``, ``violations`` (pairs breaking it), ``lip_f`` and
+    ``lip_psi`` (the largest difference quotients of f in y and of ψ in x; Prop. 2 gives ``lip_psi ≤ lip_f/α``)."""
+    import ot
+
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(T(X), dtype=np.float64)
+    n, m = len(X), len(Z)
+    _, log = ot.emd(np.full(n, 1 / n), np.full(m, 1 / m), ot.dist(Y, np.asarray(Z, dtype=np.float64)), log=True,
+                    numItermax=10_000_000)
+    f = np.asarray(log["u"], dtype=np.float64)
+    dy, dx = pdist(Y), pdist(X)
+    df = pdist(f[:, None])
+    ratio = dy / dx
+    alpha = float(min(ratio.min(), 1 / ratio.max()))
+    order = np.argsort(dy, kind="stable")
+    sorted_dy, running = dy[order], np.maximum.accumulate(df[order])
+
+    def omega(s: np.ndarray) -> np.ndarray:  # the largest |Δf| over pairs with |Δy| ≤ s (0 below the smallest)
+        k = np.searchsorted(sorted_dy, s * (1 + 1e-12), side="right")
+        return np.where(k > 0, running[np.maximum(k - 1, 0)], 0.0)
+
+    viol = int((df > omega(dx / alpha) * (1 + 1e-12) + 1e-12).sum())
+    return {"alpha": alpha, "violations": float(viol), "lip_f": float((df / dy).max()),
+            "lip_psi": float((df / dx).max())}

@@ -119,6 +119,9 @@ def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_outpu
             str(nb), str(out_nb), parameters=params, cwd=str(NOTEBOOKS), kernel_name="python3",
             progress_bar=sys.stderr.isatty() and not log_output,  # a terminal sees cell n/N and the elapsed time
             log_output=log_output, request_save_on_cell_execute=True,
+            # the kernel talks to this process over localhost TCP (jupyter's default), and ipykernel warns on every
+            # start that the channel is unencrypted; only this process connects, so its log is kept to errors
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         return True, time.perf_counter() - t0, ""
     except Exception as e:  # noqa: BLE001 — report and go on with the next notebook

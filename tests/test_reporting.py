@@ -330,3 +330,25 @@ def test_metric_boxes_do_not_depend_on_numpy_global_state(tmp_path):
     np.random.seed(5)
     plots.plt.close(plots.metric_boxes(df, {"fd": "FD"}))
     assert np.random.random() == before  # the caller's generator is left as it was
+
+
+def test_runner_kernel_is_quiet(tmp_path, capfd):
+    """The runner's kernels do not print ipykernel's start-up warning about the unencrypted localhost channel
+    (issue 13): a one-cell notebook runs, its output is kept, and nothing of the kernel's log reaches stderr."""
+    import nbformat
+
+    run_all = load_runner()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("profile = None\nout_dir = None", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print('hello from', profile)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    path = tmp_path / "99_quiet.ipynb"
+    nbformat.write(nb, path)
+    (tmp_path / "run" / "executed").mkdir(parents=True)
+    ok, secs, err = run_all.run_one(path, tmp_path / "run", "smoke", None, False)
+    captured = capfd.readouterr()
+    assert ok and not err, err
+    assert "without encryption" not in captured.err and "IPKernelApp" not in captured.err
+    out = nbformat.read(tmp_path / "run" / "executed" / path.name, as_version=4)
+    assert "hello from smoke" in "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))

@@ -153,3 +153,88 @@ def test_jl_chart_embedding_follows_eq_13_and_its_shape():
     assert jl_chart_embedding(300, 64, 400, seed=1).alpha > jl_chart_embedding(300, 64, 10, seed=1).alpha
     with pytest.raises(ValueError, match="harmonics"):
         jl_chart_embedding(10, 4, 3, harmonics=30)
+
+
+# ------------------------------------------------ Lemma 2, Thm 5, Remark 3, Prop 6, Lemma 6, GMEGAN Prop 2
+
+
+def test_small_gme_family_closed_forms():
+    """At α = 1 the encoder is the identity: C(T) = 0, ∫F = 0, κ = ρ_max/ρ_min exactly; for α < 1, ∫F_T dµ equals
+    p_low(α⁻² − 1)² + p_high(α² − 1)² (p the µ-masses of the two kinds of piece) and κ = ρ_max/(ρ_min α²)."""
+    from gpelib.theory import small_gme_decoder_conditioning
+
+    one = small_gme_decoder_conditioning(1.0)
+    assert one["gme"] == 0.0 and one["f_integral"] == 0.0 and one["kappa"] == pytest.approx(3.0, rel=1e-12)
+    a = 0.7
+    r = small_gme_decoder_conditioning(a, rho=(0.5, 1.5))
+    p_low = 0.5 / 2.0
+    assert r["f_integral"] == pytest.approx(p_low * (a**-2 - 1) ** 2 + (1 - p_low) * (a**2 - 1) ** 2, rel=1e-12)
+    assert r["kappa"] == pytest.approx(3.0 / a**2, rel=1e-9)
+    costs = [small_gme_decoder_conditioning(b)["gme"] for b in (0.5, 0.8, 0.95)]
+    assert costs[0] > costs[1] > costs[2] > 0
+
+
+def test_remark3_hessian_is_two_identity_and_norms_are_sandwiched():
+    from gpelib.theory import remark3_hessian
+
+    for a in (0.4, 0.9):
+        r = remark3_hessian(a, n=2000, bins=16, probes=50, seed=1)
+        assert r["hessian_error"] < 1e-12
+        assert r["lower"] <= r["ratio_min"] <= r["ratio_max"] <= r["upper"]
+
+
+def test_gme_u_against_the_double_sum():
+    from gpelib.theory import gme_u
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(7, 4)), rng.normal(size=(7, 2))
+    direct = np.mean([(np.log1p(((y[i] - y[j]) ** 2).sum()) - np.log1p(((x[i] - x[j]) ** 2).sum())) ** 2
+                      for i in range(7) for j in range(7) if i != j])
+    assert gme_u(x, y) == pytest.approx(direct, rel=1e-12)
+
+
+def test_gme_concentration_is_unbiased_and_vanishes_for_an_isometry():
+    """C_n is a U-statistic: its mean over draws matches C within 4 standard errors; for T = id (L = 1, no tanh
+    coordinate) every C_n and C are 0."""
+    from gpelib.theory import gme_concentration
+
+    pop, cn = gme_concentration(8.0, [40], 200, pairs=200_000, seed=3)
+    assert abs(cn.mean() - pop) < 4 * cn.std(ddof=1) / np.sqrt(cn.size) + 0.01 * pop
+    pop0, cn0 = gme_concentration(1.0, [10], 3, dim=2, pairs=1000)
+    assert pop0 == 0.0 and np.all(cn0 == 0.0)
+
+
+def test_lemma6_bound_is_the_plan_cost_over_sqrt_alpha_one_minus_gamma_for_an_isometry():
+    """For T = id every pair lies in K_α and, as α → 1, every pair is separated: the plan is then W₁'s own optimal
+    plan, so the bound is exactly W₁/√(α(1−γ)); for an α < 1 the bound still exceeds W₁."""
+    from gpelib.theory import lemma6_pair_bound
+
+    rng = np.random.default_rng(0)
+    X, Xp = rng.normal(size=(30, 3)), rng.normal(size=(30, 3))
+    a, gam = 1 - 1e-12, 0.5
+    r = lemma6_pair_bound(X, Xp, lambda x: x, a, gam)
+    assert r["outside_mass"] == 0.0 and r["close"] == pytest.approx(0.0, abs=1e-5)
+    assert r["bound"] * np.sqrt(a * (1 - gam)) == pytest.approx(r["w1"], rel=1e-6)
+    r2 = lemma6_pair_bound(X, Xp, lambda x: np.c_[x[:, :2] * 1.5, np.tanh(x[:, 2:])], 0.6, gam)
+    assert r2["w1"] <= r2["bound"] and r2["bound"] > 0
+
+
+def test_discriminator_modulus_for_an_isometry_and_a_contraction():
+    """An isometry (α = 1): ψ = f∘T has exactly f's difference quotients. A contraction by ½ (α = ½): no pair
+    violates Prop. 2 and Lip ψ = Lip f / 2 ≤ Lip f / α. The duals are optimal: Σa·u + Σb·v = W₂² (POT)."""
+    import ot
+
+    from gpelib.theory import discriminator_modulus
+
+    rng = np.random.default_rng(1)
+    X, Z = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
+    Q = np.linalg.qr(rng.normal(size=(2, 2)))[0]
+    iso = discriminator_modulus(X, lambda x: x @ Q, Z)
+    assert iso["alpha"] == pytest.approx(1.0, abs=1e-9) and iso["violations"] == 0
+    assert iso["lip_psi"] == pytest.approx(iso["lip_f"], rel=1e-9)
+    half = discriminator_modulus(X, lambda x: 0.5 * x, Z)
+    assert half["alpha"] == pytest.approx(0.5, rel=1e-9) and half["violations"] == 0
+    assert half["lip_psi"] == pytest.approx(half["lip_f"] / 2, rel=1e-9)
+    w = np.full(40, 1 / 40)
+    _, log = ot.emd(w, w, ot.dist(0.5 * X, Z), log=True)
+    assert float(w @ log["u"] + w @ log["v"]) == pytest.approx(float(ot.emd2(w, w, ot.dist(0.5 * X, Z))), rel=1e-9)

@@ -26,7 +26,8 @@ from torch import Tensor
 from .metrics import wasserstein1_exact
 
 __all__ = ["jl_chart_embedding", "JLEmbedding",
-           "gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "zero_modes", "top_eigenvalue",
+           "gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "second_variation_bounds",
+           "zero_modes", "top_eigenvalue",
            "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds",
            "k_alpha_mass_v",
            "gme_gradient_descent", "lemma3_sides", "thm6_core", "decoder_hessian_1d", "small_gme_decoder_conditioning",
@@ -82,6 +83,23 @@ def second_variation(X: Tensor, Y: Tensor, H: Tensor) -> Tensor:
     R = torch.log1p(u) - torch.log1p(_sq(X))
     t = 8 * ab.square() / (1 + u).square() + R * (4 * b.square().sum(-1) / (1 + u) - 8 * ab.square() / (1 + u).square())
     return t.mean()
+
+
+def second_variation_bounds(X: Tensor, Y: Tensor, H: Tensor) -> tuple[float, float, float]:
+    """Thm 3's two-sided bound in the form THEORY.md §9 derives from the proof outline (Hölder; the paper's constants
+    are lost): with ``‖h‖_Lip = max_{i≠j} |h_i − h_j|/|x_i − x_j|`` and V-statistic means ``E`` over the pairs,
+
+        −4√C·‖h‖²_Lip·(E|Δx|⁴)^{1/2}  ≤  δ²C(Y)(H, H)  ≤  ‖h‖²_Lip·[2E|Δx|² + 4√C·(E|Δx|⁴)^{1/2}],
+
+    ``C`` = :func:`gme_v` ``(X, Y)``. Returns ``(lower, δ²C, upper)``; the lower bound → 0 with the cost."""
+    X, Y, H = X.double(), Y.double(), H.double()
+    dx2 = _sq(X)
+    off = ~torch.eye(X.shape[0], dtype=torch.bool)
+    lip2 = float((_sq(H)[off] / dx2[off]).max())
+    root_c = math.sqrt(float(gme_v(X, Y)))
+    m4 = math.sqrt(float(dx2.square().mean()))
+    return (-4 * root_c * lip2 * m4, float(second_variation(X, Y, H)),
+            lip2 * (2 * float(dx2.mean()) + 4 * root_c * m4))
 
 
 def zero_modes(H: Tensor, *, rtol: float = 1e-9) -> tuple[int, float, float]:

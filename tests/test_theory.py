@@ -238,3 +238,22 @@ def test_discriminator_modulus_for_an_isometry_and_a_contraction():
     w = np.full(40, 1 / 40)
     _, log = ot.emd(w, w, ot.dist(0.5 * X, Z), log=True)
     assert float(w @ log["u"] + w @ log["v"]) == pytest.approx(float(ot.emd2(w, w, ot.dist(0.5 * X, Z))), rel=1e-9)
+
+
+def test_second_variation_bounds_hold_and_collapse_at_an_isometry():
+    """Thm 3's Hölder bounds hold on random (T, h) (they follow from |8(a·b)²/(1+|a|²)²| ≤ 2|b|² and Cauchy–Schwarz
+    on the pair measure), and at an isometry (C = 0) the lower bound is exactly 0 and δ²C ≥ 0; a direction with
+    ‖h‖_Lip doubled scales every term by 4."""
+    g = torch.Generator().manual_seed(2)
+    for t in (0.0, 0.3, 1.0):
+        X = torch.randn(9, 3, generator=g, dtype=torch.float64)
+        Y = X[:, :2] * (1 + t) + t * torch.randn(9, 2, generator=g, dtype=torch.float64)
+        H = torch.randn(9, 2, generator=g, dtype=torch.float64)
+        lo, val, hi = theory.second_variation_bounds(X, Y, H)
+        assert lo <= val <= hi
+        lo2, val2, hi2 = theory.second_variation_bounds(X, Y, 2 * H)
+        assert (lo2, val2, hi2) == pytest.approx((4 * lo, 4 * val, 4 * hi), rel=1e-12)
+    Xi = torch.randn(9, 2, generator=g, dtype=torch.float64)
+    Q = torch.linalg.qr(torch.randn(2, 2, generator=g, dtype=torch.float64))[0]
+    lo, val, hi = theory.second_variation_bounds(Xi, Xi @ Q, torch.randn(9, 2, generator=g, dtype=torch.float64))
+    assert lo == pytest.approx(0.0, abs=1e-12) and val >= -1e-12 and hi > 0

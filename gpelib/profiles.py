@@ -235,7 +235,7 @@ def _nb06(p: str) -> dict[str, Any]:
                     flow_milestones=[10, 20], n_fake=200, classifier_epochs=1, sample_steps=10, **common)
     if p == "quick":  # notebook 04's VAE (β 0.1) and GPE ε=0.02 runs, loaded from the shared run folders
         return dict(**MNIST_5K_RUNS, latent=MNIST_5K["latent"], eps=min(MNIST_5K["eps"]),
-                    flow_milestones=[250, 500, 1000, 2000, 4000, 8000], n_fake=MNIST_5K_HELD_OUT,
+                    flow_milestones=[500, 2000, 8000], n_fake=MNIST_5K_HELD_OUT,
                     classifier_epochs=15, sample_steps=50, **common)
     g = papers.gpe_dataset("MNIST")
     return dict(dataset="mnist", latent=g.latent_dim, n_val=10000, seeds=[0, 1, 2], arch=None, hidden=256,
@@ -256,7 +256,9 @@ def _nb07(p: str, data_root: str | None = None) -> dict[str, Any]:
                     evaluations=4, n_eval=200, batch=batch, arch="mlp")
     mixtures = [gx.MixtureSpec(1000, 9, 100), gx.MixtureSpec(1000, 12, 500)]
     if p == "quick":
-        return dict(datasets=mixtures, seeds=[0, 1, 2], units=1000, multiple=100, evaluations=20, n_eval=1000,
+        # 600 units (GMEGAN iterations' worth of wall-clock): the quick suite's 45-minute budget (issue 14); no method
+        # converged at 2,000 either, so the claims stay decided by the convergence check (inconclusive until then)
+        return dict(datasets=mixtures, seeds=[0, 1, 2], units=600, multiple=100, evaluations=20, n_eval=1000,
                     batch=batch, arch="mlp")
     return dict(datasets=mixtures, seeds=[0, 1, 2, 3, 4], units=30000, multiple=100, evaluations=20, n_eval=1000,
                 batch=batch, arch="mlp")
@@ -297,10 +299,11 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
                 classifier_epochs=15)
 
 
-QUICK_GAN_UNITS = 300
-"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on 16×16 digits (300:
-the quick suite's 45-minute budget on two cores, issue 14; at 600 no run had converged either — the convergence
-check, not the budget, decides whether a claim can be tested)."""
+QUICK_GAN_UNITS = 200
+"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on 16×16 digits (200:
+the quick suite's 45-minute budget on two cores, issue 14 — the quick profile shows the protocol at work, it cannot
+train these GANs to convergence on two cores: at 600 units no run had converged either, and the convergence check,
+not the budget, decides that such claims stay inconclusive)."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:

@@ -286,7 +286,7 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
         mnist = gx.ImageSpec("mnist_5k", n_val=1000, options=(("size", 16),))
         return dict(datasets=[mnist], archs=["mlp", "mlp_deep", "dcgan_narrow"], seeds=[0, 1, 2], latent=16,
                     batch=batch,
-                    units=QUICK_GAN_UNITS, multiple=50, milestones=late, evaluations=20, best_k=3, n_fake=1000,
+                    units=QUICK_GAN_UNITS, multiple=10, milestones=late, evaluations=20, best_k=3, n_fake=1000,
                     n_real=1000, n_counts=2000, reference="held_out", classifier_epochs=15)
     # GMEGAN §6.3: 300 epochs (CIFAR10: 781 iterations an epoch), FID from 5,000 vs 5,000 images at epochs 250–300,
     # relative std on 10,000 (CIFAR10) / 22,000 (Tiny ImageNet) samples
@@ -299,8 +299,8 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
                 classifier_epochs=15)
 
 
-QUICK_GAN_UNITS = 200
-"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on 16×16 digits (200:
+QUICK_GAN_UNITS = 150
+"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on 16×16 digits (150:
 the quick suite's 45-minute budget on two cores, issue 14 — the quick profile shows the protocol at work, it cannot
 train these GANs to convergence on two cores: at 600 units no run had converged either, and the convergence check,
 not the budget, decides that such claims stay inconclusive)."""

@@ -39,13 +39,15 @@ def _git(root: Path, *args: str) -> str | None:
 
 def git_info(root: str | Path | None = None) -> dict[str, Any]:
     """``{"commit": sha, "dirty": bool}`` of the git checkout at ``root`` (default: the one holding this gpelib);
-    ``dirty`` is True when a tracked file differs from the commit (untracked files do not count). Both ``None``
-    outside a git checkout (an installed wheel)."""
+    ``dirty`` is True when a tracked file differs from the commit (untracked files do not count), the runner's own
+    outputs aside — ``figures/`` and ``README.md`` (whose findings block it writes): a rerun after a run is not a
+    change of code. Both ``None`` outside a git checkout (an installed wheel)."""
     root = Path(root) if root is not None else _source_root()
     if not (root / ".git").exists():  # a folder or, in a worktree, a file; not a repository further up
         return {"commit": None, "dirty": None}
     commit = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no") if commit else None
+    status = (_git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)figures",
+                   ":(exclude)README.md") if commit else None)
     return {"commit": commit or None, "dirty": None if status is None else bool(status)}
 
 

@@ -615,29 +615,42 @@ LATE_LIMIT = 0.10
 """SPEC §2: a run has not converged while its held-out metric still falls by more than this over the last fifth."""
 
 
-def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, limit: float = LATE_LIMIT
-                              ) -> Decision | str:
+def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, limit: float = LATE_LIMIT,
+                              min_progress: float = LATE_LIMIT) -> Decision | str:
     """SPEC §2: a verdict rests on converged runs. When any run behind it still improved by more than ``limit``
     (default 10 %) over the last fifth of its budget (``late_improvement`` of :mod:`gpelib.gan.experiments`), a
-    ``holds`` or ``fails`` becomes ``inconclusive`` (with a note naming them); ``inconclusive`` stays as it is.
+    ``holds`` or ``fails`` becomes ``inconclusive`` (with a note naming them); ``inconclusive`` stays as it is. A run
+    that is flat at the end only because it never learned is not converged either: when ``improvements`` is a
+    DataFrame with a ``total_improvement`` column, a run whose metric fell by less than ``min_progress`` (default
+    10 %) over its whole budget also makes the verdict inconclusive ("no progress").
 
-    ``improvements``: a mapping name → fraction, a sequence of fractions, or ``late_improvement``'s DataFrame.
-    NaN entries (no evaluation early enough to compare) are ignored. Returns the same type as ``decision``.
+    ``improvements``: a mapping name → fraction, a sequence of fractions, or a DataFrame (``late_improvement``'s, or
+    :func:`gpelib.gan.experiments.late_by_run`'s, indexed by run name). NaN entries (no evaluation early enough to
+    compare) are ignored. Returns the same type as ``decision``.
     """
+    stalled: list[tuple[Any, float]] = []
     if isinstance(improvements, pd.DataFrame):
+        if "total_improvement" in improvements:
+            stalled = [(k, float(v)) for k, v in improvements["total_improvement"].items()
+                       if not _missing(v) and float(v) < min_progress]
         improvements = improvements["late_improvement"]
     if isinstance(improvements, pd.Series):
         improvements = improvements.to_dict()
     items = list(improvements.items()) if isinstance(improvements, Mapping) else list(enumerate(improvements))
     late = [(k, float(v)) for k, v in items if not _missing(v) and float(v) > limit]
     outcome = decision.outcome if isinstance(decision, Decision) else decision
-    if not late or outcome not in (HOLDS, FAILS):
+    if not (late or stalled) or outcome not in (HOLDS, FAILS):
         return decision
     if isinstance(decision, str):
         return INCONCLUSIVE
-    names = ", ".join(f"{k} {v:.0%}" for k, v in late)
-    note = f"not converged (still improving > {limit:.0%} over the last fifth: {names})"
-    return replace(decision, outcome=INCONCLUSIVE, note="; ".join(n for n in (decision.note, note) if n))
+    notes = []
+    if late:
+        notes.append(f"not converged (still improving > {limit:.0%} over the last fifth: "
+                     f"{', '.join(f'{k} {v:.0%}' for k, v in late)})")
+    if stalled:
+        notes.append(f"no progress (held-out metric fell < {min_progress:.0%} over the whole budget: "
+                     f"{', '.join(f'{k} {v:.0%}' for k, v in stalled)})")
+    return replace(decision, outcome=INCONCLUSIVE, note="; ".join(n for n in (decision.note, *notes) if n))
 
 
 def outcome_counts(table: pd.DataFrame | Sequence[Claim]) -> dict[str, int]:

@@ -474,7 +474,7 @@ rows += [
     verdicts.Claim.from_decision(
         "GMEGAN Proposition 2: |ψ*(x) − ψ*(x′)| ≤ ω(|x − x′|/α) for the optimal discriminator ψ* = f∘T",
         "GMEGAN Prop. 2 (exact on empirical duals)", f"{int(prop2.violations.sum())} violating pairs over "
-        f"{len(prop2)} encoders (α {prop2.alpha.max():.2f} → {prop2.alpha.min():.2f}); Lip ψ / Lip f "
+        f"{len(prop2)} encoders (α {prop2.alpha.max():.2g} → {prop2.alpha.min():.2g}); Lip ψ / Lip f "
         + ", ".join(f"{r.lip_psi / r.lip_f:.2f} ≤ {1 / r.alpha:.2f}" for r in prop2.itertuples()),
         verdicts.all_of([verdicts.at_most(prop2.violations.to_numpy(), 0.0),
                          verdicts.at_most(prop2.lip_psi.to_numpy(), prop2.bound.to_numpy() * (1 + 1e-12))]),

@@ -74,3 +74,19 @@ def test_gpu_info_names_the_card_driver_and_cuda(monkeypatch):
     assert g == {"name": "NVIDIA H200", "count": 1, "driver": "580.65", "cuda": "13.0", "cudnn": 91000,
                  "capability": "9.0", "memory_gib": 141.0}
     assert provenance.gpu_info(None) == g and provenance.gpu_info("cpu") is None
+
+
+def test_runner_outputs_do_not_make_the_tree_dirty(tmp_path):
+    """figures/ and README.md are what the runner itself writes: a rerun after a run records the commit as clean; a
+    change anywhere else (code, notebooks) still makes it dirty."""
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "figures").mkdir()
+    for name in ("figures/01_x.csv", "README.md", "code.py"):
+        (tmp_path / name).write_text("a")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x")
+    (tmp_path / "figures" / "01_x.csv").write_text("b")
+    (tmp_path / "README.md").write_text("b")
+    assert provenance.git_info(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("b")
+    assert provenance.git_info(tmp_path)["dirty"] is True

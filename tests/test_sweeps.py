@@ -228,6 +228,10 @@ def test_compute_table_reports_budget_updates_and_convergence_per_method():
     assert c.reference_seconds.tolist() == pytest.approx([20.0, 20.0])  # 2000 × 0.01 s, 1000 × 0.02 s
     assert c.loc["A", "converged"] == "1/2" and c.loc["B", "converged"] == "2/2"
     assert c.loc["A", "late_improvement"] == pytest.approx(0.16)
+    # with the whole-budget fall known, a run flat at the end that never learned (B seed 1: 3 %) is not converged
+    late["total_improvement"] = [0.6, 0.7, 0.5, 0.03]
+    c2 = gx.compute_table(table, late, key="k", step_table=steps).set_index("variant")
+    assert c2.loc["A", "converged"] == "1/2" and c2.loc["B", "converged"] == "1/2"
 
 
 def test_equal_time_jobs_scale_image_milestones_with_each_budget():
@@ -296,6 +300,9 @@ def test_paired_values_align_units_and_measure_spread_within_each_seed():
     assert gx.paired_values(t[t.arch == "m"], "fd", ["A"], spread_over="seed") == {"A": [0.5, 0.5]}
     with pytest.raises(ValueError, match="spread_over"):
         gx.paired_values(t, "fd", ["A"], spread_over="arch")
-    late = pd.DataFrame({"variant": ["A", "B"], "arch": ["m", "d"], "seed": [0, 1], "late_improvement": [0.2, 0.0]})
-    assert gx.late_by_run(late, ["A", "B"], units=("arch", "seed")) == {"A m s0": 0.2, "B d s1": 0.0}
-    assert gx.late_by_run(late, ["B"]) == {"B s1": 0.0}
+    late = pd.DataFrame({"variant": ["A", "B"], "arch": ["m", "d"], "seed": [0, 1], "late_improvement": [0.2, 0.0],
+                         "total_improvement": [0.5, 0.01]})
+    by_run = gx.late_by_run(late, ["A", "B"], units=("arch", "seed"))
+    assert by_run.late_improvement.to_dict() == {"A m s0": 0.2, "B d s1": 0.0}
+    assert by_run.total_improvement.to_dict() == {"A m s0": 0.5, "B d s1": 0.01}
+    assert gx.late_by_run(late, ["B"]).late_improvement.to_dict() == {"B s1": 0.0}

@@ -295,6 +295,17 @@ def test_converged_or_inconclusive():
     hist = pd.DataFrame({"dataset": "d", "method": "m", "seed": 0, "iteration": [0, 80, 100],
                          "val_loss": [1.0, 0.5, 0.3]})  # fell 40 % over the last fifth
     assert V.converged_or_inconclusive(h, late_improvement(hist)).outcome == INCONCLUSIVE
+    # flat at the end because it never learned: 2 % over the whole run is no progress, not convergence
+    flat = pd.DataFrame({"dataset": "d", "method": "m", "seed": 0, "iteration": [0, 50, 80, 100],
+                         "val_loss": [1.0, 0.99, 0.985, 0.98]})
+    lt = late_improvement(flat)
+    assert lt.total_improvement.iloc[0] == pytest.approx(0.02) and lt.late_improvement.iloc[0] < 0.01
+    d = V.converged_or_inconclusive(h, lt)
+    assert d.outcome == INCONCLUSIVE and "no progress" in d.note
+    assert V.converged_or_inconclusive(h, lt.late_improvement).outcome == HOLDS  # a bare series: late fall only
+    learned = flat.assign(val_loss=[1.0, 0.3, 0.29, 0.288])  # fell 71 %, flat at the end: converged
+    assert V.converged_or_inconclusive(h, late_improvement(learned)).outcome == HOLDS
+    assert V.converged_or_inconclusive(FAILS, late_improvement(flat)) == INCONCLUSIVE
 
 
 # ------------------------------------------------------------------------------------------- profiles, claims, counts

@@ -457,7 +457,10 @@ def late_improvement(
     so 0.3 means the metric (lower is better) still dropped by 30 % in the final fifth — the run had not converged
     and a longer budget may change its ranking. With ``window`` > 1 each ``v`` is the mean of the ``window``
     evaluations ending at that point (a held-out estimate fluctuates from one evaluation to the next; one noisy
-    value would otherwise decide). Columns: ``*by, value_at_start, value_at_end, late_improvement``.
+    value would otherwise decide). ``total_improvement = (v(first) − v(it_end)) / |v(first)|`` is the fall over the
+    whole run from its first evaluation: a run that never improved (a learning rate too small for its budget, or
+    one that diverged) is flat at the end without having converged (:func:`gpelib.verdicts.converged_or_inconclusive`
+    uses both). Columns: ``*by, value_at_start, value_at_end, late_improvement, total_improvement``.
     """
     if not 0 < last < 1:
         raise ValueError(f"last must be in (0, 1); got {last}")
@@ -472,10 +475,12 @@ def late_improvement(
         early = g[g.iteration <= (1 - last) * end.iteration]
         if early.empty or early.iloc[-1].iteration == end.iteration:
             continue
-        a, b = float(early.iloc[-1][column]), float(end[column])
+        a, b, first = float(early.iloc[-1][column]), float(end[column]), float(g.iloc[0][column])
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "value_at_start": a,
-                     "value_at_end": b, "late_improvement": (a - b) / abs(a) if a else math.nan})
-    return pd.DataFrame(rows, columns=[*by, "value_at_start", "value_at_end", "late_improvement"])
+                     "value_at_end": b, "late_improvement": (a - b) / abs(a) if a else math.nan,
+                     "total_improvement": (first - b) / abs(first) if first else math.nan})
+    return pd.DataFrame(rows, columns=[*by, "value_at_start", "value_at_end", "late_improvement",
+                                       "total_improvement"])
 
 
 def sweep_jobs(
@@ -672,9 +677,9 @@ def compute_table(
     ``iterations`` (generator iterations), ``updates`` (gradient steps, generator side + critic side, from
     :meth:`~gpelib.gan.methods.GANMethod.budget`: a GMEGAN iteration is 2, a WGAN-GP one 6, an OTM one 11),
     ``reference_seconds`` (the wall-clock those iterations take on the calibration machine, :data:`STEP_SECONDS` at
-    setting ``key``; NaN without ``key``), ``converged`` (runs whose :func:`late_improvement` is ≤ ``limit``, as
-    "k/n") and ``late_improvement`` (median over runs). The seconds each run really took stay in the sweep table (a
-    timing column)."""
+    setting ``key``; NaN without ``key``), ``converged`` (runs whose :func:`late_improvement` is ≤ ``limit`` and whose
+    ``total_improvement`` is ≥ ``limit``: they learned, then levelled off; as "k/n") and ``late_improvement``
+    (median over runs). The seconds each run really took stay in the sweep table (a timing column)."""
     t = table.copy()
     t["updates"] = t["generator_updates"] + t["critic_updates"]
     if key is not None:
@@ -687,10 +692,15 @@ def compute_table(
     for k, g in t.groupby(list(by), sort=False):
         kd = dict(zip(by, k if isinstance(k, tuple) else (k,)))
         mask = np.logical_and.reduce([late[c] == v for c, v in kd.items()]) if len(late) else np.zeros(0, bool)
-        li = late[mask].late_improvement.dropna() if len(late) else pd.Series(dtype=float)
+        sub = late[mask].dropna(subset=["late_improvement"]) if len(late) else pd.DataFrame(
+            columns=["late_improvement"])
+        li = sub.late_improvement
+        ok = li <= limit
+        if "total_improvement" in sub:  # flat only because it never learned is not converged
+            ok &= sub.total_improvement.fillna(math.inf) >= limit
         rows.append({**kd, "method": g.method.iloc[0], "iterations": int(g.iterations.median()),
                      "updates": int(g.updates.median()), "reference_seconds": float(g.reference_seconds.median()),
-                     "converged": f"{int((li <= limit).sum())}/{len(li)}",
+                     "converged": f"{int(ok.sum())}/{len(li)}",
                      "late_improvement": float(li.median()) if len(li) else math.nan})
     return pd.DataFrame(rows)
 
@@ -722,11 +732,13 @@ def paired_values(
 
 
 def late_by_run(late: pd.DataFrame, variants: Sequence[str], *, units: Sequence[str] = ("seed",)
-                ) -> dict[str, float]:
-    """:func:`late_improvement` of each run of ``variants`` by a readable name (``"GMEGAN dcgan s1"``), the form
-    :func:`gpelib.verdicts.converged_or_inconclusive` names the unconverged runs with."""
+                ) -> pd.DataFrame:
+    """:func:`late_improvement`'s ``late_improvement`` and ``total_improvement`` of each run of ``variants``, indexed
+    by a readable name (``"GMEGAN dcgan s1"``): the form :func:`gpelib.verdicts.converged_or_inconclusive` names the
+    unconverged runs with."""
     t = late[late.variant.isin(list(variants))]
     names = t.variant.astype(str)
     for u in units:
         names = names + " " + (("s" + t[u].astype(str)) if u == "seed" else t[u].astype(str))
-    return dict(zip(names, t.late_improvement))
+    cols = [c for c in ("late_improvement", "total_improvement") if c in t]
+    return pd.DataFrame(t[cols].to_numpy(), index=pd.Index(names.to_numpy(), name="run"), columns=cols)

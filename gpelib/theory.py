@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from scipy.spatial.distance import pdist
 from torch import Tensor
 
@@ -28,7 +29,8 @@ from .metrics import wasserstein1_exact
 __all__ = ["jl_chart_embedding", "JLEmbedding",
            "gme_v", "mds_v", "hessian", "collapsed_hessian", "second_variation", "second_variation_bounds",
            "zero_modes", "top_eigenvalue",
-           "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms", "separated_pair_bounds",
+           "power_law_exponent", "mixture_map", "mixture_map_slope_at_centre", "weak_bilipschitz_forms",
+           "separated_pair_bounds",
            "k_alpha_mass_v",
            "gme_gradient_descent", "lemma3_sides", "thm6_core", "decoder_hessian_1d", "small_gme_decoder_conditioning",
            "remark3_hessian", "gme_u", "stretch_map", "gme_concentration", "lemma6_pair_bound",
@@ -112,6 +114,12 @@ def zero_modes(H: Tensor, *, rtol: float = 1e-9) -> tuple[int, float, float]:
 def top_eigenvalue(H: Tensor) -> float:
     """The largest eigenvalue of a symmetric matrix."""
     return float(torch.linalg.eigvalsh(H.double()).max())
+
+
+def power_law_exponent(x: ArrayLike, y: ArrayLike) -> float:
+    """The exponent ``k`` of ``y ≈ c·x^k``: the least-squares slope of ``log y`` on ``log x`` (the growth rates the
+    shape-only checks compare, e.g. Remark 1's L² growth)."""
+    return float(np.polyfit(np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64)), 1)[0])
 
 
 def mixture_map(x: np.ndarray, m0: float, sigma: float) -> np.ndarray:
@@ -216,6 +224,17 @@ def thm6_core(X: np.ndarray, T: np.ndarray, S: Callable[[np.ndarray], np.ndarray
     return lhs, rhs, alpha
 
 
+def _thm4_family(alpha: float, rho: tuple[float, float], pieces: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thm 4's extreme 1-D family: ``(dens, slope, t_edges)`` — µ's density on each of ``pieces`` equal pieces of
+    [0, 1] (alternating ρ_min, ρ_max, normalised), the encoder's slope there (low density stretched by 1/α, high
+    density compressed by α) and the edges of the image pieces (T is piecewise linear)."""
+    low = np.arange(pieces) % 2 == 0
+    dens = np.where(low, rho[0], rho[1])
+    dens = dens / dens.mean()  # a probability density on [0, 1], constant on each piece of length 1/pieces
+    slope = np.where(low, 1 / alpha, alpha)
+    return dens, slope, np.concatenate([[0.0], np.cumsum(slope / pieces)])
+
+
 def decoder_hessian_1d(alpha: float, *, bins: int = 64, rho: tuple[float, float] = (0.5, 1.5), pieces: int = 8
                        ) -> dict[str, float]:
     """GPE Thm 4 with m = 1, made exact: µ on M = [0, 1] with density ρ alternating between ``rho = (ρ_min, ρ_max)``
@@ -231,11 +250,7 @@ def decoder_hessian_1d(alpha: float, *, bins: int = 64, rho: tuple[float, float]
     ``1e-6`` of its start (from a start with every coordinate equal) — Thm 4's rate ``(1 − 1/κ)^k`` bounds it."""
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must lie in (0, 1]; got {alpha}")
-    low = np.arange(pieces) % 2 == 0
-    dens = np.where(low, rho[0], rho[1])
-    dens = dens / dens.mean()  # a probability density on [0, 1], constant on each piece of length 1/pieces
-    slope = np.where(low, 1 / alpha, alpha)  # low density stretched, high density compressed: the extremes
-    t_edges = np.concatenate([[0.0], np.cumsum(slope / pieces)])  # T is piecewise linear: exact image pieces
+    dens, slope, t_edges = _thm4_family(alpha, rho, pieces)
     push = dens / slope  # the density of T#µ on each image piece (change of variables)
     # bins: each image piece cut into equal parts, so no bin mixes two pieces (a coarse grid would average the
     # extremes away as α → 0 and hide the α⁻² conditioning)
@@ -328,11 +343,7 @@ def _piecewise_1d(alpha: float, rho: tuple[float, float], pieces: int, grid: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`decoder_hessian_1d`'s µ and encoder on a midpoint grid of ``grid`` cells of [0, 1]: returns the cell
     centres ``x``, their µ-masses ``w`` (Σ = 1), ``T(x)`` and ``T′(x)`` (exact: T is piecewise linear)."""
-    low = np.arange(pieces) % 2 == 0
-    dens = np.where(low, rho[0], rho[1])
-    dens = dens / dens.mean()
-    slope = np.where(low, 1 / alpha, alpha)
-    t_edges = np.concatenate([[0.0], np.cumsum(slope / pieces)])
+    dens, slope, t_edges = _thm4_family(alpha, rho, pieces)
     x = (np.arange(grid) + 0.5) / grid
     piece = np.minimum((x * pieces).astype(int), pieces - 1)
     t = t_edges[piece] + slope[piece] * (x - piece / pieces)
@@ -373,11 +384,7 @@ def remark3_hessian(alpha: float, *, n: int = 4000, bins: int = 32, rho: tuple[f
     ``h`` — checked on ``probes`` random step functions with the population density. Returns ``hessian_error`` (max
     |H − 2I|), ``ratio_min``, ``ratio_max``, ``lower``, ``upper``."""
     rng = np.random.default_rng(seed)
-    low = np.arange(pieces) % 2 == 0
-    dens = np.where(low, rho[0], rho[1])
-    dens = dens / dens.mean()
-    slope = np.where(low, 1 / alpha, alpha)
-    t_edges = np.concatenate([[0.0], np.cumsum(slope / pieces)])
+    dens, slope, t_edges = _thm4_family(alpha, rho, pieces)
     piece = rng.choice(pieces, size=n, p=dens / dens.sum())
     x = (piece + rng.random(n)) / pieces
     t = t_edges[piece] + slope[piece] * (x - piece / pieces)

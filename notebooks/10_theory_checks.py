@@ -156,7 +156,7 @@ for L in S["lipschitz"]:
 rem = pd.DataFrame(rem)
 reporting.save_table(rem, out, "10_remark1")
 big = rem[rem.L >= 4]
-slope = {c: float(np.polyfit(np.log(gg.L), np.log(gg.top_eigenvalue), 1)[0]) for c, gg in big.groupby("cost")}
+slope = {c: theory.power_law_exponent(gg.L, gg.top_eigenvalue) for c, gg in big.groupby("cost")}
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for c, gg in rem.groupby("cost"):
     ax.loglog(gg.L, gg.top_eigenvalue, "o-", label=f"{c}: slope {slope[c]:.2f} (L ≥ 4)")
@@ -200,7 +200,7 @@ for scale in (0.6, 0.8, 1.0):
         thm6.append(dict(encoder_scale=scale, alpha=a, decoder_error=err, w1=lhs, bound=rhs))
 thm6 = pd.DataFrame(thm6)
 thm4 = pd.DataFrame([dict(alpha=a, **theory.decoder_hessian_1d(a)) for a in S["thm4_alphas"]])
-thm4_slope = float(np.polyfit(np.log(1 / thm4.alpha), np.log(thm4.gd_iterations), 1)[0])
+thm4_slope = theory.power_law_exponent(1 / thm4.alpha, thm4.gd_iterations)
 reporting.save_table(thm4, out, "10_theorem4")
 display(thm4.round(4))
 reporting.save_table(lem3, out, "10_lemma3")
@@ -252,7 +252,7 @@ display(jl.groupby(["charts", "d"])[["r", "one_minus_alpha", "excluded"]].mean()
 # %%
 thm5 = pd.DataFrame([theory.small_gme_decoder_conditioning(a) for a in S["thm5_alphas"]]).assign(
     excess=lambda t: t.kappa / t.kappa_limit - 1)
-beta_fit = float(np.polyfit(np.log(thm5.gme), np.log(thm5.f_integral), 1)[0])
+beta_fit = theory.power_law_exponent(thm5.gme, thm5.f_integral)
 rem3 = pd.DataFrame([theory.remark3_hessian(a, seed=seed) for a in (0.5, 0.9)])
 reporting.save_table(thm5, out, "10_theorem5")
 reporting.save_table(rem3, out, "10_remark3")
@@ -285,10 +285,10 @@ for L in S["prop6_lipschitz"]:
                          q95=np.quantile(np.abs(cn[i] - pop), 0.95)))
 conc = pd.DataFrame(conc)
 reporting.save_table(conc, out, "10_proposition6", keys=["L", "n"])
-n_slope = {L: float(np.polyfit(np.log(gg.n), np.log(gg.sd), 1)[0]) for L, gg in conc.groupby("L")}
+n_slope = {L: theory.power_law_exponent(gg.n, gg.sd) for L, gg in conc.groupby("L")}
 big_n = conc[conc.n == max(S["prop6_ns"])]
-logL_slope = float(np.polyfit(np.log(np.log(big_n.L)), np.log(big_n.sd), 1)[0])
-L_slope = float(np.polyfit(np.log(big_n.L), np.log(big_n.sd), 1)[0])
+logL_slope = theory.power_law_exponent(np.log(big_n.L), big_n.sd)
+L_slope = theory.power_law_exponent(big_n.L, big_n.sd)
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for L, gg in conc.groupby("L"):
     ax.loglog(gg.n, gg.sd, "o-", label=f"L = {L}: slope {n_slope[L]:.2f}")

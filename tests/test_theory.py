@@ -257,3 +257,9 @@ def test_second_variation_bounds_hold_and_collapse_at_an_isometry():
     Q = torch.linalg.qr(torch.randn(2, 2, generator=g, dtype=torch.float64))[0]
     lo, val, hi = theory.second_variation_bounds(Xi, Xi @ Q, torch.randn(9, 2, generator=g, dtype=torch.float64))
     assert lo == pytest.approx(0.0, abs=1e-12) and val >= -1e-12 and hi > 0
+
+
+def test_power_law_exponent_recovers_the_exponent():
+    x = np.array([1.0, 2.0, 5.0, 10.0, 40.0])
+    assert theory.power_law_exponent(x, 3.0 * x**1.7) == pytest.approx(1.7, rel=1e-12)
+    assert theory.power_law_exponent(x, 0.5 / x) == pytest.approx(-1.0, rel=1e-12)

@@ -592,7 +592,7 @@ def adam(params: Iterable[Tensor], *, lr: float, betas: tuple[float, float] = (0
     """Adam (Kingma & Ba 2015) — the one optimiser of every gpelib training loop — with torch's *fused* kernel
     where all parameters are floating-point tensors on the CPU or a CUDA device: one kernel for the whole update
     instead of ~8 small operations per parameter tensor (the same update up to float rounding; a 25–30 % shorter
-    training step for the quick profile's MLPs on one CPU core, ``reproduce/bench_train.py --adam``). Elsewhere
+    training step for the quick profile's MLPs on one CPU core, ``reproduce/bench_levers.py``). Elsewhere
     (e.g. MPS, or integer parameters) the plain per-tensor implementation."""
     params = list(params)
     fused = bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params) \

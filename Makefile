@@ -1,6 +1,7 @@
 # gpelib — two commands do everything, each sets up its own virtual environment first:
 #   make reproduce   regenerate every figure and table (papermill over notebooks/, profile $(PROFILE))
 #   make test        the whole test suite: pytest + nbval over every notebook in the smoke profile
+#   make test-paper  the paper profile end to end on fake data sets in every real layout (a dry run; CI runs it too)
 # The environment is requirements.lock, installed with hashes (make lock refreshes it).
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -14,7 +15,7 @@ TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 UNLOCKED ?=
 LOCK_ARGS ?=
 
-.PHONY: setup lock reproduce test test-fast lint bench kernel clean-runs docs
+.PHONY: setup lock reproduce test test-paper test-fast lint bench kernel clean-runs docs
 
 # Every dependency at the exact version and sha256 of requirements.lock (Linux x86_64, Python 3.11; `make lock`
 # writes it from pyproject.toml with the pins below), then gpelib itself in editable mode without dependencies.
@@ -58,6 +59,11 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	GPE_PROFILE=smoke TQDM_DISABLE=1 MPLBACKEND=Agg PYTHONHASHSEED=0 \
 		$(BIN)/python -m pytest tests notebooks --nbval-lax -p no:cacheprovider -q $(ARGS)
+
+# Every notebook's paper profile through the runner, on fake MNIST/CIFAR10/CelebA/CelebA-HQ/Tiny ImageNet trees, at
+# budgets × 1e-3 (capped): reproduce/dry_run.py; it writes only into a temporary folder
+test-paper: $(STAMP)
+	TQDM_DISABLE=1 MPLBACKEND=Agg PYTHONHASHSEED=0 $(BIN)/python reproduce/dry_run.py $(ARGS)
 
 test-fast: $(STAMP)
 	TQDM_DISABLE=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider $(ARGS)

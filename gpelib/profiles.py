@@ -12,15 +12,18 @@ in its parameters cell and passes them to the library.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from . import papers
 from .data import MNIST_5K_HELD_OUT
 
 __all__ = ["PROFILES", "TRAINING", "MNIST_5K", "MNIST_5K_RUNS", "resolve_profile", "pick", "stage_settings", "preset",
-           "per_sample_beta_one", "NOTEBOOKS"]
+           "per_sample_beta_one", "NOTEBOOKS", "DryRun", "dry_run", "dry_run_from_env", "DRY_RUN_RULES"]
 
 PROFILES = ("smoke", "quick", "paper")
 T = TypeVar("T")
@@ -320,9 +323,125 @@ NOTEBOOKS: dict[str, Callable[..., dict[str, Any]]] = {
 
 def preset(notebook: str, profile: str | None = None, *, data_root: str | None = None) -> dict[str, Any]:
     """Notebook ``notebook``'s settings (``"00"`` … ``"10"``) for ``profile`` (validated, see
-    :func:`resolve_profile`). ``data_root`` is passed to the data sets of the GAN notebooks' ``paper`` profile."""
+    :func:`resolve_profile`). ``data_root`` is passed to the data sets of the GAN notebooks' ``paper`` profile.
+    Under ``$GPE_DRY_RUN`` (a budget scale, see :func:`dry_run_from_env`) the settings are shrunk by :func:`dry_run`."""
     p = resolve_profile(profile)
     if notebook not in NOTEBOOKS:
         raise KeyError(f"no preset for notebook {notebook!r}; have {sorted(NOTEBOOKS)}")
     fn = NOTEBOOKS[notebook]
-    return fn(p, data_root) if notebook in ("07", "08", "09") else fn(p)
+    settings = fn(p, data_root) if notebook in ("07", "08", "09") else fn(p)
+    dry = dry_run_from_env()
+    return settings if dry is None else dry_run(settings, dry)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Dry runs: every code path of a profile (data layouts, architectures, sizes) at a tiny budget (issue 13)
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """How :func:`dry_run` shrinks a notebook's settings. Budgets (iterations, GAN units) become
+    ``clamp(ceil(scale · n), 2, max_iterations)``, evaluation intervals ``max(1, ceil(scale · n))``; sample counts
+    are capped at ``max_samples``, batches at ``max_batch``, seeds at the first ``seeds``. What a run *is* — data
+    sets and their layouts, image sizes, latent sizes, architectures, methods, β and ε values — is kept, so a dry run
+    reaches every path of the profile once; its numbers mean nothing."""
+
+    scale: float = 1e-3
+    max_iterations: int = 10
+    max_samples: int = 64
+    max_batch: int = 8
+    seeds: int = 1
+
+    def __post_init__(self) -> None:
+        if not (0 < self.scale <= 1) or not math.isfinite(self.scale):
+            raise ValueError(f"dry-run scale must be in (0, 1], got {self.scale}")
+        for k in ("max_iterations", "max_samples", "max_batch", "seeds"):
+            if getattr(self, k) < 1:
+                raise ValueError(f"dry-run {k} must be >= 1, got {getattr(self, k)}")
+
+
+def _budget(v: int, d: DryRun) -> int:
+    return max(2, min(d.max_iterations, math.ceil(v * d.scale)))
+
+
+def _interval(v: int, d: DryRun) -> int:
+    return max(1, math.ceil(v * d.scale))
+
+
+def _samples(v: int, d: DryRun) -> int:
+    return min(v, d.max_samples)
+
+
+#: Every integer setting of every preset, by what :func:`dry_run` does with it (a test checks that none is missing,
+#: so a new budget cannot slip through a dry run at full size). ``keep``: sizes that define the model or the
+#: statistic (latent, hidden, window, k), and notebook 10's exact computations, whose cost is the same in every
+#: profile (≈ 30 s).
+DRY_RUN_RULES: dict[str, Callable[[Any, DryRun], Any]] = {
+    **dict.fromkeys(("iterations", "encoder_iterations", "decoder_iterations", "flow_iterations", "vae_iterations",
+                     "encoder_cap", "units"), _budget),
+    **dict.fromkeys(("encoder_eval", "eval_every", "multiple"), _interval),
+    **dict.fromkeys(("n", "n_val", "n_eval", "n_fake", "n_real", "n_counts"), _samples),
+    "batch": lambda v, d: min(v, d.max_batch), "flow_batch": lambda v, d: min(v, d.max_batch),
+    "seeds": lambda v, d: list(v)[: d.seeds],
+    "flow_milestones": lambda v, d: sorted({_budget(m, d) for m in v}),
+    "milestones": lambda v, d: tuple(v)[-2:],  # fractions of the budget ending at 1
+    "evaluations": lambda v, d: min(v, 3), "best_k": lambda v, d: min(v, 2),
+    "classifier_epochs": lambda v, d: 1, "sample_steps": lambda v, d: min(v, 4),
+    "timing_rounds": lambda v, d: min(v, 2), "timing_iterations": lambda v, d: min(v, 6),
+    "timing_skip": lambda v, d: min(v, 2),
+    **dict.fromkeys(("latent", "hidden", "window", "nearest_k", "size", "jl_seeds", "gd_steps", "maps", "mc_samples",
+                     "n_circle", "jl_points", "prop6_draws", "prop6_pairs", "trained_points", "trained_iterations",
+                     "dims", "jl_charts", "jl_dims", "lipschitz", "prop6_lipschitz", "prop6_ns", "separations"),
+                    lambda v, d: v),
+}
+
+
+def _shrink(value: Any, d: DryRun) -> Any:
+    if isinstance(value, Mapping):
+        return {k: (DRY_RUN_RULES[k](v, d) if k in DRY_RUN_RULES and not isinstance(v, Mapping) else _shrink(v, d))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shrink(v, d) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # MixtureSpec(n=…), ImageSpec(n_val=…)
+        changes = {f.name: DRY_RUN_RULES[f.name](getattr(value, f.name), d) for f in dataclasses.fields(value)
+                   if f.name in ("n", "n_val")}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def dry_run(settings: Mapping[str, Any], how: DryRun | None = None) -> dict[str, Any]:
+    """``settings`` (a :func:`preset`) shrunk for a dry run by the rules of :data:`DRY_RUN_RULES` (nested settings,
+    lists of settings and data-set specs included): the same notebook code on the same data sets, architectures and
+    sizes, at a budget of seconds. Raises on an integer setting that no rule names."""
+    d = how or DryRun()
+    unknown = sorted(_unruled(settings))
+    if unknown:
+        raise KeyError(f"dry_run: no rule for the integer setting(s) {unknown}; add them to DRY_RUN_RULES")
+    return _shrink(settings, d)
+
+
+def _unruled(value: Any) -> set[str]:
+    out: set[str] = set()
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if isinstance(v, Mapping):
+                out |= _unruled(v)
+            elif k not in DRY_RUN_RULES and (isinstance(v, int) and not isinstance(v, bool)
+                                             or isinstance(v, (list, tuple)) and v and all(
+                                                 isinstance(x, int) and not isinstance(x, bool) for x in v)):
+                out.add(k)
+    return out
+
+
+def dry_run_from_env() -> DryRun | None:
+    """``$GPE_DRY_RUN`` (a budget scale in (0, 1], e.g. ``1e-3``; set by ``reproduce/run_all.py --dry-run``) as a
+    :class:`DryRun`, or None when unset or empty."""
+    raw = os.environ.get("GPE_DRY_RUN", "").strip()
+    if not raw:
+        return None
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise ValueError(f"$GPE_DRY_RUN must be a budget scale in (0, 1] such as 1e-3, got {raw!r}") from None
+    return DryRun(scale=scale)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import verdicts as _verdicts
 
-__all__ = ["project_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion",
+__all__ = ["project_root", "runs_root", "output_dir", "save_table", "verdict_table", "save_verdict", "save_conclusion",
            "markdown_table", "Claim",
            "checkpoint_folder", "NOTEBOOK_PAPERS", "HEADLINES", "read_verdict", "findings_block", "update_readme",
            "TIMING_FILES",
@@ -47,32 +47,41 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def runs_root() -> Path:
+    """Where trained models, caches and interactive outputs go: ``$GPE_RUNS_DIR`` if set, else ``<root>/runs``.
+
+    A dry run of the paper profile (``reproduce/dry_run.py``) points it at a temporary folder, so that its models,
+    trained on fake data, never land beside (or get reused as) a real run's."""
+    env = os.environ.get("GPE_RUNS_DIR")
+    return Path(env).expanduser() if env else project_root() / "runs"
+
+
 def output_dir(out_dir: str | Path | None, profile: str, *, kind: str = "figures") -> Path:
-    """Where a notebook writes: ``out_dir`` if given, else ``$GPE_OUT_DIR``, else ``<root>/runs/<profile>/<kind>``.
+    """Where a notebook writes: ``out_dir`` if given, else ``$GPE_OUT_DIR``, else ``runs_root()/<profile>/<kind>``.
 
     ``reproduce/run_all.py`` passes its run folder and copies the results into ``figures/`` afterwards, so that an
     interactive or CI (smoke) run never overwrites the committed figures.
     """
     base = out_dir or os.environ.get("GPE_OUT_DIR")
-    path = Path(base) if base else project_root() / "runs" / profile / kind
+    path = Path(base) if base else runs_root() / profile / kind
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def checkpoint_folder(profile: str, notebook: str, name: str, settings: Mapping[str, Any]) -> Path:
-    """``<root>/runs/<profile>/checkpoints/<notebook>/<name>-<hash>``: trained models are reused when a notebook is
+    """``runs_root()/<profile>/checkpoints/<notebook>/<name>-<hash>``: trained models are reused when a notebook is
     rerun with the same settings, and a change of settings gets a folder of its own (never a mixed resume)."""
     from .checkpoint import content_hash
 
-    path = project_root() / "runs" / profile / "checkpoints" / notebook / f"{name}-{content_hash(settings, 10)}"
+    path = runs_root() / profile / "checkpoints" / notebook / f"{name}-{content_hash(settings, 10)}"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def run_checkpoints(profile: str) -> Path:
-    """``<root>/runs/<profile>/checkpoints/runs``: the shared folder of :func:`gpelib.recipes.run_folder` — one
+    """``runs_root()/<profile>/checkpoints/runs``: the shared folder of :func:`gpelib.recipes.run_folder` — one
     folder per run named by its settings, so notebooks training the same run share it."""
-    path = project_root() / "runs" / profile / "checkpoints" / "runs"
+    path = runs_root() / profile / "checkpoints" / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

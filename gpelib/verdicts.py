@@ -198,9 +198,12 @@ def _sub(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
 
 
 def _log(iv: tuple[float, float]) -> tuple[float, float]:
-    if iv[0] <= 0:
-        raise ValueError(f"ratios need positive values; got {iv[0]}")
-    return math.log(iv[0]), math.log(iv[1])
+    """log of an interval; 0 (e.g. a loss level met before any training: 0 s, 0 iterations) is −∞, so a ratio
+    against it is 0 or ∞ (decided), and 0/0 is NaN (inconclusive)."""
+    if iv[0] < 0:
+        raise ValueError(f"ratios need values ≥ 0; got {iv[0]}")
+    log = lambda x: -math.inf if x == 0 else math.log(x)  # noqa: E731
+    return log(iv[0]), log(iv[1])
 
 
 def _difference(a: Any, b: Any, *, budget_a: Any, budget_b: Any, log: bool, paired: bool | None,

@@ -240,7 +240,8 @@ for name, D in S["datasets"].items():
         " → ".join(f"{verdicts.format_ratio(x)} at {t:g}" for x, t in zip(r, D["thresholds"]))
         + (f"; medians cross at threshold {cross:.3g}" if cross is not None else "; medians never cross"),
         verdicts.grows(r), profile=profile))
-for t in D["thresholds"]:  # at each of the paper's thresholds (where no VAE reaches one, the row cannot decide)
+for t in S["datasets"][S["sweep"]]["thresholds"]:  # the swept data set's thresholds (where no VAE reaches one, the
+    # row cannot decide); not `D`: after the loop above that is the last data set (the paper profile has four)
     r = [verdicts.ratio_summary(*(verdicts.censor(g[(g.method == m) & (g.threshold == t)].sort_values("seed")
                                                   .iterations.tolist(), B) for m in ("VAE", gpe_ref)))
          for _, g in sweep_counts.sort_values("beta").groupby("beta")]

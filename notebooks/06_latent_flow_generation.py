@@ -68,7 +68,7 @@ print(f"profile={profile}  seeds={seeds}  out={out}\n{S}")
 images = data.load_dataset(S["dataset"], data_root)  # a missing dataset raises with the expected layout
 train, val = images.split(S["n_val"], seed=0)  # one fixed split for every seed (notebook 04's)
 x_train, x_val = train.images, val.images
-extractor = metrics.default_feature_extractor(train.images, train.labels, cache_dir=reporting.project_root() / "runs"
+extractor = metrics.default_feature_extractor(train.images, train.labels, cache_dir=reporting.runs_root()
                                               / "classifiers", weights_path=inception_weights, tag=images.name,
                                               epochs=S["classifier_epochs"], seed=seed, device=device)
 reference = metrics.feature_stats(extractor, x_val, keep=True)  # held-out images: never seen by the classifier

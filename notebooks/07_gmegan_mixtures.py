@@ -101,7 +101,7 @@ VARIANTS = {label: (method, {}) for method, label in gx.LABELS.items()}
 jobs = gx.equal_time_jobs(VARIANTS, specs=S["datasets"], archs=[S["arch"]], seeds=[seed + s for s in S["seeds"]],
                           units=S["units"], multiple=S["multiple"], batch_size=S["batch"], latent_dim=2,
                           evaluations=S["evaluations"], n_eval=S["n_eval"], device=device,
-                          checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
+                          checkpoint_root=reporting.runs_root() / profile / "checkpoints" / "gan")
 runs = parallel.map_jobs(gx.mixture_job, jobs, n_workers=workers, threads_per_worker=1, desc="07 GAN runs")
 table = gx.sweep_table(runs)
 RUN_KEYS = ["dataset", "method", "label", "variant", "arch", "seed"]  # name a run; its seconds go to 07_timings.csv

@@ -76,10 +76,10 @@ for spec in S["datasets"]:
     train, held_out = spec.load()  # a missing dataset raises with the expected folder layout
     tag = f"{spec.name}-{train.shape[-1]}px"
     classifiers[spec.name] = metrics.ClassifierFeatures.load_or_train(
-        reporting.project_root() / "runs" / "classifiers", train.images, train.labels, tag=tag,
+        reporting.runs_root() / "classifiers", train.images, train.labels, tag=tag,
         epochs=S["classifier_epochs"], seed=seed, device=device, verbose=True)
     extractors[spec.name] = metrics.default_feature_extractor(
-        train.images, train.labels, cache_dir=reporting.project_root() / "runs" / "classifiers",
+        train.images, train.labels, cache_dir=reporting.runs_root() / "classifiers",
         weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], seed=seed, device=device)
     acc = float((classifiers[spec.name].predict(held_out.images) == held_out.labels.numpy()).mean())
     print(f"{spec.name}: classifier accuracy on the held-out split {acc:.3f}")
@@ -93,7 +93,7 @@ VARIANTS = {label: (method, {}) for method, label in gx.LABELS.items()}
 common = dict(units=S["units"], multiple=S["multiple"], milestones=S["milestones"], evaluations=S["evaluations"],
               latent_dim=S["latent"], batch_size=S["batch"], n_fake=S["n_fake"], n_real=S["n_real"],
               n_counts=S["n_counts"], best_k=S["best_k"], reference=S["reference"], device=device,
-              checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
+              checkpoint_root=reporting.runs_root() / profile / "checkpoints" / "gan")
 jobs = []
 for spec in S["datasets"]:
     w = extractors[spec.name]

@@ -55,10 +55,10 @@ print(f"profile={profile}  out={out}  workers={workers}\n{S}")
 train, _ = spec.load()
 tag = f"{spec.name}-{train.shape[-1]}px"
 classifier = metrics.ClassifierFeatures.load_or_train(
-    reporting.project_root() / "runs" / "classifiers", train.images, train.labels, tag=tag,
+    reporting.runs_root() / "classifiers", train.images, train.labels, tag=tag,
     epochs=S["classifier_epochs"], seed=seed, device=device, verbose=True)
 extractor = metrics.default_feature_extractor(
-    train.images, train.labels, cache_dir=reporting.project_root() / "runs" / "classifiers",
+    train.images, train.labels, cache_dir=reporting.runs_root() / "classifiers",
     weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], seed=seed, device=device)
 METRIC = extractor.name
 ABLATIONS = {"": {}, " λ1 = 0 (no GME)": {"lambda1": 0.0}, " λ2 = 0 (no critic penalty)": {"lambda2": 0.0},
@@ -72,7 +72,7 @@ jobs = gx.equal_time_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed 
                           n_fake=S["n_fake"], n_real=S["n_real"], n_counts=S["n_counts"], best_k=S["best_k"],
                           reference=S["reference"], device=device, classifier_path=str(classifier.cache_path),
                           inception_weights=str(extractor.weights_path) if METRIC == "FID" else None,
-                          checkpoint_root=reporting.project_root() / "runs" / profile / "checkpoints" / "gan")
+                          checkpoint_root=reporting.runs_root() / profile / "checkpoints" / "gan")
 runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_worker=1, desc="09 ablations")
 table = gx.sweep_table(runs)
 reporting.save_table(table.assign(metric=METRIC), out, "09_runs",

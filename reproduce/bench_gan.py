@@ -56,15 +56,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--write", action="store_true", help=f"store the table as {gx.STEP_SECONDS}")
+    ap.add_argument("--write", action="store_true",
+                    help=f"store the table in {gx.step_seconds_path()} (default gpelib/gan/{gx.STEP_SECONDS.name}; "
+                         "$GPE_STEP_SECONDS names another file)")
     ap.add_argument("--csv", type=Path, help="also write the tidy table here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    frames = []
+    frames, done = [], set()
     for name in args.settings:
         s = known[name]
         data = s["load"]().to(args.device)
         for arch in (a for a in s["archs"] if not args.archs or a in args.archs):
+            key = gx.shape_key(arch, data.shape[1:], s["latent"], s["batch"])
+            if key in done:  # e.g. Tiny ImageNet at 32 px has CIFAR10's shape: one setting, measured once
+                print(f"-- {name}, {arch}: measured above ({key})", flush=True)
+                continue
+            done.add(key)
             print(f"-- {name}, {arch}: {len(args.methods)} methods × {args.rounds} rounds × {args.steps} steps",
                   flush=True)
             frames.append(gx.step_seconds(args.methods, data, arch=arch, latent_dim=s["latent"],
@@ -81,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(summary.round(4).to_string(index=False))
     if args.write:  # replace the measured settings, keep the others
-        old = pd.read_csv(gx.STEP_SECONDS) if gx.STEP_SECONDS.exists() else t.iloc[:0]
-        pd.concat([old[~old.key.isin(set(t.key))], t], ignore_index=True).to_csv(gx.STEP_SECONDS, index=False)
-        print(f"-> {gx.STEP_SECONDS}")
+        path = gx.step_seconds_path()
+        old = pd.read_csv(path) if path.exists() else t.iloc[:0]
+        pd.concat([old[~old.key.isin(set(t.key))], t], ignore_index=True).to_csv(path, index=False)
+        print(f"-> {path}")
     if args.csv:
         t.to_csv(args.csv, index=False)
     return 0

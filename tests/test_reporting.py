@@ -352,3 +352,29 @@ def test_runner_kernel_is_quiet(tmp_path, capfd):
     assert "without encryption" not in captured.err and "IPKernelApp" not in captured.err
     out = nbformat.read(tmp_path / "run" / "executed" / path.name, as_version=4)
     assert "hello from smoke" in "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
+
+
+def test_a_dry_run_keeps_its_models_and_results_to_its_run_folder(monkeypatch, tmp_path):
+    """--dry-run: the kernels see the scale and a runs folder inside the run folder; figures/ is never touched."""
+    run_all = load_runner()
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    seen = {}
+
+    def ok(nb, run_dir, profile, device, log_output):
+        seen.update(dry=os.environ.get("GPE_DRY_RUN"), runs=os.environ.get("GPE_RUNS_DIR"), profile=profile)
+        (run_dir / "figures" / "10_table.csv").write_text("dry")
+        return True, 1.0, ""
+
+    monkeypatch.setattr(run_all, "FIGURES", figures)
+    monkeypatch.setattr(run_all, "run_one", ok)
+    monkeypatch.delenv("GPE_DRY_RUN", raising=False)
+    monkeypatch.delenv("GPE_RUNS_DIR", raising=False)
+    run = tmp_path / "run"
+    assert run_all.main(["--profile", "paper", "--only", "10", "--dry-run", "1e-3", "--run-dir", str(run)]) == 0
+    assert seen == {"dry": "0.001", "runs": str(run / "runs"), "profile": "paper"}
+    assert list(figures.iterdir()) == [] and (run / "figures" / "report.md").exists()
+    assert "GPE_DRY_RUN" not in os.environ and "GPE_RUNS_DIR" not in os.environ  # restored for the caller
+    with pytest.raises(SystemExit) as e:
+        run_all.main(["--profile", "paper", "--only", "10", "--dry-run", "3", "--run-dir", str(run)])
+    assert e.value.code == 2

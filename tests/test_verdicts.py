@@ -367,3 +367,16 @@ def test_below_and_above_compare_the_median_over_repeats_with_a_constant():
     assert V.above([1.1, 1.2, 1.3], 1.0).outcome == V.HOLDS
     # the every-value rule differs:
     assert V.at_most([0.8, 0.9, 0.85, 1.05, 0.7, 0.88, 0.9, 0.92, 0.87], 1.0).outcome == V.FAILS
+
+
+def test_a_level_met_before_any_training_is_time_zero_not_an_error():
+    """0 s (or 0 iterations): the run started at the level. Against it a ratio is 0 or ∞ and decides; 0 vs 0 cannot
+    (the paper profile's dry run met this in notebook 05: a baseline that never improved on its untrained loss)."""
+    assert V.sooner([0, 0, 0], [5, 6, 7]).outcome == HOLDS
+    d = V.sooner([5, 6, 7], [0, 0, 0])
+    assert d.outcome == FAILS and d.estimate == 0.0
+    assert V.sooner([0], [0]).outcome == INCONCLUSIVE
+    r = V.ratio_summary([3, 4, 5], [0, 0, 0])
+    assert math.isinf(r.ratio) and V.format_ratio(V.ratio_summary([0], [2])) == "0×"
+    with pytest.raises(ValueError, match="≥ 0"):
+        V.sooner([-1], [2])

@@ -17,6 +17,7 @@ training again.
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -59,6 +60,7 @@ __all__ = [
     "paired_values",
     "late_by_run",
     "STEP_SECONDS",
+    "step_seconds_path",
     "LABELS",
     "PROTOCOL",
 ]
@@ -73,7 +75,15 @@ LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gmegan_mean": "GMEGAN-mean", "gme
 STEP_SECONDS = Path(__file__).with_name("step_seconds.csv")
 """Seconds per generator iteration of every method on the notebooks' shapes, measured by ``reproduce/bench_gan.py``
 (interleaved rounds on a 2-core CPU, one thread per process as the worker pool runs them): the calibration behind
-:func:`equal_time_iterations`."""
+:func:`equal_time_iterations`. ``$GPE_STEP_SECONDS`` names another file (:func:`step_seconds_path`)."""
+
+
+def step_seconds_path() -> Path:
+    """The calibration file in use: ``$GPE_STEP_SECONDS`` if set (a dry run, or a GPU machine keeping its own
+    measurements apart from the committed ones), else :data:`STEP_SECONDS`."""
+    env = os.environ.get("GPE_STEP_SECONDS")
+    return Path(env).expanduser() if env else STEP_SECONDS
+
 
 _CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
 
@@ -588,10 +598,14 @@ def step_seconds(
 
 
 def _step_table(table: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, str]:
-    """The calibration table (given, a CSV path, or :data:`STEP_SECONDS`) and where it came from, for messages."""
+    """The calibration table (given, a CSV path, or :func:`step_seconds_path`) and where it came from, for messages."""
     if isinstance(table, pd.DataFrame):
         return table, "the given table"
-    return pd.read_csv(table or STEP_SECONDS), str(table or STEP_SECONDS)
+    path = Path(table) if table is not None else step_seconds_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"no GAN step-time calibration at {path}; measure it with "
+                                "`python reproduce/bench_gan.py --write` (see $GPE_STEP_SECONDS)")
+    return pd.read_csv(path), str(path)
 
 
 def equal_time_iterations(

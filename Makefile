@@ -7,7 +7,7 @@ PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.gpelib-installed
-PROFILE ?= quick
+PROFILE ?= $(or $(GPE_PROFILE),quick)
 ARGS    ?=
 LOCK    := requirements.lock
 # torch/torchvision as a matched pair (PyPI's torchvision 0.29.1 wants exactly this torch)

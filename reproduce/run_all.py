@@ -279,7 +279,8 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", choices=("smoke", "quick", "paper"), default=os.environ.get("GPE_PROFILE", "quick"))
+    ap.add_argument("--profile", default=os.environ.get("GPE_PROFILE") or "quick",
+                    help="smoke, quick or paper (default: $GPE_PROFILE, else quick)")
     ap.add_argument("--only", nargs="*", help="notebook numbers or name fragments, e.g. --only 01 02")
     ap.add_argument("--device", default=None, help="torch device for every notebook (default: cuda if available)")
     ap.add_argument("--run-dir", type=Path, default=None, help="default: runs/<profile>-<timestamp>")
@@ -299,7 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             ap.error(str(e))
     if args.profile not in ("smoke", "quick", "paper"):  # argparse checks choices on the command line, not defaults
-        ap.error(f"unknown profile {args.profile!r} (from $GPE_PROFILE?); choose smoke, quick or paper")
+        # one line, nothing written (the same check whether the name came from --profile, make or $GPE_PROFILE)
+        print(f"run_all.py: error: unknown profile {args.profile!r}; choose smoke, quick or paper "
+              "(--profile, PROFILE= for make, or $GPE_PROFILE)", file=sys.stderr)
+        raise SystemExit(2)
     previous = {k: os.environ.get(k) for k in ("GPE_PROFILE", "GPE_DRY_RUN", "GPE_RUNS_DIR")}
     os.environ["GPE_PROFILE"] = args.profile  # the kernels' subprocesses inherit the profile
     try:

@@ -378,3 +378,25 @@ def test_a_dry_run_keeps_its_models_and_results_to_its_run_folder(monkeypatch, t
     with pytest.raises(SystemExit) as e:
         run_all.main(["--profile", "paper", "--only", "10", "--dry-run", "3", "--run-dir", str(run)])
     assert e.value.code == 2
+
+
+def test_make_reproduce_with_an_unknown_profile_fails_in_one_line_and_writes_nothing():
+    """Issue 13: `GPE_PROFILE=nonsense make reproduce` — the Makefile passes $GPE_PROFILE on (it used to run `quick`
+    regardless), and the runner refuses it in one line before it writes anything."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None or subprocess.run(["make", "-q", ".venv/.gpelib-installed"], cwd=ROOT).returncode:
+        pytest.skip("needs make and an up-to-date .venv (make setup)")
+
+    def snapshot():
+        return {str(p): p.stat().st_mtime_ns for p in (ROOT / "figures").rglob("*")}
+
+    before = snapshot()
+    r = subprocess.run(["make", "-s", "--no-print-directory", "reproduce"], cwd=ROOT, capture_output=True, text=True,
+                       env={**os.environ, "GPE_PROFILE": "nonsense"}, timeout=300)
+    assert r.returncode != 0 and r.stdout == ""
+    ours = [line for line in r.stderr.splitlines() if not line.startswith("make")]
+    assert ours == ["run_all.py: error: unknown profile 'nonsense'; choose smoke, quick or paper (--profile, PROFILE= "
+                    "for make, or $GPE_PROFILE)"]
+    assert snapshot() == before

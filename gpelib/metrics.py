@@ -545,12 +545,14 @@ def default_feature_extractor(
     weights_path: str | Path | None = None,
     tag: str = "data",
     epochs: int = 15,
+    width: int = 32,
     seed: int = 0,
     device: str | torch.device | None = None,
     verbose: bool = True,
 ) -> FeatureExtractor:
     """Inception (``"FID"``) when its weights are found locally and the data are 1- or 3-channel images; otherwise
-    a classifier trained on ``(dataset_images, labels)`` and cached in ``cache_dir`` (``"FD-classifier"``).
+    a classifier trained on ``(dataset_images, labels)`` and cached in ``cache_dir`` (``"FD-classifier"``; ``epochs``
+    and ``width`` as in :meth:`ClassifierFeatures.load_or_train`).
     Prints (``verbose``) and logs which one, with the classifier's held-out accuracy. An explicit ``weights_path``
     that does not exist raises :class:`WeightsNotFoundError` instead of silently falling back."""
     shape = tuple(dataset_images.shape)
@@ -565,8 +567,8 @@ def default_feature_extractor(
             raise ValueError("no local Inception weights (or non-image data) and no labels to train a classifier on")
         why = ("no local Inception FID weights" if weights is None
                else f"data of shape {shape[1:]} do not suit Inception")
-        ext = ClassifierFeatures.load_or_train(cache_dir, dataset_images, labels, tag=tag, epochs=epochs, seed=seed,
-                                               device=device)
+        ext = ClassifierFeatures.load_or_train(cache_dir, dataset_images, labels, tag=tag, epochs=epochs, width=width,
+                                               seed=seed, device=device)
         msg = (f"feature extractor: gpelib classifier ({why}); held-out accuracy {ext.test_accuracy:.3f}; "
                "scores are reported as FD-classifier, not FID")
     log.info(msg)

@@ -280,17 +280,18 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
     if p == "smoke":
         return dict(datasets=[gx.ImageSpec("digits", n_val=300)], archs=["mlp", "dcgan"], seeds=[0], latent=8,
                     batch=batch, units=20, multiple=10, milestones=(0.5, 1.0), evaluations=4, best_k=1, n_fake=300,
-                    n_real=300, n_counts=300, reference="held_out", classifier_epochs=1)
+                    n_real=300, n_counts=300, reference="held_out", classifier_epochs=1,
+                    classifier_width=16)
     if p == "quick":
-        # the packaged MNIST digits (GMEGAN's image claims, on the real digits the quick profile has), resized to
-        # 16×16 px: a DCGAN step on 28×28 px costs 3× more, which 3 seeds × 3 architectures × 10 methods cannot afford
-        # on two cores. The convolutional architecture is the width-16 DCGAN (a GMEGAN step 65 ms on one core at
-        # 16 px, against 99 ms at width 32); the other two are fully connected (15–25 ms)
-        mnist = gx.ImageSpec("mnist_5k", n_val=1000, options=(("size", 16),))
+        # the packaged MNIST digits at their own 28×28 px (GMEGAN's image claims, on the real digits the quick profile
+        # has). The convolutional architecture is the width-16 DCGAN (its GMEGAN step costs about 2.3× the 16-px one on
+        # one core); the other two are fully connected
+        mnist = gx.ImageSpec("mnist_5k", n_val=1000)
         return dict(datasets=[mnist], archs=["mlp", "mlp_deep", "dcgan_narrow"], seeds=[0, 1, 2], latent=16,
                     batch=batch,
                     units=QUICK_GAN_UNITS, multiple=10, milestones=late, evaluations=20, best_k=3, n_fake=1000,
-                    n_real=1000, n_counts=2000, reference="held_out", classifier_epochs=15)
+                    n_real=1000, n_counts=2000, reference="held_out", classifier_epochs=15,
+                    classifier_width=16)
     # GMEGAN §6.3: 300 epochs (CIFAR10: 781 iterations an epoch), FID from 5,000 vs 5,000 images at epochs 250–300,
     # relative std on 10,000 (CIFAR10) / 22,000 (Tiny ImageNet) samples
     epochs = int(papers.gmegan_settings("CIFAR10")["epochs"])
@@ -299,14 +300,16 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
                 archs=list(PAPER_ARCHITECTURES), seeds=[0, 1, 2], latent=100, batch=batch, units=781 * epochs,
                 multiple=781, milestones=tuple(e / epochs for e in range(epochs - 50, epochs + 1, 5)),
                 evaluations=60, best_k=5, n_fake=5000, n_real=5000, n_counts=10000, reference="held_out",
-                classifier_epochs=15)
+                classifier_epochs=15, classifier_width=32)
 
 
-QUICK_GAN_UNITS = 150
-"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on 16×16 digits (150:
-the quick suite's 45-minute budget on two cores, issue 14 — the quick profile shows the protocol at work, it cannot
-train these GANs to convergence on two cores: at 600 units no run had converged either, and the convergence check,
-not the budget, decides that such claims stay inconclusive)."""
+QUICK_GAN_UNITS = 100
+"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on the 28×28 digits (100:
+the quick suite's 45-minute budget on two cores, issue 14; 150 units at 16×16 px fitted it before the digits went to
+their own size, where a DCGAN step costs 2× and the classifier's features 5× more at width 32 — hence
+``classifier_width`` 16). The quick profile shows the protocol at work, it cannot train these GANs to convergence on
+two cores: at 600 units (16 px) no run had converged either, and the convergence check, not the budget, decides that
+such claims stay inconclusive."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:
@@ -390,9 +393,10 @@ DRY_RUN_RULES: dict[str, Callable[[Any, DryRun], Any]] = {
     "classifier_epochs": lambda v, d: 1, "sample_steps": lambda v, d: min(v, 4),
     "timing_rounds": lambda v, d: min(v, 2), "timing_iterations": lambda v, d: min(v, 6),
     "timing_skip": lambda v, d: min(v, 2),
-    **dict.fromkeys(("latent", "hidden", "window", "nearest_k", "size", "jl_seeds", "gd_steps", "maps", "mc_samples",
-                     "n_circle", "jl_points", "prop6_draws", "prop6_pairs", "trained_points", "trained_iterations",
-                     "dims", "jl_charts", "jl_dims", "lipschitz", "prop6_lipschitz", "prop6_ns", "separations"),
+    **dict.fromkeys(("latent", "hidden", "classifier_width", "window", "nearest_k", "size", "jl_seeds", "gd_steps",
+                     "maps", "mc_samples", "n_circle", "jl_points", "prop6_draws", "prop6_pairs", "trained_points",
+                     "trained_iterations", "dims", "jl_charts", "jl_dims", "lipschitz", "prop6_lipschitz", "prop6_ns",
+                     "separations"),
                     lambda v, d: v),
 }
 

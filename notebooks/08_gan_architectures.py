@@ -41,7 +41,8 @@
 # * **Convergence**: each run's held-out energy distance, 20 times along its budget; a claim whose runs had not all
 #   converged (a fall of > 10 % over the last fifth, or of < 10 % over the whole budget) is *inconclusive*.
 #
-# `quick` uses the 5,000 packaged MNIST digits (1,000 held out) resized to 16×16 px, 3 architectures and 3 seeds;
+# `quick` uses the 5,000 packaged MNIST digits (1,000 held out) at their 28×28 px, 3 architectures, 3 seeds and a
+# width-16 feature classifier (`classifier_width`: its features cost a fifth of the width-32 one's at 28 px);
 # `paper` runs the 11 architectures of `PAPER_ARCHITECTURES` on CIFAR10 and Tiny ImageNet from local folders (a GPU
 # is needed; run `python reproduce/bench_gan.py --profile paper --device cuda --write` first to calibrate).
 
@@ -77,10 +78,11 @@ for spec in S["datasets"]:
     tag = f"{spec.name}-{train.shape[-1]}px"
     classifiers[spec.name] = metrics.ClassifierFeatures.load_or_train(
         reporting.runs_root() / "classifiers", train.images, train.labels, tag=tag,
-        epochs=S["classifier_epochs"], seed=seed, device=device, verbose=True)
+        epochs=S["classifier_epochs"], width=S["classifier_width"], seed=seed, device=device, verbose=True)
     extractors[spec.name] = metrics.default_feature_extractor(
         train.images, train.labels, cache_dir=reporting.runs_root() / "classifiers",
-        weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], seed=seed, device=device)
+        weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], width=S["classifier_width"], seed=seed,
+        device=device)
     acc = float((classifiers[spec.name].predict(held_out.images) == held_out.labels.numpy()).mean())
     print(f"{spec.name}: classifier accuracy on the held-out split {acc:.3f}")
 METRIC = next(iter(extractors.values())).name  # "FID" with local Inception weights, else "FD-classifier"

@@ -56,10 +56,11 @@ train, _ = spec.load()
 tag = f"{spec.name}-{train.shape[-1]}px"
 classifier = metrics.ClassifierFeatures.load_or_train(
     reporting.runs_root() / "classifiers", train.images, train.labels, tag=tag,
-    epochs=S["classifier_epochs"], seed=seed, device=device, verbose=True)
+    epochs=S["classifier_epochs"], width=S["classifier_width"], seed=seed, device=device, verbose=True)
 extractor = metrics.default_feature_extractor(
     train.images, train.labels, cache_dir=reporting.runs_root() / "classifiers",
-    weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], seed=seed, device=device)
+    weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], width=S["classifier_width"], seed=seed,
+    device=device)
 METRIC = extractor.name
 ABLATIONS = {"": {}, " λ1 = 0 (no GME)": {"lambda1": 0.0}, " λ2 = 0 (no critic penalty)": {"lambda2": 0.0},
              " λ3 = 0 (no reconstruction)": {"lambda3": 0.0}}

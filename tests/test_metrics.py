@@ -204,6 +204,10 @@ def test_default_extractor_without_weights_is_the_classifier(digits, tmp_path, m
     assert isinstance(ext, ClassifierFeatures) and ext.name == "FD-classifier"
     out = capsys.readouterr().out
     assert "FD-classifier" in out and "accuracy" in out
+    # the width reaches the classifier and its cache key: a width-16 one is a second, narrower network
+    narrow = default_feature_extractor(x[:400], y[:400], cache_dir=tmp_path / "c", epochs=2, width=16, verbose=False)
+    assert narrow.net.config["width"] == 16 and ext.net.config["width"] == 32
+    assert narrow.cache_path != ext.cache_path and narrow.net.body[0].out_channels == 16
 
 
 # ------------------------------------------------------------------ Inception: local weights only

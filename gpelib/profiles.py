@@ -303,13 +303,14 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
                 classifier_epochs=15, classifier_width=32)
 
 
-QUICK_GAN_UNITS = 100
-"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on the 28×28 digits (100:
-the quick suite's 45-minute budget on two cores, issue 14; 150 units at 16×16 px fitted it before the digits went to
-their own size, where a DCGAN step costs 2× and the classifier's features 5× more at width 32 — hence
-``classifier_width`` 16). The quick profile shows the protocol at work, it cannot train these GANs to convergence on
-two cores: at 600 units (16 px) no run had converged either, and the convergence check, not the budget, decides that
-such claims stay inconclusive."""
+QUICK_GAN_UNITS = 60
+"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on the 28×28 digits (60:
+the quick suite's 45-minute budget on two cores, issue 14; measured from empty, 100 units took 46.6 min — 08 561 s,
+09 311 s, of which training 3.9 s of wall-clock per unit, the rest scoring and held-out evaluations. 150 units at
+16×16 px fitted before the digits went to their own size, where a DCGAN step costs 2× and the width-32 classifier's
+features 5× more — hence ``classifier_width`` 16). The quick profile shows the protocol at work, it cannot train
+these GANs to convergence on two cores: at 600 units (16 px) no run had converged either, and the convergence check,
+not the budget, decides that such claims stay inconclusive."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 # gpelib — two commands do everything, each sets up its own virtual environment first:
 #   make reproduce   regenerate every figure and table (papermill over notebooks/, profile $(PROFILE))
-#   make test        the whole test suite: pytest + nbval over every notebook in the smoke profile
+#   make test        the whole test suite: ruff, lint-imports, pytest + nbval over every notebook in the smoke profile
 #   make test-paper  the paper profile end to end on fake data sets in every real layout (a dry run; CI runs it too)
 # The environment is requirements.lock, installed with hashes (make lock refreshes it).
 PYTHON  ?= python3
@@ -53,8 +53,10 @@ reproduce: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python reproduce/api_docs.py docs/api
 
+# ruff, then the house's floors (pyproject.toml's import-linter layers contract: imports only go down, no circles)
 lint: $(STAMP)
 	$(BIN)/ruff check gpelib tests notebooks reproduce
+	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP) lint
 	GPE_PROFILE=smoke TQDM_DISABLE=1 MPLBACKEND=Agg PYTHONHASHSEED=0 \

@@ -23,245 +23,31 @@ batch N·b; only rank 0 writes files and prints.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .cli_settings import (  # noqa: F401 (_settings, DEFAULTS: read by the tests through this module)
+    DEFAULTS,
+    SCHEMA,
+    STAGES,
+    CLIError,
+    _locked,
+    _main_process,
+    _merge,
+    _read_yaml,
+    _save_settings,
+    _set_aside,
+    _settings,
+    _settings_for,
+    _stage_defaults,
+    _type_ok,
+    _validate,
+)
+
 __all__ = ["main", "build_parser"]
-
-STAGES = ("encoder", "decoder", "flow")
-
-
-def _stage_defaults(stage: str, **extra: Any) -> dict[str, Any]:
-    """A stage's optimiser settings from :data:`gpelib.profiles.TRAINING` (the laptop profile ``quick``)."""
-    from .profiles import stage_settings
-
-    t = stage_settings("quick", stage)
-    return {"iterations": 5000, "batch_size": t["batch_size"], "lr": t["lr"], "betas": list(t["betas"]), **extra}
-
-
-DEFAULTS: dict[str, Any] = {
-    "data": "digits",
-    "root": None,
-    "size": None,
-    "n_val": 300,
-    "latent_dim": 10,
-    "arch": None,
-    "width": 32,
-    "data_scale": 1.0,
-    "seed": 0,
-    "device": None,
-    "precision": "fp32",
-    "channels_last": False,
-    "compile": False,
-    "encoder": _stage_defaults("encoder", target=None, chunk_size=None),
-    "decoder": _stage_defaults("decoder"),
-    "flow": _stage_defaults("flow", hidden=256, n_layers=4),
-}
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one message, exit status 2."""
-
-
-# one validation layer for YAML files and flags: key -> (kind, rule); kinds: int, float, str, bool, betas
-_POS_INT = ("int", lambda v: v > 0, "a whole number > 0")
-_POS_FLOAT = ("float", lambda v: v > 0, "a number > 0")
-_OPT_POS_FLOAT = ("float?", lambda v: v > 0, "a number > 0 or null")
-_OPT_POS_INT = ("int?", lambda v: v > 0, "a whole number > 0 or null")
-_STAGE_SCHEMA = {"iterations": _POS_INT, "batch_size": ("int", lambda v: v >= 2, "a whole number ≥ 2"),
-                 "lr": _POS_FLOAT, "betas": ("betas", lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
-                 "target": _OPT_POS_FLOAT, "chunk_size": _OPT_POS_INT, "hidden": _POS_INT, "n_layers": _POS_INT}
-SCHEMA: dict[str, Any] = {
-    "data": ("str", lambda v: bool(v), "a dataset name or a folder"), "root": ("str?", lambda v: True, "a folder"),
-    "size": _OPT_POS_INT, "n_val": _POS_INT, "latent_dim": _POS_INT,
-    "arch": ("str?", lambda v: v in ("mlp", "conv"), "mlp, conv or null"), "width": _POS_INT,
-    "data_scale": _POS_FLOAT, "seed": ("int", lambda v: v >= 0, "a whole number ≥ 0"),
-    "device": ("str?", lambda v: True, "a torch device"),
-    "precision": ("str", lambda v: v in ("fp32", "bf16"), "fp32 or bf16"),
-    "channels_last": ("bool", lambda v: True, "true or false"), "compile": ("bool", lambda v: True, "true or false"),
-    **{stage: {k: _STAGE_SCHEMA[k] for k in DEFAULTS[stage]} for stage in STAGES},
-}
-
-
-def _type_ok(kind: str, v: Any) -> bool:
-    if kind.endswith("?"):
-        if v is None:
-            return True
-        kind = kind[:-1]
-    if kind == "int":
-        return isinstance(v, int) and not isinstance(v, bool)
-    if kind == "float":
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-    if kind == "str":
-        return isinstance(v, str)
-    if kind == "bool":
-        return isinstance(v, bool)
-    if kind == "betas":
-        return isinstance(v, (list, tuple)) and len(v) == 2 and all(_type_ok("float", b) for b in v)
-    raise AssertionError(kind)
-
-
-def _validate(cfg: dict[str, Any], where: str, schema: dict[str, Any] | None = None, prefix: str = "") -> None:
-    """Every key of ``cfg`` is known (nested stage keys too) and every value has its type and range — no silent
-    coercion (``5.7`` or ``"16"`` for a whole number is an error). ``where`` names the file (or "the command line")
-    in the message, with the key and what was expected."""
-    schema = SCHEMA if schema is None else schema
-    for k, v in cfg.items():
-        key = f"{prefix}{k}"
-        if k not in schema:
-            raise CLIError(f"{where}: unknown setting {key!r}; known here: {', '.join(sorted(schema))}")
-        rule = schema[k]
-        if isinstance(rule, dict):
-            if not isinstance(v, dict):
-                raise CLIError(f"{where}: {key!r} must be a mapping of {', '.join(sorted(rule))}; got {v!r}")
-            _validate(v, where, rule, prefix=f"{key}.")
-            continue
-        kind, check, expected = rule
-        if not _type_ok(kind, v) or (v is not None and not check(v)):
-            raise CLIError(f"{where}: {key} must be {expected}; got {v!r}")
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise CLIError(f"config file {path} does not exist")
-    try:
-        cfg = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise CLIError(f"config file {path} is not valid YAML: {e}") from e
-    if not isinstance(cfg, dict):
-        raise CLIError(f"config file {path} must hold a mapping of settings, got {type(cfg).__name__}")
-    _validate(cfg, f"config file {path}")
-    return cfg
-
-
-def _settings(args: argparse.Namespace, stage: str | None) -> dict[str, Any]:
-    """defaults < RUN/config.yaml < --config < flags."""
-    run = Path(args.run)
-    cfg = dict(DEFAULTS)
-    if (run / "config.yaml").is_file():
-        cfg = _merge(cfg, _read_yaml(run / "config.yaml"))
-    if getattr(args, "config", None):
-        cfg = _merge(cfg, _read_yaml(Path(args.config)))
-    for key in ("data", "root", "size", "latent_dim", "arch", "width", "data_scale", "seed", "device", "precision",
-                "channels_last", "compile"):
-        v = getattr(args, key, None)
-        if v is not None:
-            cfg[key] = v
-    if stage is not None:
-        for key in ("iterations", "batch_size", "lr", "target", "chunk_size"):
-            v = getattr(args, key, None)
-            if v is not None:
-                cfg[stage] = {**cfg[stage], key: v}
-    _validate(cfg, "the command line")
-    return cfg
-
-
-def _main_process() -> bool:
-    from .distributed import is_main_process
-
-    return is_main_process()
-
-
-def _save_settings(run: Path, cfg: dict[str, Any]) -> None:
-    if not _main_process():  # under torchrun only rank 0 writes
-        return
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-
-
-@contextlib.contextmanager
-def _locked(run: Path):
-    """An exclusive lock on the run folder (``RUN/.lock``, ``flock``) for a command that trains into it: a second
-    command on the same folder stops at once with the holder's pid. The kernel drops the lock when its process ends,
-    however it ends, so a crashed run leaves no stale lock behind."""
-    if not _main_process():  # under torchrun rank 0 holds it for the job
-        yield
-        return
-    import fcntl
-    import os
-
-    run.mkdir(parents=True, exist_ok=True)
-    path = run / ".lock"
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise CLIError(f"run folder {run} is in use by process {holder} ({path}); wait for it to finish or "
-                           "train into another --run") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _set_aside(run: Path, stage: str) -> Path | None:
-    """``--fresh``: move ``RUN/<stage>`` (and its history) to ``RUN/<stage>.replaced-<date-time>``: kept, not
-    deleted."""
-    import time
-
-    old = run / stage
-    if not old.exists():
-        return None
-    aside = run / f"{stage}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
-    old.rename(aside)
-    hist = run / f"{stage}_history.csv"
-    if hist.exists():
-        hist.rename(aside / hist.name)
-    print(f"--fresh: the previous {stage} is kept at {aside}")
-    return aside
-
-
-@contextlib.contextmanager
-def _settings_for(run: Path, cfg: dict[str, Any], stage: str | None = None, fresh: bool = False):
-    """Under the run folder's lock (:func:`_locked`), store ``cfg`` in ``RUN/config.yaml`` for the command's duration
-    (a killed run resumes with it), and put the previous file back when the command fails with an error: a refused or
-    crashing command leaves the run's settings as they were (issue 13), so later commands still match the
-    checkpoints."""
-    path = run / "config.yaml"
-    from .train import ResumeMismatchError
-
-    with _locked(run):
-        before = path.read_text() if path.is_file() else None
-        if fresh and stage is not None and _main_process():
-            _set_aside(run, stage)
-        _save_settings(run, cfg)
-        try:
-            yield
-        except ResumeMismatchError as e:
-            if _main_process():
-                if before is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    path.write_text(before)
-            raise CLIError(f"{str(e).split(' Delete the folder')[0]} To start the {stage or 'stage'} over, add "
-                           f"--fresh (the old one is kept as {run}/{stage}.replaced-<date-time>).") from None
-        except Exception:
-            if _main_process():
-                if before is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    path.write_text(before)
-            raise
-
 
 def _report(res, run: Path, stage: str, message: str) -> None:
     """Rank 0 writes ``RUN/<stage>_history.csv`` and prints one line."""

@@ -26,7 +26,8 @@ from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import MLP, build_model, eval_mode
-from .train import TrainConfig, TrainResult, _seed, _split_val, adam, data_parallel, fit, resolve_device
+from .train_setup import TrainConfig, TrainResult, _split_val, adam
+from .training_loop import _seed, data_parallel, fit, resolve_device
 
 __all__ = [
     "LatentStandardizer",
@@ -249,9 +250,9 @@ def _fixed_cfm_loss(v: VelocityField, u: Tensor, *, seed: int, batch_size: int, 
 
 
 def default_flow_config(**overrides: Any) -> TrainConfig:
-    """Flow-training defaults: :data:`gpelib.profiles.TRAINING`'s ``quick`` flow stage (batch 256, lr 1e-3, betas
+    """Flow-training defaults: :data:`gpelib.settings.TRAINING`'s ``quick`` flow stage (batch 256, lr 1e-3, betas
     (0.9, 0.999)) with 5000 iterations and an evaluation every 250; keyword ``overrides`` replace any field."""
-    from .profiles import stage_settings
+    from .settings import stage_settings
 
     base: dict[str, Any] = dict(iterations=5000, eval_every=250, **stage_settings("quick", "flow"))
     return TrainConfig(**(base | overrides))

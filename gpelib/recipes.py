@@ -32,8 +32,8 @@ only; :func:`gpelib.tables.threshold_table` counts the iterations to reach each 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,16 +41,20 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from .models import encode, eval_mode, make_decoder, make_encoder
-from .parallel import default_workers, map_jobs
-from .tables import shift_wallclock
+from .methods import (
+    OFFSET,
+    default_mds_weight,
+    embed,
+    fresh_decoder,
+    init_models,
+    reconstruct,
+    train_gpe_encoder,
+    train_method,
+    train_runs,
+)
+from .runs import LABELS, METHODS, RUN_PROTOCOL, Run, _method_folder, _settings, run_folder
 from .train import (
-    HistoryResult,
     TrainConfig,
-    evaluate_gme,
-    train_autoencoder,
-    train_decoder,
-    train_encoder,
 )
 
 __all__ = [
@@ -81,355 +85,9 @@ __all__ = [
     "protocol_map_runs",
 ]
 
-METHODS: tuple[str, ...] = ("gpe", "vae", "ae", "vae+mds", "ae+mds")
-LABELS: dict[str, str] = {"gpe": "GPE", "vae": "VAE", "ae": "AE", "vae+mds": "VAE+MDS", "ae+mds": "AE+MDS"}
-HISTORY_COLUMNS = ["method", "phase", "iteration", "seconds", "train_loss", "val_loss"]
-#: seed offset of each network role: a network of role r is built right after ``torch.manual_seed(seed + OFFSET[r])``
-OFFSET: dict[str, int] = {"encoder": 0, "decoder": 1, "velocity": 2}
-
-
-@dataclass
-class Run(HistoryResult):
-    """A trained encoder (and decoder, once there is one) with its tidy training history.
-
-    ``history``: one row per evaluation, columns :data:`HISTORY_COLUMNS` (``phase`` = ``"encoder"`` for an encoder
-    alone, ``"decoder"`` for GPE and fresh decoders, ``"joint"`` for the jointly trained methods).
-    ``steps``: per-iteration training loss (``iteration, seconds, loss`` and the loss components).
-    ``seconds`` / ``iterations``: the phase ``history`` describes. ``encoder_seconds`` / ``encoder_iterations`` /
-    ``encoder_history`` / ``encoder_steps``: the separate encoder phase (GPE; for a fresh decoder, the source
-    encoder's own training). ``info``: ε, β, λ_MDS, why training stopped.
-    """
-
-    method: str = ""
-    encoder: nn.Module | None = None
-    decoder: nn.Module | None = None
-    steps: pd.DataFrame | None = None
-    seconds: float = 0.0
-    iterations: int = 0
-    encoder_seconds: float = 0.0
-    encoder_iterations: int = 0
-    encoder_history: pd.DataFrame | None = None
-    encoder_steps: pd.DataFrame | None = None
-    info: dict = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        """Display name (``"GPE"``, ``"VAE+MDS"``, or the name given to a fresh decoder)."""
-        return LABELS.get(self.method, self.method)
-
-    @property
-    def phase(self) -> str:
-        """``"encoder"``, ``"decoder"`` or ``"joint"``: the phase that ``history`` describes."""
-        return str(self.history["phase"].iloc[0]) if len(self.history) else "joint"
-
-    @property
-    def total_seconds(self) -> float:
-        """Encoder phase + decoder/joint phase wall-clock (training time only, evaluation excluded)."""
-        return self.encoder_seconds + self.seconds
-
-    def wallclock(self) -> pd.DataFrame:
-        """``history`` with ``seconds`` shifted right by the encoder phase (GPE Fig. 8); unchanged for joint runs."""
-        return shift_wallclock(self.history, self.encoder_seconds)
-
-    def with_clock(self, s_per_iter: float, encoder_s_per_iter: float | None = None) -> Run:
-        """This run on a clock of ``iterations × s_per_iter`` (and the encoder phase's ``encoder_iterations ×
-        encoder_s_per_iter``) instead of the seconds it was measured with: a load-independent wall-clock, for runs
-        trained at different times on a shared machine (or loaded from checkpoints), with the per-iteration costs
-        measured side by side (:func:`step_time_rounds`). ``info["clock"]`` records the costs used."""
-        if not s_per_iter > 0 or (encoder_s_per_iter is not None and not encoder_s_per_iter > 0):
-            raise ValueError(f"seconds per iteration must be positive; got {s_per_iter}, {encoder_s_per_iter}")
-        h = self.history.assign(seconds=self.history["iteration"].astype(float) * s_per_iter)
-        steps = None if self.steps is None else self.steps.assign(seconds=self.steps["iteration"] * s_per_iter)
-        enc_s = self.encoder_seconds if encoder_s_per_iter is None else self.encoder_iterations * encoder_s_per_iter
-        clock = {"s_per_iter": s_per_iter, "encoder_s_per_iter": encoder_s_per_iter}
-        return replace(self, history=h, steps=steps, seconds=self.iterations * s_per_iter, encoder_seconds=enc_s,
-                       info={**self.info, "clock": clock})
-
-    def until(self, iteration: int) -> Run:
-        """This run as it was after ``iteration`` iterations of its last phase (decoder or joint): ``history`` and
-        ``steps`` cut there, ``seconds`` and ``final_val`` as they were then. With a constant learning rate and the
-        batch order fixed by the seed, that is exactly the ``iteration``-iteration run of the same settings (a longer
-        run's first iterations *are* the shorter run), so one run serves budgets of several lengths. The models are
-        the full run's, so they are dropped; ``iteration`` must be an evaluation point of ``history``."""
-        h = self.history[self.history["iteration"] <= iteration]
-        if not len(h) or int(h["iteration"].iloc[-1]) != iteration:
-            raise ValueError(f"iteration {iteration} is not an evaluation point of this run (evaluated at "
-                             f"{self.history['iteration'].tolist()[:5]}…, last {self.iterations})")
-        steps = None if self.steps is None else self.steps[self.steps["iteration"] <= iteration].copy()
-        return replace(self, history=h.copy(), steps=steps, seconds=float(h["seconds"].iloc[-1]), iterations=iteration,
-                       encoder=None, decoder=None, info={**self.info, "until": iteration})
-
-
-def init_models(
-    shape: Sequence[int],
-    latent_dim: int,
-    *,
-    seed: int,
-    variational: bool = False,
-    decoder: bool = True,
-    arch: str | None = None,
-    width: int = 32,
-    hidden: int = 256,
-) -> tuple[nn.Module, nn.Module | None]:
-    """The one seeding rule: an encoder for data of ``shape`` from ``seed + OFFSET["encoder"]`` and (if ``decoder``)
-    a decoder from ``seed + OFFSET["decoder"]``. Returns ``(encoder, decoder or None)``."""
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be ≥ 1; got {latent_dim}")
-    torch.manual_seed(seed + OFFSET["encoder"])
-    enc = make_encoder(shape, latent_dim, arch=arch, variational=variational, width=width, hidden=hidden)
-    dec = None
-    if decoder:
-        torch.manual_seed(seed + OFFSET["decoder"])
-        dec = make_decoder(shape, latent_dim, arch=arch, width=width, hidden=hidden)
-    return enc, dec
-
-
-def default_mds_weight(data_shape: Sequence[int]) -> float:
-    """λ_MDS = 1/D for data of shape ``(C, H, W)`` or ``(D,)`` (per-pixel normalisation; see the module doc)."""
-    return 1.0 / float(math.prod(int(s) for s in data_shape))
-
-
-def _tidy(history: pd.DataFrame, method: str, phase: str) -> pd.DataFrame:
-    h = history.copy()
-    h.insert(0, "phase", phase)
-    h.insert(0, "method", method)
-    return h
-
-
-def train_gpe_encoder(
-    data: Tensor,
-    *,
-    latent_dim: int,
-    config: TrainConfig,
-    val_data: Tensor | None = None,
-    arch: str | None = None,
-    width: int = 32,
-    hidden: int = 256,
-    name: str = "gpe",
-) -> Run:
-    """GPE Algorithm 1 on ``data`` ``(N, ...)``: a fresh encoder (seeded by :func:`init_models`) trained on the GME
-    cost alone until ``config.target = ε``, the iteration or the time budget. ``info["eps"]`` = the final held-out
-    GME cost, measured with ``info["eps_data_scale"] = config.data_scale``; the run's ``history`` is the encoder
-    phase (its ``val_loss`` is the held-out GME cost)."""
-    enc, _ = init_models(data.shape[1:], latent_dim, seed=config.seed, decoder=False, arch=arch, width=width,
-                         hidden=hidden)
-    res = train_encoder(enc, data, config=config, val_data=val_data)
-    hist = _tidy(res.history, name, "encoder")
-    return Run(hist, method=name, encoder=enc, steps=res.steps, seconds=res.seconds, iterations=res.iterations,
-               encoder_seconds=res.seconds, encoder_iterations=res.iterations, encoder_history=hist,
-               encoder_steps=res.steps, info={"eps": res.final_val, "eps_target": config.target,
-                                              "eps_data_scale": config.data_scale, "encoder_stopped": res.stopped,
-                                              "stopped": res.stopped})
-
-
-def train_method(
-    method: str,
-    data: Tensor,
-    *,
-    latent_dim: int,
-    config: TrainConfig,
-    encoder_config: TrainConfig | None = None,
-    beta: float = 0.1,
-    mds_weight: float | None = None,
-    val_data: Tensor | None = None,
-    arch: str | None = None,
-    width: int = 32,
-    hidden: int = 256,
-    checkpoint_root: str | Path | None = None,
-) -> Run:
-    """Train one of :data:`METHODS` on ``data`` ``(N, ...)`` with fresh models for its shape (:func:`init_models`).
-
-    Args:
-        method: ``"gpe"``, ``"vae"``, ``"ae"``, ``"vae+mds"`` or ``"ae+mds"``.
-        latent_dim: ``d``.
-        config: the decoder phase (GPE) or the joint training (the others).
-        encoder_config: GPE only, the encoder phase (default: ``config``); set ``target=ε`` to stop at ε
-            (checked on the held-out GME cost) and ``iterations`` as a cap.
-        beta: KL weight in the per-pixel normalisation ``MSE + β · KL/d`` (``vae``, ``vae+mds``).
-        mds_weight: λ_MDS for ``*+mds`` (default :func:`default_mds_weight`, i.e. 1/D).
-        val_data: the fixed held-out set every method is evaluated on (strongly recommended: the same for all).
-        checkpoint_root: if given, the run checkpoints into :func:`run_folder` (``encoder/``, ``decoder/`` or
-            ``joint/``) and resumes from there: a finished run with the same settings is loaded, not retrained.
-
-    Returns:
-        A :class:`Run`; for GPE ``history`` is the decoder's and ``info["eps"]`` the encoder's held-out GME cost.
-    """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
-    kw = dict(arch=arch, width=width, hidden=hidden)
-    if checkpoint_root is not None:
-        enc_cfg = (encoder_config or config) if method == "gpe" else None
-        folder = _method_folder(checkpoint_root, method, data, val_data, latent_dim, config, enc_cfg, beta,
-                                mds_weight, kw)
-        if enc_cfg is not None:
-            encoder_config = replace(enc_cfg, checkpoint_dir=str(folder / "encoder"))
-        config = replace(config, checkpoint_dir=str(folder / ("decoder" if method == "gpe" else "joint")))
-    if method == "gpe":
-        enc_run = train_gpe_encoder(data, latent_dim=latent_dim, config=encoder_config or config, val_data=val_data,
-                                    name=method, **kw)
-        return fresh_decoder(enc_run, data, config=config, val_data=val_data, name=method, **kw)
-    variational = method.startswith("vae")
-    enc, dec = init_models(data.shape[1:], latent_dim, seed=config.seed, variational=variational, **kw)
-    kl = beta if variational else 0.0
-    lam = 0.0
-    if method.endswith("+mds"):
-        lam = default_mds_weight(data.shape[1:]) if mds_weight is None else float(mds_weight)
-    res = train_autoencoder(enc, dec, data, kl_weight=kl, mds_weight=lam, config=config, val_data=val_data,
-                            name=method)
-    return Run(_tidy(res.history, method, "joint"), method=method, encoder=enc, decoder=dec, steps=res.steps,
-               seconds=res.seconds, iterations=res.iterations,
-               info={"beta": kl if variational else None, "mds_weight": lam, "stopped": res.stopped})
-
-
-def _apply(fn: Callable[..., Run], kwargs: Mapping[str, object]) -> Run:
-    return fn(**kwargs)
-
-
-def train_runs(
-    jobs: Sequence[Mapping[str, object]],
-    *,
-    fn: Callable[..., Any] | None = None,
-    device: str | None = None,
-    n_workers: int | None = None,
-    desc: str = "runs",
-) -> list[Any]:
-    """``[fn(**job) for job in jobs]`` (default ``fn`` = :func:`train_method`; a job's own ``"fn"`` entry overrides
-    it) on a pool of worker processes, one per CPU core with one torch thread each
-    (:func:`gpelib.parallel.map_jobs`), results in job order.
-
-    Independent seeds and methods are the suite's unit of parallel work: small networks use one core poorly, so two
-    processes with one thread each do about twice the work of one process with two threads. Each job is
-    self-contained (its configs carry its seed), so a run is the same network whichever worker trains it; with
-    ``device`` = CUDA the jobs run one after the other in this process. On several workers the configs' own
-    progress bars are switched off (``progress`` is not a setting: checkpoints and run folders ignore it) and one
-    bar counts finished jobs. Functions must be importable by name
-    (:func:`train_method`, :func:`train_gpe_encoder`, :func:`fresh_decoder`, :func:`table1_run`, …).
-    """
-    n = default_workers(device) if n_workers is None else n_workers
-    threads = max(1, default_workers() // max(n, 1)) if n > 1 else None
-    default = fn or train_method
-
-    def quiet(v: object) -> object:  # worker processes would interleave their bars: the pool counts jobs instead
-        return replace(v, progress=False) if n > 1 and isinstance(v, TrainConfig) else v
-
-    calls = [dict(fn=job.get("fn", default), kwargs={k: quiet(v) for k, v in job.items() if k != "fn"})
-             for job in jobs]
-    return map_jobs(_apply, calls, n_workers=n, threads_per_worker=threads, desc=desc)
-
-
-def fresh_decoder(
-    source: Run | nn.Module,
-    data: Tensor,
-    *,
-    config: TrainConfig,
-    val_data: Tensor | None = None,
-    name: str | None = None,
-    arch: str | None = None,
-    width: int = 32,
-    hidden: int = 256,
-    eps_data: Tensor | None = None,
-    eps_data_scale: float | None = None,
-    standardize: bool = False,
-    objective: str = "mse",
-) -> Run:
-    """GPE Algorithm 2 and the Table 1 protocol: freeze ``source``'s encoder (the mean head for a VAE) and train a
-    **new** decoder on reconstruction only, initialised by :func:`init_models`'s rule (``config.seed + 1``), so that
-    every method's fresh decoder starts from the same weights.
-
-    The encoder's parameters are frozen in place (``requires_grad=False``). ``info["eps"]`` is the encoder's
-    held-out GME cost on ``eps_data`` (default ``val_data``), so VAE and GPE encoders are compared on one scale;
-    the encoder phase's history, steps, time and iterations are carried over from ``source``.
-
-    ``eps_data_scale``: the ``data_scale`` of that GME cost — a property of the encoder, not of this decoder's
-    ``config``. Default: the one the source encoder was trained with (``source.info["eps_data_scale"]``, set by
-    :func:`train_gpe_encoder`), else 1.0 (a bare module, or a jointly trained encoder, which has no GME data
-    scale: pass the GPE encoders' value to compare them with it on one scale).
-
-    As released (SPEC §2): ``standardize=True`` feeds the decoder ``z = (T(x) − m)·C`` instead of ``T(x)`` — ``m``
-    the latents' mean on ``data``, one scalar ``C`` with ``E‖z‖² = d`` (:class:`gpelib.flows.LatentStandardizer`);
-    the run's ``encoder`` is then that standardised encoder, so that ``decoder(encoder(x))`` reconstructs.
-    ``objective="released"`` trains on the released loss (latent cycle + MSE + L1; see
-    :func:`gpelib.train.train_decoder`).
-    """
-    if isinstance(source, Run):
-        enc, label = source.encoder, name or source.label
-        enc_s, enc_it = source.encoder_seconds or source.seconds, source.encoder_iterations or source.iterations
-        keep = ("eps", "beta", "mds_weight", "eps_target", "eps_data_scale", "encoder_stopped")
-        info = {k: v for k, v in source.info.items() if k in keep}
-        info["encoder_method"] = source.method
-        enc_hist, enc_steps = source.encoder_history, source.encoder_steps
-    else:
-        enc, label, enc_s, enc_it, info, enc_hist, enc_steps = source, name or "encoder", 0.0, 0, {}, None, None
-    latent_dim = _latent_dim(enc, data)
-    reader = enc  # what the decoder reads: the encoder itself, or (as released) its standardised latents
-    if standardize:
-        from .flows import LatentStandardizer
-
-        reader = nn.Sequential(enc, LatentStandardizer.fit(encode(enc, data)))
-        info["standardized"] = True
-    if objective != "mse":
-        info["objective"] = objective
-    torch.manual_seed(config.seed + OFFSET["decoder"])
-    dec = make_decoder(tuple(data.shape[1:]), latent_dim, arch=arch, width=width, hidden=hidden)
-    res = train_decoder(dec, reader, data, config=config, val_data=val_data, objective=objective)
-    x_eps = eps_data if eps_data is not None else val_data
-    if eps_data_scale is None:
-        eps_data_scale = float(info.get("eps_data_scale", 1.0))
-    if x_eps is not None:
-        info["eps"] = evaluate_gme(enc, x_eps, data_scale=eps_data_scale)
-        info["eps_data_scale"] = eps_data_scale
-    info["stopped"] = res.stopped
-    return Run(_tidy(res.history, label, "decoder"), method=label, encoder=reader, decoder=dec, steps=res.steps,
-               seconds=res.seconds, iterations=res.iterations, encoder_seconds=enc_s, encoder_iterations=enc_it,
-               encoder_history=enc_hist, encoder_steps=enc_steps, info=info)
-
-
-@torch.no_grad()
-def _latent_dim(enc: nn.Module, data: Tensor) -> int:
-    device = next(enc.parameters()).device
-    with eval_mode(enc):
-        return int(enc(data[:2].to(device)).shape[1])
-
-
 def eps_label(eps: float | None) -> str:
     """``"GPE ε=0.03"`` (or ``"GPE"`` when no target)."""
     return "GPE" if eps is None else f"GPE ε={eps:g}"
-
-
-#: Part of every shared run folder's name (:func:`run_folder`): bump it when a change in gpelib alters what a run
-#: with given settings trains, so that checkpoints written by the older code are not reused.
-RUN_PROTOCOL = 1
-_NOT_SETTINGS = ("checkpoint_dir", "checkpoint_every", "resume", "progress")
-
-
-def _settings(config: TrainConfig | None) -> dict | None:
-    if config is None:
-        return None
-    return {k: v for k, v in asdict(config).items() if k not in _NOT_SETTINGS}
-
-
-def run_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor | None, **settings: object) -> Path:
-    """``<root>/<method>-s<seed>-<hash>``: the checkpoint folder of one run, named by everything that decides what it
-    trains — :data:`RUN_PROTOCOL`, the method, the data and held-out data (their bytes), and ``settings`` (configs as
-    their fields, without where and how often they checkpoint). Notebooks that train the same run with the same
-    settings (03 and 04's GPE encoders, a rerun of either) find it there and resume it instead of training again;
-    any other setting gets a folder of its own, so two runs are never mixed."""
-    from .checkpoint import content_hash, weights_hash
-
-    tensors = {"data": data} if val_data is None else {"data": data, "val_data": val_data}
-    key = {"protocol": RUN_PROTOCOL, "method": method, "data": weights_hash(tensors),
-           **{k: _settings(v) if isinstance(v, TrainConfig) else v for k, v in settings.items()}}
-    seed = next((v.seed for v in settings.values() if isinstance(v, TrainConfig)), 0)
-    return Path(root) / f"{method}-s{seed}-{content_hash(key, 12)}"
-
-
-def _method_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor | None, latent_dim: int,
-                   config: TrainConfig, encoder_config: TrainConfig | None, beta: float, mds_weight: float | None,
-                   kw: Mapping[str, object]) -> Path:
-    """:func:`run_folder` of one :func:`train_method` call (β only for the VAEs, the encoder phase only for GPE)."""
-    return run_folder(root, method, data, val_data, latent_dim=latent_dim, config=config,
-                      encoder_config=encoder_config, beta=beta if method.startswith("vae") else None,
-                      mds_weight=mds_weight, **kw)
 
 
 def table1_run(
@@ -673,6 +331,27 @@ PROTOCOL_FACTORS = {
 }
 
 
+def _stable_lrs(printed: Mapping[int, Mapping[str, Run]], new: Mapping[str, Mapping[int, Mapping[str, Run | None]]],
+                lrs: Sequence[float], base_lr: float, stable_tol: float) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The protocol map's learning-rate sweep: a rate is stable for a method when every seed's decoder trains with
+    finite losses to a final held-out MSE ≤ ``stable_tol`` × that at ``base_lr``. Returns the table (``method, lr,
+    seed, final_val, stable, chosen``) and each method's largest stable rate."""
+    rows = []
+    for role in ("VAE", "GPE"):
+        for s in printed:
+            ref = printed[s][role]
+            rows.append(dict(method=role, lr=base_lr, seed=s, final_val=ref.final_val, stable=True))
+            for lr in lrs:
+                r = new[f"lr {lr:g}"][s][role]
+                fv = math.nan if r is None else r.final_val
+                rows.append(dict(method=role, lr=float(lr), seed=s, final_val=fv,
+                                 stable=bool(r is not None and fv <= stable_tol * ref.final_val)))
+    lr_table = pd.DataFrame(rows)
+    best = {m: max(g.groupby("lr")["stable"].all().loc[lambda x: x].index) for m, g in lr_table.groupby("method")}
+    lr_table["chosen"] = [best[m] == lr for m, lr in zip(lr_table.method, lr_table.lr)]
+    return lr_table, best
+
+
 def protocol_map_runs(
     runs: Mapping[int, Mapping[str, Run]],
     data: Tensor,
@@ -740,37 +419,11 @@ def protocol_map_runs(
         "standardised latents": new["standardised latents"],
         "standardised + released loss": new["standardised + released loss"],
     }
-    rows = []
-    for role in ("VAE", "GPE"):
-        for s in runs:
-            ref = variants["as printed"][s][role]
-            rows.append(dict(method=role, lr=base.lr, seed=s, final_val=ref.final_val, stable=True))
-            for lr in lrs:
-                r = new[f"lr {lr:g}"][s][role]
-                fv = math.nan if r is None else r.final_val
-                rows.append(dict(method=role, lr=float(lr), seed=s, final_val=fv,
-                                 stable=bool(r is not None and fv <= stable_tol * ref.final_val)))
-    lr_table = pd.DataFrame(rows)
-    best = {m: max(g.groupby("lr")["stable"].all().loc[lambda x: x].index) for m, g in lr_table.groupby("method")}
+    lr_table, best = _stable_lrs(variants["as printed"], new, lrs, base.lr, stable_tol)
     pick = lambda s, role: (variants["as printed"][s][role] if best[role] == base.lr  # noqa: E731
                             else new[f"lr {best[role]:g}"][s][role])
     variants["largest stable lr each"] = {s: {"VAE": pick(s, "VAE"), "GPE": pick(s, "GPE")} for s in runs}
-    lr_table["chosen"] = [best[m] == lr for m, lr in zip(lr_table.method, lr_table.lr)]
     return variants, lr_table
-
-
-def embed(runs: Mapping[str, Run], x: Tensor) -> dict[str, Tensor]:
-    """Latents of ``x`` under each run's encoder (mean head for a VAE)."""
-    return {k: encode(r.encoder, x) for k, r in runs.items()}
-
-
-@torch.no_grad()
-def reconstruct(run: Run, x: Tensor) -> Tensor:
-    """``S(T x)`` with the run's encoder (mean head for a VAE) and decoder, in eval mode, on CPU."""
-    enc, dec = run.encoder, run.decoder
-    device = next(dec.parameters()).device
-    with eval_mode(enc, dec):
-        return dec(enc(x.to(device))).cpu()
 
 
 def flow_metric_curve(

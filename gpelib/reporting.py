@@ -144,45 +144,39 @@ def save_timings(df: pd.DataFrame, out_dir: Path, notebook: str, *, table: str, 
 
 Claim = _verdicts.Claim  # one verdict row; decided with gpelib.verdicts (SPEC §2 "Verdicts")
 
-_LEGACY_HOLDS = {True: _verdicts.HOLDS, False: _verdicts.FAILS, None: _verdicts.NA}
+VERDICT_COLUMNS = ["id", "kind", "claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 
 
 def _claim_of(row: Claim | Mapping[str, Any]) -> Claim:
-    """A :class:`Claim` from a Claim or a dict row: ``outcome`` (one of ``verdicts.OUTCOMES``), or the older boolean
-    ``holds`` (True → holds, False → fails, None → n/a); ``kind="sanity"`` marks a sanity check."""
+    """A :class:`Claim` from a Claim or a dict row with the keys of :data:`VERDICT_COLUMNS` (``seeds``, ``detail``
+    and ``note`` optional)."""
     if isinstance(row, Claim):
         return row
     r = dict(row)
-    if "outcome" not in r and "holds" not in r:
-        raise ValueError(f"verdict row {r} lacks ['outcome'] (or the older ['holds'])")
-    missing = [k for k in ("claim", "paper", "ours") if k not in r]
+    missing = [k for k in VERDICT_COLUMNS[:6] if k not in r]
     if missing:
         raise ValueError(f"verdict row {r} lacks {missing}")
-    if "outcome" in r:
-        outcome = r.pop("outcome")
-        r.pop("holds", None)
-    else:
-        h = r.pop("holds")
-        outcome = _LEGACY_HOLDS[None if h is None or pd.isna(h) else bool(h)]
-    kind = r.pop("kind", "sanity" if outcome == _verdicts.SANITY else "claim")
-    if kind == "sanity":
-        outcome = _verdicts.SANITY
-    known = {k: r.pop(k) for k in ("claim", "paper", "ours", "seeds", "detail", "note") if k in r}
-    return Claim(outcome=outcome, kind=kind, **known)
+    return Claim(**{k: r[k] for k in VERDICT_COLUMNS if k in r})
 
 
 def verdict_table(rows: Sequence[Claim | Mapping[str, Any]]) -> pd.DataFrame:
-    """The table each notebook ends with, one row per claim: ``claim, paper, ours, outcome, seeds, detail, note``.
+    """The table each notebook ends with, one row per claim: ``id, kind, claim, paper, ours, outcome, seeds, detail,
+    note``.
 
-    ``outcome`` is one of ``holds``, ``fails``, ``inconclusive``, ``sanity`` (a check that cannot fail: shown, not
-    counted) or ``n/a`` (the profile decides nothing), decided by :mod:`gpelib.verdicts`. Rows are
-    :class:`Claim` objects (``Claim.from_decision``) or dicts; a dict's older boolean ``holds`` maps True → holds,
-    False → fails, None → n/a, and its other keys become extra columns after ``note``.
+    ``kind`` is ``paper``, ``check`` or ``sanity`` (:data:`gpelib.verdicts.KINDS`); ``outcome`` is one of ``holds``,
+    ``fails``, ``inconclusive``, ``sanity`` (a check that cannot fail: shown, not counted) or ``n/a`` (the profile
+    decides nothing), decided by :mod:`gpelib.claims`. Rows are :class:`Claim` objects or dicts with the same keys;
+    a dict's other keys become extra columns after ``note``. Ids must be unique.
     """
-    cols = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
-    extra = {k: v for r in rows if not isinstance(r, Claim) for k, v in r.items() if k not in (*cols, "holds", "kind")}
-    df = pd.DataFrame([_claim_of(r).as_row() | ({k: r.get(k) for k in extra} if not isinstance(r, Claim) else {})
-                       for r in rows], columns=[*cols, *extra])
+    cols = VERDICT_COLUMNS
+    extra = {k: v for r in rows if not isinstance(r, Claim) for k, v in r.items() if k not in cols}
+    claims = [_claim_of(r) for r in rows]
+    ids = [c.id for c in claims]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ValueError(f"claim ids must be unique in a verdict table; repeated: {dup}")
+    df = pd.DataFrame([c.as_row() | ({k: r.get(k) for k in extra} if not isinstance(r, Claim) else {})
+                       for c, r in zip(claims, rows, strict=True)], columns=[*cols, *extra])
     df["seeds"] = df["seeds"].astype("Int64")
     return df
 
@@ -211,7 +205,9 @@ def save_verdict(df: pd.DataFrame | Sequence[Claim | Mapping[str, Any]], out_dir
     """Write ``<out_dir>/<notebook>_verdict.csv`` (with the profile) for ``reproduce/run_all.py``'s report.
     ``df`` is a :func:`verdict_table` or the rows to build one from."""
     df = (df if isinstance(df, pd.DataFrame) else verdict_table(df)).copy()
-    _verdicts.outcome_counts(df)  # every outcome is a known word
+    _verdicts.tally(df)  # every outcome and kind is a known word
+    if "id" not in df or df["id"].duplicated().any():
+        raise ValueError(f"{notebook}: a verdict table needs unique claim ids (column 'id')")
     df.insert(0, "profile", profile)
     return save_table(df, out_dir, f"{notebook}_verdict")
 
@@ -223,12 +219,13 @@ def save_verdict(df: pd.DataFrame | Sequence[Claim | Mapping[str, Any]], out_dir
 #: Which paper each notebook's claims belong to (02 checks GMEGAN's Theorem 1 = GPE's Theorem 2 and Fig. 3).
 NOTEBOOK_PAPERS: dict[str, str] = {"01": "GPE", "02": "GMEGAN", "03": "GPE", "04": "GPE", "05": "GPE", "06": "GPE",
                                    "07": "GMEGAN", "08": "GMEGAN", "09": "GMEGAN", "10": "theory"}
-#: The headline verdicts of the README: (notebook, what the paper shows, the start of the claim's text).
+#: The headline verdicts of the README: (notebook, what the paper shows, the claim's id). The ids are the same in
+#: every profile (the claims functions of :mod:`gpelib.claims` always emit them; a test holds them to it).
 HEADLINES: list[tuple[str, str, str]] = [
-    ("04", "GPE Table 1", "mnist_5k: GPE ε=0.02 reaches loss 0.1 in fewer fresh-decoder iterations"),
-    ("06", "GPE Fig. 9", "GPE + CFM scores better than VAE + CFM after"),
-    ("07", "GMEGAN Figs. 4–5", "12 modes in R^500: GMEGAN as printed covers at least as many modes"),
-    ("08", "GMEGAN Figs. 6–7", "mnist_5k: GMEGAN as printed has the lowest mean FD-classifier"),
+    ("04", "GPE Table 1", "gpe.table1.mnist.eps2.loss_0.1"),
+    ("06", "GPE Fig. 9", "gpe.fig9.flow_fd_kid"),
+    ("07", "GMEGAN Figs. 4–5", "gmegan.fig5.12x500.modes"),
+    ("08", "GMEGAN Figs. 6–7", "gmegan.fig6.lowest_fd"),
 ]
 README_BEGIN = "<!-- findings:begin (written by reproduce/run_all.py from figures/*_verdict.csv; do not edit) -->"
 README_END = "<!-- findings:end -->"
@@ -261,21 +258,25 @@ def findings_block(fig_dir: str | Path) -> str:
     for nb, df in frames.items():
         papers.setdefault(NOTEBOOK_PAPERS.get(nb, "other"), []).append((nb, df))
     for paper, items in papers.items():
-        counts = {o: sum(int((df["outcome"] == o).sum()) for _, df in items) for o in _verdicts.OUTCOMES}
+        t = _verdicts.tally(pd.concat([df for _, df in items], ignore_index=True))
+        p, c = t["paper"], t["check"]
         nbs = ", ".join(nb for nb, _ in items)
-        rows.append(f"| {paper} (notebooks {nbs}) | {counts['holds']} | {counts['fails']} | "
-                    f"{counts['inconclusive']} | {counts['sanity']} |")
+        rows.append(f"| {paper} (notebooks {nbs}) | {p['holds']} | {p['fails']} | {p['inconclusive']} | "
+                    f"{c['holds']} | {c['fails']} | {c['inconclusive']} | {t['sanity']['sanity']} | "
+                    f"{p['n/a'] + c['n/a']} |")
     lines = [README_BEGIN, "",
              f"**What this companion found** (profile `{', '.join(profiles)}`, runs up to {date}; every claim of "
              "both papers that our runs can decide, with its numbers, in [figures/report.md](figures/report.md); "
-             "the executed notebooks, outputs included, in [figures/executed/](figures/executed/)):", "",
-             "| paper | holds | fails | inconclusive | sanity checks (not counted) |", "|---|---|---|---|---|", *rows,
+             "the executed notebooks, outputs included, in [figures/executed/](figures/executed/)). Paper claims "
+             "are what the papers say; our checks are controls, mechanism tests and metric floors of our own:", "",
+             "| paper | paper claims: holds | fails | inconclusive | our checks: holds | fails | inconclusive | "
+             "sanity (not counted) | n/a (another profile decides) |", "|---|---|---|---|---|---|---|---|---|", *rows,
              ""]
-    for nb, what, prefix in HEADLINES:
+    for nb, what, claim_id in HEADLINES:
         df = frames.get(nb)
-        hit = None if df is None else df[df["claim"].str.startswith(prefix)]
+        hit = None if df is None or "id" not in df else df[df["id"] == claim_id]
         if hit is None or not len(hit):
-            raise KeyError(f"headline claim {prefix!r} not found in {nb}_verdict.csv")
+            raise KeyError(f"headline claim {claim_id!r} not found in {nb}_verdict.csv")
         r = hit.iloc[0]
         lines.append(f"- **{what}** — {r['claim']}: **{r['outcome']}** (ours: {r['ours']}; paper: {r['paper']})")
     total = sum(float(v.get("seconds", 0)) for v in meta.values())

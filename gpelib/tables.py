@@ -18,9 +18,10 @@ from torch import Tensor
 
 from .geometry import certificate, diagnose_encoder
 from .models import encode
+from .runs import shift_wallclock
 
 if TYPE_CHECKING:
-    from .recipes import Run
+    from .runs import Run
 
 __all__ = [
     "iterations_to_reach",
@@ -42,6 +43,10 @@ __all__ = [
     "wallclock_race",
     "encoder_table",
     "certificate_table",
+    "over_datasets",
+    "with_paper_table2",
+    "timing_summary",
+    "ratio_sources",
 ]
 
 
@@ -209,17 +214,6 @@ def crossover(curves: pd.DataFrame, a: str, b: str) -> float | None:
         if ref != 0 and sg != 0 and sg != ref:
             return float(t)
     return None
-
-
-def shift_wallclock(history: pd.DataFrame, seconds: float, *, column: str = "seconds") -> pd.DataFrame:
-    """A copy of ``history`` with ``column`` moved right by ``seconds`` (GPE Fig. 8: the GPE decoder curve starts
-    after the encoder's training time) and the offset recorded in a column ``offset``."""
-    if seconds < 0 or not math.isfinite(seconds):
-        raise ValueError(f"the shift must be a finite number of seconds ≥ 0; got {seconds}")
-    out = history.copy()
-    out[column] = out[column].astype(float) + float(seconds)
-    out["offset"] = float(seconds)
-    return out
 
 
 def time_to_reach(
@@ -495,3 +489,45 @@ def protocol_conclusion(effects: pd.DataFrame, *, baseline: str = "as printed") 
             parts.append("censoring leaves " + ", ".join(unk) + " open")
         out.append("; ".join(parts) + ".")
     return " ".join(out)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# notebook 05's tables: stacked over data sets and seeds, Table 2 beside the paper's
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def over_datasets(table: Callable[..., pd.DataFrame], results: Mapping[str, Mapping[int, Mapping[str, Run]]], *args,
+                  **kwargs) -> pd.DataFrame:
+    """``table(runs, *args, **kwargs)`` for every seed's runs of every data set (``results[dataset][seed]``), in
+    that order, stacked with ``dataset`` and ``seed`` columns last (tidy; index 0..n−1)."""
+    return pd.concat([table(runs, *args, **kwargs).assign(dataset=name, seed=s)
+                      for name, by_seed in results.items() for s, runs in by_seed.items()], ignore_index=True)
+
+
+def with_paper_table2(timing: pd.DataFrame, paper_values: pd.DataFrame, *, dataset: str,
+                      paper_dataset: str) -> pd.DataFrame:
+    """A step-time table (``method`` and our ``s_per_iter`` per round) with the paper's Table 2 beside it: columns
+    ``dataset``, ``paper_dataset``, ``paper_s_per_iter`` (the paper's seconds per iteration of the same method, one
+    V100) and ``paper_ratio`` (that ÷ the paper's VAE)."""
+    p = paper_values[(paper_values.table == "Table 2") & (paper_values.dataset == paper_dataset)
+                     & (paper_values.quantity == "seconds_per_iteration")].set_index("method")["value"]
+    return timing.assign(dataset=dataset, paper_dataset=paper_dataset, paper_s_per_iter=timing.method.map(p),
+                         paper_ratio=timing.method.map(p) / p["VAE"])
+
+
+def timing_summary(timing: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, method) of a :func:`with_paper_table2` table over rounds: the median ``ratio`` to the VAE's step
+    and its range (``ratio_min``, ``ratio_max``), the median milliseconds per iteration and the paper's ratio."""
+    summary = timing.groupby(["dataset", "method"]).agg(
+        ratio=("ratio", "median"), ratio_min=("ratio", "min"), ratio_max=("ratio", "max"),
+        ms_per_iter=("s_per_iter", "median"), paper_ratio=("paper_ratio", "first")).reset_index()
+    summary["ms_per_iter"] *= 1e3
+    return summary
+
+
+def ratio_sources(timing: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`with_paper_table2` table long by source, for bars of ours against the paper's: columns ``dataset,
+    method, ratio, source`` (``ours``: one row per round; ``paper``: the paper's ratio, repeated per round)."""
+    cols = ["dataset", "method", "ratio", "source"]
+    return pd.concat([timing.assign(source="ours")[cols],
+                      timing.assign(source="paper", ratio=timing.paper_ratio)[cols]])

@@ -38,7 +38,8 @@ seed = 0
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, plots, profiles, recipes, reporting, tables, verdicts
+from gpelib import data, plots, profiles, recipes, reporting, tables
+from gpelib.claims import mixtures
 from gpelib.train import TrainConfig
 
 profile = profiles.resolve_profile(profile)
@@ -87,17 +88,6 @@ display(table[["dataset", "method", "gme", "distance_corr", "spearman", "ratio_q
 # ## Verdict
 
 # %%
-rows = []
-for name in results:
-    t = table[table.dataset == name].set_index("method")
-    g, v = t.loc["GPE"], t.loc["VAE"]
-    d = verdicts.all_of([verdicts.less(g.gme, v.gme), verdicts.greater(g.distance_corr, v.distance_corr, strict=False),
-                         verdicts.less(g.spread, v.spread)])
-    rows.append(verdicts.Claim.from_decision(
-        f"GPE preserves geometry better than VAE ({name}): lower GME cost, higher distance correlation, "
-        "smaller ratio spread",
-        "GPE keeps the mixture's layout; VAE maps it towards a Gaussian (Fig. 3, visual)",
-        f"GME {g.gme:.3g} vs {v.gme:.3g}; corr {g.distance_corr:.3f} vs {v.distance_corr:.3f}; "
-        f"spread {g.spread:.2f} vs {v.spread:.2f}", d, profile=profile))
+rows = mixtures.decide(table, profile=profile)  # gpelib.claims.mixtures: GPE Fig. 3, one row per mixture
 reporting.save_verdict(rows, out, "01", profile=profile)
 display(reporting.verdict_table(rows))

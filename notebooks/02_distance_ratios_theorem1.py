@@ -46,7 +46,8 @@ seed = 0
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, geometry, plots, profiles, recipes, reporting, tables, verdicts
+from gpelib import data, geometry, plots, profiles, recipes, reporting, tables
+from gpelib.claims import distance_ratios
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -119,33 +120,6 @@ display(cert.groupby(["method", "latent"])[["scale", "eps"]].median().round(4))
 # ## Verdict
 
 # %%
-per_seed = lambda df, col: df.sort_values("seed")[col].tolist()  # noqa: E731
-spread = {m: per_seed(diag[diag.method == m], "spread") for m in ("GPE", "VAE")}
-at = lambda m, latent, split, a=0.5: per_seed(  # noqa: E731
-    cert[(cert.method == m) & (cert.latent == latent) & (cert.split == split) & (cert.alpha == a)], "empirical")
-tr, ho = cert[(cert.split == "train")], cert[(cert.split == "held-out") & (cert.latent == "raw")]
-ho_gpe = ho[ho.method == "GPE"]
-med = lambda v: pd.Series(v).median()  # noqa: E731
-rows = [
-    verdicts.Claim.from_decision(
-        "GME encoder keeps ‖Tx−Tx′‖/‖x−x′‖ nearly constant; VAE does not (ratio spread q95/q05, held-out)",
-        "GMEGAN Fig. 3 (visual)", f"median spread GPE {med(spread['GPE']):.3g} vs VAE {med(spread['VAE']):.3g}",
-        verdicts.less(spread["GPE"], spread["VAE"]), profile=profile),
-    verdicts.Claim.from_decision(  # ε is measured on these very pairs: the bound holds by construction
-        "Theorem 1 bound holds on the training pairs (every α, seed, encoder)", "µ²[K_α] > 1 − ε/(log α)²",
-        f"min margin {(tr.empirical - tr.bound).min():.3f}", verdicts.at_least(tr.empirical, tr.bound),
-        profile=profile, kind="sanity"),
-    verdicts.Claim.from_decision(
-        "Theorem 1 bound, ε from training pairs, holds on held-out pairs (every α and seed)", "population statement",
-        f"GPE median ε {med(per_seed(ho_gpe[ho_gpe.alpha == 0.5], 'eps')):.3g}: min margin "
-        f"{(ho_gpe.empirical - ho_gpe.bound).min():.3f}; all encoders: {(ho.empirical - ho.bound).min():.3f}",
-        verdicts.at_least(ho.empirical, ho.bound), profile=profile),
-    verdicts.Claim.from_decision(
-        "GPE certifies more pairs than VAE, scale-free: µ²[K_0.5] on held-out pairs, each latent × its best scalar",
-        "implied by small ε", f"scaled: GPE {med(at('GPE', 'scaled', 'held-out')):.3f} vs VAE "
-        f"{med(at('VAE', 'scaled', 'held-out')):.3f} (raw latents: {med(at('GPE', 'raw', 'held-out')):.3f} vs "
-        f"{med(at('VAE', 'raw', 'held-out')):.3f})",
-        verdicts.greater(at("GPE", "scaled", "held-out"), at("VAE", "scaled", "held-out")), profile=profile),
-]
+rows = distance_ratios.decide(diag, cert, profile=profile)  # gpelib.claims.distance_ratios: Fig. 3, Theorem 1
 reporting.save_verdict(rows, out, "02", profile=profile)
 display(reporting.verdict_table(rows))

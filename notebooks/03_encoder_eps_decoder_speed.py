@@ -36,10 +36,10 @@
 # * loss thresholds 0.1 and 0.06 (the pilot's GPE decoder reached 0.1 after ≈ 170 and 0.06 after ≈ 1,100 of its
 #   4,000 iterations; the paper's CIFAR10 levels do not apply to MNIST).
 #
-# **What decides the verdict** (median over seeds, paired by seed, order-statistics interval; `gpelib.verdicts`):
-# (1) the mean decoder training loss over the budget (area under Fig. 4's curve) decreases as ε decreases; (2) the
-# iterations to reach each threshold (training loss, trailing mean of `window` iterations) do not increase as ε
-# decreases; (3) the spread shrinks with ε.
+# **What decides the verdict** (median over seeds, paired by seed, order-statistics interval;
+# `gpelib.claims.encoder_eps`): (1) the mean decoder training loss over the budget (area under Fig. 4's curve)
+# decreases as ε decreases; (2) the iterations to reach each threshold (training loss, trailing mean of `window`
+# iterations) do not increase as ε decreases; (3) the spread shrinks with ε.
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
@@ -55,7 +55,8 @@ from dataclasses import replace
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, plots, profiles, recipes, reporting, tables, verdicts
+from gpelib import data, plots, profiles, recipes, reporting, tables
+from gpelib.claims import encoder_eps
 from gpelib.train import TrainConfig
 
 profile = profiles.resolve_profile(profile)
@@ -133,26 +134,6 @@ display(counts.pivot_table(index=["method", "seed"], columns="threshold", values
 # ## Verdict
 
 # %%
-order = [recipes.eps_label(e) for e in sorted(S["eps"], reverse=True)]  # loosest encoder first
-budget = S["decoder_iterations"]
-per_seed = lambda col, k: enc_table[enc_table.method == k].sort_values("seed")[col].tolist()  # noqa: E731
-its = {t: [verdicts.censor(counts[(counts.method == k) & (counts.threshold == t)].sort_values("seed")
-                           .iterations.tolist(), budget) for k in order] for t in S["thresholds"]}
-auc = [[auc_of[(s, k)] for s in seeds] for k in order]
-eps_text = "; ".join(f"{k}: reached {pd.Series(per_seed('eps', k)).median():.3g}" for k in order)
-rows = [verdicts.Claim.from_decision(
-    "Smaller ε ⇒ lower decoder loss curve (mean training MSE over the budget decreases with ε)",
-    "Fig. 4 (CIFAR10): the smaller-ε curves lie below", eps_text, verdicts.shrinks(auc), profile=profile)]
-for t, v in its.items():
-    rows.append(verdicts.Claim.from_decision(
-        f"Smaller ε ⇒ no more decoder iterations to reach loss {t:g}", "Fig. 4 (CIFAR10): faster convergence for "
-        "smaller ε", "per seed, loosest ε first: " + "; ".join(", ".join(map(verdicts.value_text, vs)) for vs in v)
-        + f" (budget {budget:,})",
-        verdicts.all_of([verdicts.shrinks(v, strict=False),  # and the tightest ε reaches it
-                         verdicts.sooner(v[-1], [budget] * len(seeds), budget_a=budget)]), profile=profile))
-rows.append(verdicts.Claim.from_decision(
-    "Smaller ε ⇒ smaller empirical bi-Lipschitz spread q95/q05 (held-out pairs)",
-    "Theorem 1 / §8.2: small ε ⇒ bi-Lipschitz constant near 1", eps_text,
-    verdicts.shrinks([per_seed("spread", k) for k in order]), profile=profile))
+rows = encoder_eps.decide(enc_table, counts, profile=profile)  # gpelib.claims.encoder_eps: GPE Fig. 4
 reporting.save_verdict(rows, out, "03", profile=profile)
 display(reporting.verdict_table(rows))

@@ -57,6 +57,7 @@ import pandas as pd
 from IPython.display import display
 
 from gpelib import data, papers, plots, profiles, recipes, reporting, tables, verdicts
+from gpelib.claims import table1
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -104,23 +105,22 @@ display(side)
 # A *crossover* is the largest threshold at which the VAE and the tightest GPE encoder swap order.
 
 # %%
-crossings = {}
+curve_tables = []  # per dataset, stacked for the verdict (the gap row names where the medians cross)
 for name, D in S["datasets"].items():
     main = results[name]["main"]
     grid = tables.threshold_grid([r for runs in main.values() for r in runs.values()], top=max(D["thresholds"]),
                                  window=S["window"])
     grid_counts = tables.over_seeds(tables.threshold_table, main, grid, window=S["window"])
     curves = tables.threshold_curves(grid_counts)
-    reporting.save_table(curves.assign(dataset=name), out, f"04_threshold_curves_{name}")
+    curve_tables.append(curves.assign(dataset=name))
+    reporting.save_table(curve_tables[-1], out, f"04_threshold_curves_{name}")
     p = papers.paper_table1(paper_values, D["paper"])
     pts = pd.DataFrame([{"method": m, "threshold": p[f"threshold_{j}"].iloc[0], "iterations": v}
                         for m, r in zip(p.method, p.itertuples()) for j, v in
                         ((1, r.iterations_threshold_1), (2, r.iterations_threshold_2))])
     plots.save_figure(plots.threshold_curves(curves, paper=pts, title=f"fresh decoders, {name} ({D['paper']} "
                                              f"thresholds {D['thresholds']})"), out, f"04_threshold_curves_{name}")
-    tight = recipes.eps_label(min(D["eps"]))
-    crossings[name] = tables.crossover(curves, "VAE", tight)
-    print(f"{name}: VAE vs {tight} cross at threshold {crossings[name]}")
+    print(f"{name}: VAE vs {recipes.eps_label(min(D['eps']))} cross at threshold {table1.crossing(curves, D['eps'])}")
 
 # %% [markdown]
 # ## Fig. 5: fresh-decoder training loss (first seed); Figs. 6–7: reconstructions of held-out images
@@ -192,7 +192,6 @@ variants, lr_sweep = recipes.protocol_map_runs(
     checkpoint_root=reporting.run_checkpoints(profile), device=device, arch=S["arch"], hidden=S["hidden"])
 pmap = tables.protocol_map_table(variants, P["thresholds"], budget=P["decoder_iterations"], window=S["window"],
                                  factors=recipes.PROTOCOL_FACTORS)
-effects = tables.protocol_effects(pmap)
 reporting.save_table(pmap, out, "04_protocol_map")
 reporting.save_table(lr_sweep, out, "04_protocol_lr_sweep", keys=["method", "lr", "seed"])
 plots.save_figure(plots.protocol_map(pmap, title=f"VAE / {gpe_ref} fresh-decoder iterations, one factor changed "
@@ -201,55 +200,16 @@ plots.save_figure(plots.protocol_map(pmap, title=f"VAE / {gpe_ref} fresh-decoder
 display(pmap[["variant", "threshold", "text", "vae_iterations", "gpe_iterations"]])
 display(lr_sweep.groupby(["method", "lr"]).agg(final_val=("final_val", "median"), stable=("stable", "all"),
                                                chosen=("chosen", "first")))
-conclusion = tables.protocol_conclusion(effects)
+conclusion = table1.conclusion(pmap)  # what decides the claim: which single factor flips or moves the ratio
 print(conclusion)
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-def its(name: str, method: str, t: float) -> list:
-    """Per-seed counts (seed order) of one method at one threshold; never reached: censored at the budget."""
-    c = counts[(counts.dataset == name) & (counts.method == method) & (counts.threshold == t)].sort_values("seed")
-    return verdicts.censor(c.iterations.tolist(), B)
-
-
-rows = []
-for name, D in S["datasets"].items():
-    p = papers.paper_table1(paper_values, D["paper"])
-    p_vae, p_gpe = p.iloc[0], p[p.method.str.startswith("GPE")].sort_values("eps", ascending=False)
-    for k, e in enumerate(sorted(D["eps"], reverse=True)):
-        g, pg = recipes.eps_label(e), p_gpe.iloc[min(k, len(p_gpe) - 1)]
-        for j, t in enumerate(D["thresholds"], start=1):
-            pv, pgv = p_vae[f"iterations_threshold_{j}"], pg[f"iterations_threshold_{j}"]
-            rows.append(verdicts.Claim.from_decision(
-                f"{name}: {g} reaches loss {t:g} in fewer fresh-decoder iterations than VAE (β={S['beta']:g})",
-                f"{D['paper']} ({pg.method}, loss {p_vae[f'threshold_{j}']:g}): VAE {pv:,.0f} vs GPE {pgv:,.0f} "
-                f"({pv / pgv:.3g}×)",
-                "VAE/GPE per seed: " + ", ".join(f"{verdicts.value_text(a)}/{verdicts.value_text(b)}"
-                                         for a, b in zip(its(name, "VAE", t), its(name, g, t)))
-                + f" (budget {B:,})",
-                verdicts.sooner(its(name, g, t), its(name, "VAE", t)), profile=profile))
-    g = recipes.eps_label(min(D["eps"]))
-    r = [verdicts.ratio_summary(its(name, "VAE", t), its(name, g, t)) for t in D["thresholds"]]
-    pr = [p_vae[f"iterations_threshold_{j}"] / p_gpe.iloc[-1][f"iterations_threshold_{j}"] for j in (1, 2)]
-    cross = crossings[name]
-    rows.append(verdicts.Claim.from_decision(
-        f"{name}: the VAE/GPE gap widens at the lower threshold ({g})",
-        f"{D['paper']}: {pr[0]:.3g}× at {p_vae.threshold_1:g} → {pr[1]:.3g}× at {p_vae.threshold_2:g}",
-        " → ".join(f"{verdicts.format_ratio(x)} at {t:g}" for x, t in zip(r, D["thresholds"]))
-        + (f"; medians cross at threshold {cross:.3g}" if cross is not None else "; medians never cross"),
-        verdicts.grows(r), profile=profile))
-for t in S["datasets"][S["sweep"]]["thresholds"]:  # the swept data set's thresholds (where no VAE reaches one, the
-    # row cannot decide); not `D`: after the loop above that is the last data set (the paper profile has four)
-    r = [verdicts.ratio_summary(*(verdicts.censor(g[(g.method == m) & (g.threshold == t)].sort_values("seed")
-                                                  .iterations.tolist(), B) for m in ("VAE", gpe_ref)))
-         for _, g in sweep_counts.sort_values("beta").groupby("beta")]
-    rows.append(verdicts.Claim.from_decision(
-        f"{S['sweep']}: the GPE advantage at loss {t:g} grows with β (β=0: a VAE ≈ an AE)",
-        "not in the paper (β not printed); SPEC §1 asks for the sweep",
-        "; ".join(f"β={b:g}: {verdicts.format_ratio(x)}" for b, x in zip(sorted(S["betas"]), r)), verdicts.grows(r),
-        profile=profile))
+rows = table1.decide(counts, sweep_counts, pd.concat(curve_tables, ignore_index=True), datasets=S["datasets"],
+                     beta=S["beta"], betas=S["betas"], sweep=S["sweep"], budget=B, profile=profile,
+                     paper_values=paper_values)
 reporting.save_verdict(rows, out, "04", profile=profile)
 display(reporting.verdict_table(rows))
 

@@ -59,7 +59,8 @@ from dataclasses import replace
 import pandas as pd
 from IPython.display import display
 
-from gpelib import data, papers, plots, profiles, recipes, reporting, tables, verdicts
+from gpelib import data, papers, plots, profiles, recipes, reporting, tables
+from gpelib.claims import wallclock
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -76,28 +77,23 @@ cfgs = recipes.stage_configs(S, seed=seed, device=device)
 iters = S["decoder_iterations"]  # every method's decoder/joint budget
 results, splits = {}, {}
 for name, D in S["datasets"].items():
-    images = data.load_dataset(name, data_root, **D["load"])  # a missing dataset raises with the expected layout
-    train, val = images.split(S["n_val"], seed=0)  # one fixed split for every seed (notebook 04's)
-    splits[name] = (train, val)
+    # a missing dataset raises with the expected layout; one fixed split for every seed (notebook 04's)
+    splits[name] = train, val = data.load_dataset(name, data_root, **D["load"]).split(S["n_val"], seed=0)
     common = dict(data=train.images, val_data=val.images, latent_dim=D["latent"], beta=S["beta"],
                   mds_weight=S["mds_weight"], arch=S["arch"], hidden=S["hidden"],
                   checkpoint_root=reporting.run_checkpoints(profile))
     jobs, keys = [], []
     for s in seeds:
         c = {k: replace(v, seed=s) for k, v in cfgs.items()}
-        for m in recipes.METHODS:
-            if m == "gpe":
-                job = dict(config=c["decoder_config"], encoder_config=replace(c["encoder_config"], target=D["eps"]))
-            elif m == "vae":  # notebook 04's VAE run (its own length), read at `iters` below
-                job = dict(config=c["vae_config"])
-            else:
-                job = dict(config=replace(c["vae_config"], iterations=iters))
+        own = {"gpe": dict(config=c["decoder_config"], encoder_config=replace(c["encoder_config"], target=D["eps"])),
+               "vae": dict(config=c["vae_config"])}  # notebook 04's VAE run (its own length), read at `iters` below
+        for m in recipes.METHODS:  # the other baselines: the VAE's settings, `iters` iterations
+            job = own[m] if m in own else dict(config=replace(c["vae_config"], iterations=iters))
             jobs.append(dict(method=m, **job, **common))
             keys.append((s, recipes.LABELS[m]))
     done = recipes.train_runs(jobs, device=device, desc=f"{name}: 5 methods × {len(seeds)} seeds")
-    results[name] = {s: {} for s in seeds}
-    for (s, label), run in zip(keys, done):
-        results[name][s][label] = run.until(iters) if run.iterations > iters else run
+    runs = {key: run.until(iters) if run.iterations > iters else run for key, run in zip(keys, done)}
+    results[name] = {s: {label: run for (t, label), run in runs.items() if t == s} for s in seeds}
 
 # %% [markdown]
 # ## Table 2: seconds per iteration, as ratios to the VAE's (interleaved rounds)
@@ -112,19 +108,11 @@ for name, D in S["datasets"].items():
     t = recipes.step_time_rounds(train.images, latent_dim=D["latent"], config=cfgs["vae_config"],
                                  rounds=S["timing_rounds"], iterations=S["timing_iterations"], skip=S["timing_skip"],
                                  beta=S["beta"], mds_weight=S["mds_weight"], arch=S["arch"], hidden=S["hidden"])
-    p = paper_values[(paper_values.table == "Table 2") & (paper_values.dataset == D["paper"])
-                     & (paper_values.quantity == "seconds_per_iteration")].set_index("method")["value"]
-    timing.append(t.assign(dataset=name, paper_dataset=D["paper"], paper_s_per_iter=t.method.map(p),
-                           paper_ratio=t.method.map(p) / p["VAE"]))
+    timing.append(tables.with_paper_table2(t, paper_values, dataset=name, paper_dataset=D["paper"]))
 timing = pd.concat(timing, ignore_index=True)
 reporting.save_table(timing, out, "05_seconds_per_iteration")
-summary = timing.groupby(["dataset", "method"]).agg(ratio=("ratio", "median"), ratio_min=("ratio", "min"),
-                                                    ratio_max=("ratio", "max"), ms_per_iter=("s_per_iter", "median"),
-                                                    paper_ratio=("paper_ratio", "first")).reset_index()
-summary["ms_per_iter"] *= 1e3
-display(summary.round(3))
-long = pd.concat([timing.assign(source="ours")[["dataset", "method", "ratio", "source"]],
-                  timing.assign(source="paper", ratio=timing.paper_ratio)[["dataset", "method", "ratio", "source"]]])
+display(tables.timing_summary(timing).round(3))
+long = tables.ratio_sources(timing)
 for name in results:
     fig = plots.ratio_bars(long[long.dataset == name], title=f"s/iter ÷ VAE's: ours ({name}; bars: median and "
                                                              f"range over {S['timing_rounds']} rounds) vs paper")
@@ -151,15 +139,22 @@ display(cost.mul(1e3).rename("ms per iteration").round(2).to_frame())
 # ## Fig. 8: held-out reconstruction vs wall-clock (GPE shifted by its encoder time), on the one clock
 
 # %%
-frames, reach, race = [], [], []
+history = tables.over_datasets(tables.wallclock_frame, results)
+reporting.save_table(history, out, "05_wallclock_history")
+reach = pd.concat([tables.over_datasets(tables.wallclock_table, {name: by_seed}, S["datasets"][name]["thresholds"])
+                   for name, by_seed in results.items()], ignore_index=True)
+reporting.save_table(reach, out, "05_time_to_threshold")
+display(reach.groupby(["dataset", "method", "level"])[["seconds", "iteration"]].median().round(2))
+race = tables.over_datasets(tables.wallclock_race, results, reference="GPE")  # GPE vs each baseline on its own loss
+reporting.save_table(race, out, "05_wallclock_race")
+raw = tables.over_datasets(tables.wallclock_race, measured, reference="GPE")
+reporting.save_table(raw, out, "05_wallclock_race_measured")  # the seconds the runs recorded, for reference
+display(race.groupby(["dataset", "method"])[["level", "speedup"]].median().round(4))
+
+# %%
 for name, by_seed in results.items():
     D = S["datasets"][name]
-    for s, runs in by_seed.items():
-        frames.append(tables.wallclock_frame(runs).assign(dataset=name, seed=s))
-        reach.append(tables.wallclock_table(runs, D["thresholds"]).assign(dataset=name, seed=s))
-        race.append(tables.wallclock_race(runs, reference="GPE").assign(dataset=name, seed=s))
-    wf = pd.concat([f for f in frames if f.dataset.iloc[0] == name], ignore_index=True)
-    s0 = seeds[0]
+    wf, s0 = history[history.dataset == name].reset_index(drop=True), seeds[0]
     fig = plots.wallclock_curves(wf[wf.seed == s0], offsets={"GPE": by_seed[s0]["GPE"].encoder_seconds},
                                  thresholds=D["thresholds"],
                                  title=f"held-out reconstruction vs wall-clock (iterations × interleaved s/iter), "
@@ -170,73 +165,11 @@ for name, by_seed in results.items():
                                     f"range over {len(seeds)} seed(s)")
     fig.axes[0].set_yscale("log")
     plots.save_figure(fig, out, f"05_iterations_{name}")
-reporting.save_table(pd.concat(frames, ignore_index=True), out, "05_wallclock_history")
-reach = pd.concat(reach, ignore_index=True)
-reporting.save_table(reach, out, "05_time_to_threshold")
-display(reach.groupby(["dataset", "method", "level"])[["seconds", "iteration"]].median().round(2))
-race = pd.concat(race, ignore_index=True)  # GPE vs each baseline on that baseline's own final loss, per seed
-reporting.save_table(race, out, "05_wallclock_race")
-raw = pd.concat([tables.wallclock_race(runs, reference="GPE").assign(dataset=name, seed=s)
-                 for name, by_seed in measured.items() for s, runs in by_seed.items()], ignore_index=True)
-reporting.save_table(raw, out, "05_wallclock_race_measured")  # the seconds the runs recorded, for reference
-display(race.groupby(["dataset", "method"])[["level", "speedup"]].median().round(4))
 
 # %% [markdown]
 # ## Verdict
 
 # %%
-rows = []
-for name, by_seed in results.items():
-    D = S["datasets"][name]
-    t_gpe, t_best, budget_gpe, budget_best, best_names = [], [], [], [], []
-    for runs in by_seed.values():
-        base = {k: r for k, r in runs.items() if k != "GPE"}
-        best = min(base, key=lambda k: base[k].final_val)
-        t_gpe.append(tables.time_to_reach(runs["GPE"].wallclock(), base[best].final_val))
-        t_best.append(tables.time_to_reach(base[best].history, base[best].final_val))
-        budget_gpe.append(runs["GPE"].total_seconds)
-        budget_best.append(base[best].total_seconds)
-        best_names.append(best)
-    rows.append(verdicts.Claim.from_decision(
-        f"{name}: GPE (encoder time included) reaches the best baseline's final held-out loss sooner in wall-clock",
-        "Fig. 8: GPE reaches a lower loss sooner on all four datasets (CIFAR10: hours earlier)",
-        f"best baseline per seed: {', '.join(best_names)}; its time {verdicts.seeds_text(t_best)} s, GPE's "
-        f"{verdicts.seeds_text(verdicts.censor(t_gpe, budget_gpe))} s",
-        verdicts.sooner(t_gpe, t_best, budget_a=budget_gpe, budget_b=budget_best), profile=profile))
-    rc = race[race.dataset == name]
-    parts, texts = [], []
-    for m, g in rc.groupby("method", sort=False):
-        g = g.sort_values("seed")
-        t_ref = verdicts.censor(g.seconds_reference.tolist(), [by_seed[s]["GPE"].total_seconds for s in g.seed])
-        parts.append(verdicts.sooner(t_ref, g.seconds_method.tolist()))
-        ratio = verdicts.ratio_summary(g.seconds_method.tolist(), t_ref)
-        texts.append(f"{m}: {verdicts.format_ratio(ratio)} sooner")
-    rows.append(verdicts.Claim.from_decision(
-        f"{name}: GPE (encoder time included) reaches each baseline's own final held-out loss before that baseline "
-        "does", "Fig. 8 / §8.4: faster convergence than every baseline, even with the initial offset",
-        "; ".join(texts), verdicts.all_of(parts), profile=profile))
-    t = timing[timing.dataset == name]
-    ratios = {m: g.sort_values("round").ratio.tolist() for m, g in t.groupby("method")}
-    mds = t.pivot_table(index="round", columns="method", values="s_per_iter")
-    paper_r = summary[summary.dataset == name].set_index("method")["paper_ratio"]
-    rows.append(verdicts.Claim.from_decision(
-        f"{name}: a GPE decoder iteration costs less than a VAE iteration (s/iter ÷ VAE's < 1)",
-        f"{D['paper']}: {paper_r['GPE decoder']:.3f}",
-        f"{verdicts.seeds_text(ratios['GPE decoder'], 'interleaved rounds')}",
-        verdicts.below(ratios["GPE decoder"], 1.0), profile=profile))
-    rows.append(verdicts.Claim.from_decision(
-        f"{name}: the MDS term adds little time per iteration (VAE+MDS ÷ VAE ≤ 1.1)",
-        f"{D['paper']}: {paper_r['VAE+MDS']:.3f}",
-        f"{verdicts.seeds_text(ratios['VAE+MDS'], 'rounds')} (AE+MDS ÷ AE: "
-        f"{verdicts.seeds_text((mds['AE+MDS'] / mds['AE']).tolist(), 'rounds')})",
-        verdicts.below(ratios["VAE+MDS"], 1.1, strict=False), profile=profile))
-    final = {m: [by_seed[s][m].final_val for s in seeds] for m in ("VAE", "VAE+MDS", "AE", "AE+MDS", "GPE")}
-    kl = [min(a, b) for a, b in zip(final["VAE"], final["VAE+MDS"])]
-    nokl = [max(a, b) for a, b in zip(final["AE"], final["AE+MDS"])]
-    rows.append(verdicts.Claim.from_decision(
-        f"{name}: methods with a KL term converge more slowly (higher final held-out loss than AE, AE+MDS)",
-        "§8.4: methods trained with a KL term converge more slowly",
-        "; ".join(f"{m} {verdicts.seeds_text(v)}" for m, v in final.items()),
-        verdicts.greater(kl, nokl), profile=profile))
+rows = wallclock.decide(timing, reach, race, datasets=S["datasets"], profile=profile)
 reporting.save_verdict(rows, out, "05", profile=profile)
 display(reporting.verdict_table(rows))

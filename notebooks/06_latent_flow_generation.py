@@ -45,13 +45,15 @@ inception_weights = None  # path to pt_inception-2015-12-05-6726825d.pth; None: 
 seed = 0
 
 # %%
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pandas as pd
 import torch
 from IPython.display import display
 
-from gpelib import data, metrics, plots, profiles, recipes, reporting, verdicts
+from gpelib import data, metrics, plots, profiles, recipes, reporting
+from gpelib import experiments_generation as generation
+from gpelib.claims import generation as generation_claims
 from gpelib.flows import interpolation_grid
 from gpelib.models import encode
 
@@ -104,45 +106,21 @@ display(recon)
 # ## Fig. 9: generation scores vs flow-training iterations (median over seeds, band = range)
 
 # %%
-flow_common = dict(batch_size=S["flow_batch"], lr=S["flow_lr"], betas=tuple(S["flow_betas"]), device=device,
-                   eval_every=max(S["flow_milestones"][0] // 2, 1))
-flow_jobs, keys = [], []
-for s, rr in runs.items():
-    for name, r in rr.items():
-        ck = reporting.checkpoint_folder(profile, "06", f"flow_{name}", {**S, "seed": s, "name": name})
-        flow_jobs.append(dict(fn=recipes.flow_metric_curve, name=name, latents=encode(r.encoder, x_train),
-                              decoder=r.decoder, extractor=extractor, real=reference, milestones=S["flow_milestones"],
-                              config=recipes.TrainConfig(seed=s, checkpoint_dir=str(ck), **flow_common),
-                              n_fake=S["n_fake"], val_latents=encode(r.encoder, x_val), velocity_size=S["velocity"],
-                              sample_steps=S["sample_steps"]))
-        keys.append((s, name))
-flows = dict(zip(keys, recipes.train_runs(flow_jobs, device=device, desc="latent flows")))
-curve = pd.concat([c.assign(seed=s) for (s, _), (c, _) in flows.items()], ignore_index=True)
-generators = {k: g for k, (_, g) in flows.items()}
+def flow_folder(s: int, name: str):  # each (seed, method)'s flow, reused on a rerun with the same settings
+    return reporting.checkpoint_folder(profile, "06", f"flow_{name}", {**S, "seed": s, "name": name})
 
-no_flow, memo = [], []
-for s, rr in runs.items():  # the VAE decoding prior samples; the memorisation check of every generator
-    dec = rr["VAE"].decoder.eval()
-    with torch.no_grad():
-        prior = dec(torch.randn(S["n_fake"], S["latent"], generator=torch.Generator().manual_seed(s + 1))
-                    .to(next(dec.parameters()).device)).cpu()
-    no_flow.append(dict(seed=s, method="VAE without flow",
-                        **asdict(metrics.sample_quality(extractor, reference, prior, nearest_k=S["nearest_k"]))))
-    samples = {"VAE without flow": prior}
-    for name in rr:  # the scored samples of the last milestone (same generator seed as flow_metric_curve)
-        samples[name] = generators[(s, name)].generate(S["n_fake"], seed=s + 1, steps=S["sample_steps"])
-    memo += [dict(seed=s, method=m, **asdict(metrics.memorisation(x, x_train, x_val))) for m, x in samples.items()]
-no_flow, memo = pd.DataFrame(no_flow), pd.DataFrame(memo)
-scores = dict(value="FD-classifier" if extractor.name != "FID" else "FID", kid="KID", precision="precision",
-              recall="recall", density="density", coverage="coverage")
-refs = {k: {f"{S['n_fake']} training images": getattr(real_level, "fd" if k == "value" else k),
-            "VAE without flow (median)": float(no_flow["fd" if k == "value" else k].median())} for k in scores}
+
+flows = generation.flow_curves(runs, x_train, x_val, extractor=extractor, reference=reference, settings=S,
+                               checkpoint_dir=flow_folder, device=device)
+curve, generators = flows.curve, flows.generators
+no_flow, memo = generation.no_flow_and_memorisation(runs, generators, extractor=extractor, reference=reference,
+                                                    x_train=x_train, x_val=x_val, settings=S)
+ref_scores = generation.reference_scores(no_flow, real_level)
+scores = generation.score_columns(extractor.name)
 reporting.save_table(curve, out, "06_flow_metric_curve", keys=["seed", "method", "flow_iteration"])
-reporting.save_table(pd.concat([no_flow, pd.DataFrame([dict(seed=-1, method=f"{S['n_fake']} training images",
-                                                            **asdict(real_level))])], ignore_index=True),
-                     out, "06_reference_scores", keys=["seed", "method"])
+reporting.save_table(ref_scores, out, "06_reference_scores", keys=["seed", "method"])
 reporting.save_table(memo, out, "06_memorisation", keys=["seed", "method"])
-fig = plots.metric_panels(curve, scores, references=refs,
+fig = plots.metric_panels(curve, scores, references=generation.score_references(ref_scores, scores),
                           title=f"{images.name}: samples vs {S['n_fake']} held-out images, by CFM iterations")
 plots.save_figure(fig, out, "06_flow_metric_curve")
 last = curve[curve.flow_iteration == curve.flow_iteration.max()]
@@ -157,10 +135,7 @@ s0 = seeds[0]
 for name in runs[s0]:
     plots.save_figure(plots.image_grid(generators[(s0, name)].generate(64, seed=s0 + 2, steps=S["sample_steps"]),
                                        nrow=8, title=f"{name} + CFM"), out, f"06_samples_{name.lower()}")
-dec = runs[s0]["VAE"].decoder
-with torch.no_grad():
-    prior64 = dec(torch.randn(64, S["latent"], generator=torch.Generator().manual_seed(s0 + 1))
-                  .to(next(dec.parameters()).device)).cpu()
+prior64 = generation.prior_samples(runs[s0]["VAE"].decoder, 64, S["latent"], seed=s0 + 1)
 plots.save_figure(plots.image_grid(prior64, nrow=8, title="VAE, prior samples (no flow)"), out,
                   "06_samples_vae_no_flow")
 gen = generators[(s0, "GPE")]
@@ -173,56 +148,10 @@ plots.save_figure(plots.image_grid(grid, nrow=8, title="GPE: noise-space interpo
 # ## Verdict
 #
 # Per seed, at the last flow milestone; over seeds the median and its order-statistics interval decide
-# (`gpelib.verdicts`). The memorisation row is our own check, not a claim of the paper: a low Fréchet distance from a
-# generator that replays training images would mean nothing.
+# (`gpelib.claims.generation`). The memorisation row is our own check, not a claim of the paper: a low Fréchet
+# distance from a generator that replays training images would mean nothing.
 
 # %%
-at = last.pivot_table(index="seed", columns="method", values=list(scores))
-fd, kid = {m: at["value"][m].tolist() for m in ("GPE", "VAE")}, {m: at["kid"][m].tolist() for m in ("GPE", "VAE")}
-nf = no_flow.set_index("seed")
-recon_w = recon.pivot_table(index="seed", columns="method", values="reconstruction_mse")
-rate = memo[memo.method != "VAE without flow"].pivot_table(index="seed", columns="method", values="rate")
-it = int(curve.flow_iteration.max())
-q = float(memo["quantile"].iloc[0])  # the memorisation check's calibration quantile (metrics.memorisation's default)
-by_it = curve.pivot_table(index=["flow_iteration", "seed"], columns="method", values="value")
-per_milestone = {m: verdicts.less(g["GPE"].tolist(), g["VAE"].tolist()) for m, g in by_it.groupby(level=0)}
-lower_at = [m for m, d in per_milestone.items() if d.outcome == verdicts.HOLDS]
-rows = [
-    verdicts.Claim.from_decision(
-        f"GPE + CFM scores better ({scores['value']}) than VAE + CFM at every matched flow-iteration milestone",
-        "GPE lower at matched iterations on MNIST, CIFAR10, CelebA (Fig. 9, FID)",
-        f"GPE lower (over seeds) at {len(lower_at)}/{len(per_milestone)} milestones"
-        + (f": {', '.join(f'{m:,}' for m in lower_at)}" if lower_at else ""),
-        verdicts.all_of(per_milestone.values(), detail="; ".join(f"{m:,}: {d.outcome}"
-                                                                 for m, d in per_milestone.items())),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        f"GPE + CFM scores better than VAE + CFM after {it:,} flow iterations ({scores['value']} and KID, "
-        f"n = {S['n_fake']:,} vs held-out)",
-        "the end of Fig. 9's curves: GPE lower on MNIST, CIFAR10, CelebA",
-        f"FD GPE {verdicts.seeds_text(fd['GPE'])} vs VAE {verdicts.seeds_text(fd['VAE'])}; KID GPE "
-        f"{verdicts.seeds_text(kid['GPE'])} vs VAE {verdicts.seeds_text(kid['VAE'])} (training images: FD "
-        f"{real_level.fd:.3g}, KID {real_level.kid:.2g})",
-        verdicts.all_of([verdicts.less(fd["GPE"], fd["VAE"]), verdicts.less(kid["GPE"], kid["VAE"])]),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        "CFM on the VAE latents improves on decoding prior samples (VAE without flow)",
-        "the no-flow VAE line lies above the flow curves (Fig. 9)",
-        f"FD VAE+CFM {verdicts.seeds_text(fd['VAE'])} vs no flow {verdicts.seeds_text(nf['fd'].tolist())}",
-        verdicts.less(fd["VAE"], nf["fd"].tolist()), profile=profile),
-    verdicts.Claim.from_decision(
-        "GPE reconstructs held-out images better than the VAE (the paper's explanation of Fig. 9)",
-        "lower reconstruction error (Fig. 8)",
-        f"held-out MSE GPE {verdicts.seeds_text(recon_w['GPE'].tolist())} vs VAE "
-        f"{verdicts.seeds_text(recon_w['VAE'].tolist())}",
-        verdicts.less(recon_w["GPE"].tolist(), recon_w["VAE"].tolist()), profile=profile),
-    verdicts.Claim.from_decision(
-        "The flow samples are new images, not copies (our check of the scores above)",
-        "— (a generator replaying training images would score a low FD)",
-        f"share of samples closer to a training image than {1 - q:.0%} of held-out images: GPE "
-        f"{verdicts.seeds_text(rate['GPE'].tolist())}, VAE {verdicts.seeds_text(rate['VAE'].tolist())} "
-        f"(≈ {q:g} without copying)",
-        verdicts.at_most(rate["GPE"].tolist() + rate["VAE"].tolist(), 2 * q), profile=profile),
-]
+rows = generation_claims.decide(curve, ref_scores, recon, memo, profile=profile)  # gpelib.claims.generation
 reporting.save_verdict(rows, out, "06", profile=profile)
 display(reporting.verdict_table(rows))

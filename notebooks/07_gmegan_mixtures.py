@@ -71,11 +71,11 @@ workers = None  # parallel training processes; None: one per CPU core (1 on a GP
 seed = 0
 
 # %%
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from gpelib import parallel, plots, profiles, reporting, verdicts
+from gpelib import parallel, plots, profiles, reporting
+from gpelib.claims import gan_mixtures
 from gpelib.gan import experiments as gx
 
 profile = profiles.resolve_profile(profile)
@@ -106,14 +106,17 @@ runs = parallel.map_jobs(gx.mixture_job, jobs, n_workers=workers, threads_per_wo
 table = gx.sweep_table(runs)
 RUN_KEYS = ["dataset", "method", "label", "variant", "arch", "seed"]  # name a run; its seconds go to 07_timings.csv
 reporting.save_table(table, out, "07_runs", keys=RUN_KEYS)
-history = pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True)
+history = gx.history_table(runs)
 reporting.save_table(history, out, "07_history", keys=["dataset", "variant", "arch", "seed", "iteration"])
 # did each run converge? relative fall of the held-out energy distance over the last fifth (mean of 3 evaluations)
 late = gx.late_improvement(history, last=0.2, by=("dataset", "variant", "seed"), window=3)
 reporting.save_table(late, out, "07_late_improvement")
-compute = pd.concat([gx.compute_table(table[table.dataset == spec.name], late[late.dataset == spec.name],
-                                      key=gx.shape_key(S["arch"], (spec.dim,), 2, S["batch"]))
-                     for spec in S["datasets"]], ignore_index=True)
+
+# %% [markdown]
+# ## Compute, convergence and the metrics per method
+
+# %%
+compute = gx.compute_tables(table, late, specs=S["datasets"], archs=[S["arch"]], latent_dim=2, batch_size=S["batch"])
 reporting.save_table(compute, out, "07_compute", keys=["dataset", "variant"])
 for k, spec in enumerate(S["datasets"]):  # the curves behind the convergence check (mean over seeds)
     h = history[history.dataset == spec.name].rename(columns={"variant": "label"})
@@ -147,60 +150,14 @@ plots.save_figure(fig, out, "07_metrics")
 # %% [markdown]
 # ## Verdict
 #
-# Decided by `gpelib.verdicts` (SPEC §2): per-seed values, paired by seed, give a median and an order-statistics
-# interval over seeds for each GMEGAN − baseline difference; the spread over seeds compares each seed's absolute
-# deviation from its method's mean (a Levene-type comparison; "ours" gives the std). Each claim is decided for GMEGAN
-# as printed and as released against the seven baselines (GMEGAN-mean is shown in the tables and figures). A claim is
-# inconclusive while any run behind it had not converged.
+# Decided by `gpelib.claims.gan_mixtures` with the rules of `gpelib.verdicts` (SPEC §2): per-seed values, paired by
+# seed, give a median and an order-statistics interval over seeds for each GMEGAN − baseline difference; the spread
+# over seeds compares each seed's absolute deviation from its method's mean (a Levene-type comparison; "ours" gives
+# the std). Each claim is decided for GMEGAN as printed and as released against the seven baselines (GMEGAN-mean is
+# shown in the tables and figures). A claim is inconclusive while any run behind it had not converged.
 
 # %%
-BASELINES = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
-REFS = {"as printed": "GMEGAN", "as released": "GMEGAN-released"}
-rows = []
-for spec in S["datasets"]:
-    t, sm = table[table.dataset == spec.name], summary[summary.dataset == spec.name].set_index("variant")
-    lt = late[late.dataset == spec.name]
-    for how, ref in REFS.items():
-        keep = [ref, *BASELINES]
-        per_seed = {c: gx.paired_values(t, c, keep)
-                    for c in ("modes_covered", "transport_agreement", "energy", "cyclic3_encoder")}
-        dev = {c: gx.paired_values(t, c, keep, spread_over="seed") for c in ("modes_covered", "energy")}
-        runs_late = gx.late_by_run(lt, keep)
-        own_late = gx.late_by_run(lt, [ref])  # Thm 3 is about GMEGAN alone
-        others = lambda col, fmt="{:.3g}": "; ".join(f"{k} {fmt.format(sm.loc[k, col])}" for k in BASELINES)  # noqa
-        spread = [verdicts.best_of(dev[c], ref, better="lower", strict=False) for c in ("modes_covered", "energy")]
-        for claim, paper, ours, decision in [
-            (f"GMEGAN {how} covers at least as many modes as every baseline (median over seeds)",
-             "Fig. 5: GMEGAN covers every mode; other methods often fail to capture clusters",
-             f"{ref} {sm.loc[ref, 'modes_covered_mean']:.3g}/{spec.n_modes} (high quality "
-             f"{sm.loc[ref, 'high_quality_mean']:.2f}); {others('modes_covered_mean')}",
-             verdicts.best_of(per_seed["modes_covered"], ref, better="higher", strict=False)),
-            (f"GMEGAN {how} follows the optimal transport map more often than every baseline (transport agreement, "
-             "median over seeds)",
-             "Fig. 5 rows 1/3, Thm 3: only GMEGAN keeps the radial colour order (a monotone generator)",
-             f"{ref} {sm.loc[ref, 'transport_agreement_mean']:.3f} (eq. A.2 aligned "
-             f"{sm.loc[ref, 'monotonicity_mean']:.3f}); {others('transport_agreement_mean', '{:.3f}')}",
-             verdicts.best_of(per_seed["transport_agreement"], ref, better="higher")),
-            (f"GMEGAN {how} varies least across seeds (std of modes covered and of the energy distance no larger "
-             "than any baseline's)",
-             "§6.2: GMEGAN's results were insensitive to initialisation, unlike other methods",
-             f"std modes: {ref} {sm.loc[ref, 'modes_covered_std']:.3g}, worst baseline "
-             f"{sm.loc[BASELINES, 'modes_covered_std'].max():.3g}; std energy: {ref} {sm.loc[ref, 'energy_std']:.3g}; "
-             f"{others('energy_std')}",
-             verdicts.all_of(spread, detail=(f"per-seed |deviation from the method's mean| of modes: "
-                                             f"{spread[0].detail}; of energy: {spread[1].detail}"))),
-            (f"GMEGAN {how}'s generator is c_T-cyclically monotone under its own encoder T (≥ 99 % of random "
-             "triples, every seed)",
-             "Thm 3: Γ = {(G(y), y)} is c_T-cyclically monotone, c_T(x, y) = ‖T(x) − y‖²/2",
-             f"{ref} {sm.loc[ref, 'cyclic3_encoder_mean']:.3f} of triples (with the ideal encoder, aligned: "
-             f"{sm.loc[ref, 'cyclic3_mean']:.3f}); baselines with an encoder: "
-             + "; ".join(f"{k} {sm.loc[k, 'cyclic3_encoder_mean']:.3f}" for k in ("VAEGAN", "VEEGAN")),
-             verdicts.at_least(per_seed["cyclic3_encoder"][ref], 0.99)),
-        ]:
-            behind = own_late if claim.startswith(f"GMEGAN {how}'s generator") else runs_late
-            rows.append(verdicts.Claim.from_decision(f"{spec.name}: {claim}", paper, ours,
-                                                     verdicts.converged_or_inconclusive(decision, behind),
-                                                     profile=profile))
+rows = gan_mixtures.decide(table, summary, late, profile=profile, datasets=[spec.name for spec in S["datasets"]])
 reporting.save_verdict(rows, out, "07", profile=profile)
 display(reporting.verdict_table(rows))
 

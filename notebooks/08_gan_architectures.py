@@ -56,10 +56,10 @@ workers = None  # parallel training processes; None: one per CPU core (1 on a GP
 seed = 0
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
-from gpelib import metrics, parallel, plots, profiles, reporting, verdicts
+from gpelib import metrics, parallel, plots, profiles, reporting
+from gpelib.claims import gan_images
 from gpelib.gan import experiments as gx
 
 profile = profiles.resolve_profile(profile)
@@ -106,15 +106,17 @@ runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_work
 table = gx.sweep_table(runs)
 RUN_KEYS = ["dataset", "method", "label", "variant", "arch", "seed"]  # name a run; its seconds go to 08_timings.csv
 reporting.save_table(table.assign(metric=METRIC), out, "08_runs", keys=RUN_KEYS)
-history = pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True)
+history = gx.history_table(runs)
 reporting.save_table(history, out, "08_history", keys=["dataset", "variant", "method", "arch", "seed", "iteration"])
 late = gx.late_improvement(history, last=0.2, by=("dataset", "variant", "arch", "seed"), window=3)
 reporting.save_table(late, out, "08_late_improvement")
-compute = pd.concat([gx.compute_table(table[(table.dataset == spec.name) & (table.arch == arch)],
-                                      late[(late.dataset == spec.name) & (late.arch == arch)],
-                                      key=gx.shape_key(arch, spec.load()[0].shape, S["latent"], S["batch"]),
-                                      by=("dataset", "arch", "variant"))
-                     for spec in S["datasets"] for arch in S["archs"]], ignore_index=True)
+
+# %% [markdown]
+# ## Compute, convergence and the scores per method
+
+# %%
+compute = gx.compute_tables(table, late, specs=S["datasets"], archs=S["archs"], latent_dim=S["latent"],
+                            batch_size=S["batch"], by=("dataset", "arch", "variant"))
 reporting.save_table(compute, out, "08_compute", keys=["dataset", "arch", "variant"])
 KID = "kid" in table
 summary = gx.summarize(table, ["fd", "fd_last", *(["kid"] if KID else []), "relative_std", "classes_covered",
@@ -146,47 +148,16 @@ for spec in S["datasets"]:
 # %% [markdown]
 # ## Verdict
 #
-# Decided by `gpelib.verdicts` (SPEC §2): each GMEGAN − baseline difference is paired by (architecture, seed) and
-# summarised by its median and order-statistics interval over those pairs (the "seeds" column counts them). The
-# spread across architectures compares, per seed, each architecture's absolute deviation from the method's mean over
-# the architectures (a Levene-type comparison; "ours" gives the std over all runs). Each claim is decided for GMEGAN
-# as printed and as released against the seven baselines; a claim is inconclusive while a run behind it had not
-# converged.
+# Decided by `gpelib.claims.gan_images` with the rules of `gpelib.verdicts` (SPEC §2): each GMEGAN − baseline
+# difference is paired by (architecture, seed) and summarised by its median and order-statistics interval over those
+# pairs (the "seeds" column counts them). The spread across architectures compares, per seed, each architecture's
+# absolute deviation from the method's mean over the architectures (a Levene-type comparison; "ours" gives the std
+# over all runs). Each claim is decided for GMEGAN as printed and as released against the seven baselines; a claim is
+# inconclusive while a run behind it had not converged.
 
 # %%
-BASELINES = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
-REFS = {"as printed": "GMEGAN", "as released": "GMEGAN-released"}
-UNITS = ("arch", "seed")
-note = f"paired by (architecture, seed): 'seeds' counts the {len(S['archs']) * len(S['seeds'])} pairs"
-rows = []
-for spec in S["datasets"]:
-    t, sm = table[table.dataset == spec.name], summary[summary.dataset == spec.name].set_index("variant")
-    lt = late[late.dataset == spec.name]
-    for how, ref in REFS.items():
-        keep = [ref, *BASELINES]
-        per = {c: gx.paired_values(t, c, keep, units=UNITS) for c in ("fd", "relative_std")}
-        # per seed: |value − the method's mean over the architectures|
-        dev = {c: gx.paired_values(t, c, keep, units=UNITS, spread_over="arch") for c in ("fd", "relative_std")}
-        runs_late = gx.late_by_run(lt, keep, units=UNITS)
-        for col, values, what, paper in [
-            ("fd_mean", per["fd"], f"the lowest mean {METRIC}", "Fig. 6: lowest mean FID"),
-            ("fd_std", dev["fd"], f"the smallest spread of {METRIC} across architectures",
-             "Fig. 6: lowest variance among the architectures"),
-            ("relative_std_mean", per["relative_std"], "the lowest mean relative std of class counts (best mode "
-             "coverage)", "Fig. 7: lowest mean relative std"),
-            ("relative_std_std", dev["relative_std"], "the smallest spread of the relative std across architectures",
-             "Fig. 7: lowest variance among the architectures"),
-        ]:
-            v = sm.loc[keep, col]
-            kid = (f" (KID {sm.loc[ref, 'kid_mean']:.3g}; best baseline {sm.loc[BASELINES, 'kid_mean'].min():.3g})"
-                   if KID and col == "fd_mean" else "")
-            rows.append(verdicts.Claim.from_decision(
-                f"{spec.name}: GMEGAN {how} has {what}", paper,
-                f"{ref} {v[ref]:.3g} (rank {1 + int((v < v[ref]).sum())} of {len(v)}){kid}; "
-                + ", ".join(f"{o} {x:.3g}" for o, x in v.drop(ref).items()),
-                verdicts.converged_or_inconclusive(verdicts.best_of(values, ref, better="lower"), runs_late),
-                profile=profile, note=note + ("; spread = |deviation from the method's mean over the architectures|"
-                                              if col.endswith("_std") else "")))
+rows = gan_images.decide(table, summary, late, profile=profile, metric=METRIC, archs=S["archs"], seeds=S["seeds"],
+                         datasets=[spec.name for spec in S["datasets"]])
 reporting.save_verdict(rows, out, "08", profile=profile)
 print({k: e.description for k, e in extractors.items()})
 display(reporting.verdict_table(rows))

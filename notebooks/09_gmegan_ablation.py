@@ -40,7 +40,8 @@ seed = 0
 import pandas as pd
 from IPython.display import Markdown, display
 
-from gpelib import metrics, parallel, plots, profiles, reporting, verdicts
+from gpelib import metrics, parallel, plots, profiles, reporting
+from gpelib.claims import gan_ablation
 from gpelib.gan import experiments as gx
 
 profile = profiles.resolve_profile(profile)
@@ -50,6 +51,9 @@ S = profiles.preset("09", profile, data_root=data_root)
 workers = workers or (1 if profile == "smoke" else parallel.default_workers(device))
 spec = S["dataset"]
 print(f"profile={profile}  out={out}  workers={workers}\n{S}")
+
+# %% [markdown]
+# ## The classifier behind the scores (notebook 08's, cached in `runs/classifiers/`)
 
 # %%
 train, _ = spec.load()
@@ -62,11 +66,12 @@ extractor = metrics.default_feature_extractor(
     weights_path=inception_weights, tag=tag, epochs=S["classifier_epochs"], width=S["classifier_width"], seed=seed,
     device=device)
 METRIC = extractor.name
-ABLATIONS = {"": {}, " λ1 = 0 (no GME)": {"lambda1": 0.0}, " λ2 = 0 (no critic penalty)": {"lambda2": 0.0},
-             " λ3 = 0 (no reconstruction)": {"lambda3": 0.0}}
-FULL = {"as printed": ("GMEGAN", "gmegan"), "as released": ("GMEGAN-released", "gmegan_released")}
-variants = {f"{label}{suffix}": (method, hyper) for label, method in FULL.values()
-            for suffix, hyper in ABLATIONS.items()}
+
+# %% [markdown]
+# ## GMEGAN as printed and as released, each full and with λ1, λ2 or λ3 = 0 (`gpelib.gan.experiments.ABLATIONS`)
+
+# %%
+variants = gx.ablation_variants()  # "GMEGAN λ1 = 0 (no GME)" → ("gmegan", {"lambda1": 0.0}), …
 jobs = gx.equal_time_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed + s for s in S["seeds"]],
                           units=S["units"], multiple=S["multiple"], milestones=S["milestones"],
                           evaluations=S["evaluations"], latent_dim=S["latent"], batch_size=S["batch"],
@@ -78,12 +83,17 @@ runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_work
 table = gx.sweep_table(runs)
 reporting.save_table(table.assign(metric=METRIC), out, "09_runs",
                      keys=["dataset", "method", "label", "variant", "arch", "seed"])  # seconds: 09_timings.csv
-history = pd.concat([r.history.assign(dataset=r.dataset) for r in runs], ignore_index=True)
+history = gx.history_table(runs)
 late = gx.late_improvement(history, last=0.2, by=("dataset", "variant", "arch", "seed"), window=3)
 reporting.save_table(late, out, "09_late_improvement")
 summary = gx.summarize(table, ["fd", "relative_std", "classes_covered"])
 reporting.save_table(summary.assign(metric=METRIC), out, "09_summary")
 display(summary.round(3))
+
+# %% [markdown]
+# ## Fig. 8: the scores of every variant over architectures and seeds
+
+# %%
 fig = plots.metric_boxes(table, {"fd": f"{METRIC} (mean of the {S['best_k']} lowest)",
                                  "relative_std": "relative std of class counts"}, x="variant", order=list(variants),
                          title=f"GMEGAN ablations, {spec.name}, {len(S['archs'])} architectures × "
@@ -93,41 +103,15 @@ plots.save_figure(fig, out, "09_ablation_boxes")
 # %% [markdown]
 # ## Verdict
 #
-# Decided by `gpelib.verdicts` (SPEC §2): each difference is paired by (architecture, seed) and summarised by its
-# median and order-statistics interval over those pairs (the "seeds" column counts them). The impact of a term is the
-# ABSOLUTE change of the score when it is removed, whatever its direction (a change opposite to the paper's is named
-# in the note); the spread across architectures compares, per seed, each architecture's absolute deviation from its
-# variant's mean over the architectures ("ours" gives the std over all runs).
+# Decided by `gpelib.claims.gan_ablation` with the rules of `gpelib.verdicts` (SPEC §2): each difference is paired by
+# (architecture, seed) and summarised by its median and order-statistics interval over those pairs (the "seeds"
+# column counts them). The impact of a term is the ABSOLUTE change of the score when it is removed, whatever its
+# direction (a change opposite to the paper's is named in the note); the spread across architectures compares, per
+# seed, each architecture's absolute deviation from its variant's mean over the architectures ("ours" gives the std
+# over all runs).
 
 # %%
-UNITS = ("arch", "seed")
-note = f"paired by (architecture, seed): 'seeds' counts the {len(S['archs']) * len(S['seeds'])} pairs"
-sm = summary.set_index("variant")
-rows = []
-for how, (full, _) in FULL.items():
-    names = [f"{full}{suffix}" for suffix in ABLATIONS]
-    fd = gx.paired_values(table, "fd", names, units=UNITS)
-    dev = gx.paired_values(table, "fd", names[1:], units=UNITS, spread_over="arch")
-    ablations = {v: fd[v] for v in names[1:]}
-    runs_late = gx.late_by_run(late, names, units=UNITS)
-    for claim, paper, ours, decision, extra in [
-        (f"GMEGAN {how}: removing any regulariser raises the mean {METRIC} (full GMEGAN best)",
-         "Fig. 8: excluding any term significantly decreases performance",
-         f"{full} {sm.fd_mean[full]:.3g}; " + ", ".join(f"{v}: {sm.fd_mean[v]:.3g}" for v in ablations),
-         verdicts.best_of(fd, full, better="lower"), ""),
-        (f"GMEGAN {how}: λ3 = 0 has the least impact (smallest change of the score, in either direction)",
-         "§6.4: λ3 may have the least impact on performance",
-         ", ".join(f"{v}: {sm.fd_mean[v] - sm.fd_mean[full]:+.3g}" for v in ablations),
-         verdicts.least_impact(fd[full], ablations, names[3], paper_sign=+1), ""),
-        (f"GMEGAN {how}: λ1 = 0 is the least stable across architectures (largest spread of {METRIC})",
-         "§6.4: removing the GME cost λ1 significantly deteriorates the stability",
-         f"std {full} {sm.fd_std[full]:.3g}; " + ", ".join(f"{v}: {sm.fd_std[v]:.3g}" for v in ablations),
-         verdicts.best_of(dev, names[1], better="higher"),
-         "; spread = |deviation from the variant's mean over the architectures|"),
-    ]:
-        rows.append(verdicts.Claim.from_decision(claim, paper, ours,
-                                                 verdicts.converged_or_inconclusive(decision, runs_late),
-                                                 profile=profile, note=note + extra))
+rows = gan_ablation.decide(table, summary, late, profile=profile, metric=METRIC, archs=S["archs"], seeds=S["seeds"])
 reporting.save_verdict(rows, out, "09", profile=profile)
 print(extractor.description)
 display(reporting.verdict_table(rows))

@@ -38,9 +38,8 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from gpelib import models, plots, profiles, reporting, theory, verdicts
-from gpelib.geometry import theorem1_bound
-from gpelib.train import TrainConfig, train_encoder
+from gpelib import plots, profiles, reporting, theory, theory_checks
+from gpelib.claims import theory as claims_theory
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -86,29 +85,9 @@ display(ex1)
 
 # %%
 alphas = S["alphas"]
-agree, prop1_ok, prop1_n, thm2 = True, 0, 0, []
-for k in range(S["maps"]):
-    # data near a d-dimensional subspace of R^D; maps from near-isometries (k = 0) to strongly distorting ones
-    t = k / S["maps"]
-    Z = torch.randn(n, d, generator=g, dtype=torch.float64)
-    X = torch.cat([Z, 0.02 * torch.randn(n, D - d, generator=g, dtype=torch.float64)], 1)
-    Q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
-    Y = (Z @ Q) * (1 + t * torch.randn(d, generator=g, dtype=torch.float64)) \
-        + t * torch.randn(n, d, generator=g, dtype=torch.float64)
-    dx2 = ((X[:, None] - X[None]) ** 2).sum(-1).numpy()
-    dy2 = ((Y[:, None] - Y[None]) ** 2).sum(-1).numpy()
-    off = ~np.eye(n, dtype=bool)
-    C = float(theory.gme_v(X, Y))
-    for a in alphas:
-        f1, f2 = theory.weak_bilipschitz_forms(dx2[off], dy2[off], a)
-        agree &= bool(np.array_equal(f1, f2))
-        covered, ok = theory.separated_pair_bounds(dx2[off], dy2[off], a, 0.5)
-        prop1_n += int(covered.sum())
-        prop1_ok += int(ok.sum())
-        mu = float(theory.k_alpha_mass_v(X, Y, [a])[0])  # the V-statistic pair measure, as gme_v's
-        thm2.append(dict(map=k, alpha=a, gme=C, empirical=mu, bound=theorem1_bound(C, a)))
-thm2 = pd.DataFrame(thm2)
+thm2, prop1 = theory_checks.random_map_checks(n, (D, d), S["maps"], alphas, g)
 reporting.save_table(thm2, out, "10_theorem2")
+reporting.save_table(prop1, out, "10_proposition1")
 best = thm2[thm2.gme == thm2.gme.min()]
 display(best)
 
@@ -116,47 +95,23 @@ display(best)
 # ## Proposition 2 and Theorem 3: the Hessian of the GME cost in the latent coordinates
 
 # %%
-X = torch.randn(n, D, generator=g, dtype=torch.float64)
-H0 = theory.hessian(theory.gme_v, X, torch.zeros(n, d, dtype=torch.float64))
-collapsed_err = float((H0 - theory.collapsed_hessian(X, d)).abs().max())
-z0, lo0, hi0 = theory.zero_modes(H0)
-errs = []
-for _ in range(10):
-    Y, Hd = (torch.randn(n, d, generator=g, dtype=torch.float64) for _ in range(2))
-    q = float(Hd.reshape(-1) @ theory.hessian(theory.gme_v, X, Y) @ Hd.reshape(-1))
-    errs.append(abs(float(theory.second_variation(X, Y, Hd)) - q) / max(abs(q), 1e-300))
-thm3 = []  # the two-sided bound (THEORY.md §9) over random (T, h), from near-isometries to distorting maps
-for k in range(S["maps"]):
-    t = k / S["maps"]
-    Xr = torch.randn(n, D, generator=g, dtype=torch.float64)
-    Yr = Xr[:, :d] * (1 + t * torch.randn(d, generator=g, dtype=torch.float64)) \
-        + t * torch.randn(n, d, generator=g, dtype=torch.float64)
-    lo_, val_, hi_ = theory.second_variation_bounds(Xr, Yr, torch.randn(n, d, generator=g, dtype=torch.float64))
-    thm3.append(dict(map=k, gme=float(theory.gme_v(Xr, Yr)), lower=lo_, second_variation=val_, upper=hi_))
-thm3 = pd.DataFrame(thm3)
+thm3, spectra, variation = theory_checks.hessian_checks(n, (D, d), S["maps"], g)
 reporting.save_table(thm3, out, "10_theorem3_bounds")
-Xd = torch.randn(n, d, generator=g, dtype=torch.float64)
-Q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
-zi, loi, hii = theory.zero_modes(theory.hessian(theory.gme_v, Xd, Xd @ Q), rtol=1e-9)
-rigid = d + d * (d - 1) // 2
-print(f"collapsed map: max |autograd − closed form| {collapsed_err:.2e}; eigenvalues in [{lo0:.3g}, {hi0:.2g}], "
-      f"{z0} zero (d = {d})\nsecond variation: max relative error {max(errs):.1e}\nisometry: {zi} zero eigenvalues "
-      f"(rigid motions: {rigid}), smallest {loi:.2g}")
+reporting.save_table(spectra, out, "10_hessian_spectra")
+reporting.save_table(variation, out, "10_second_variation")
+col, iso = (spectra.set_index("point").loc[p] for p in ("collapsed", "isometry"))
+print(f"collapsed map: max |autograd − closed form| {col.closed_form_error:.2e}; eigenvalues in [{col.smallest:.3g}, "
+      f"{col.largest:.2g}], {col.zero_modes} zero (d = {d})\nsecond variation: max relative error "
+      f"{variation.relative_error.max():.1e}\nisometry: {iso.zero_modes} zero eigenvalues (rigid motions: "
+      f"{iso.expected_zero_modes}), smallest {iso.smallest:.2g}")
 
 # %% [markdown]
 # ## Remark 1: the GME cost's curvature stays bounded as the encoder stretches; the MDS cost's grows like L²
 
 # %%
-Xs = torch.rand(30, 2, generator=g, dtype=torch.float64)
-rem = []
-for L in S["lipschitz"]:
-    Y = Xs * torch.tensor([L, 1 / L], dtype=torch.float64)
-    rem += [dict(L=L, cost="GME (log)", top_eigenvalue=theory.top_eigenvalue(theory.hessian(theory.gme_v, Xs, Y))),
-            dict(L=L, cost="MDS (squared)", top_eigenvalue=theory.top_eigenvalue(theory.hessian(theory.mds_v, Xs, Y)))]
-rem = pd.DataFrame(rem)
+rem = theory_checks.remark1_spectra(S["lipschitz"], g)
 reporting.save_table(rem, out, "10_remark1")
-big = rem[rem.L >= 4]
-slope = {c: theory.power_law_exponent(gg.L, gg.top_eigenvalue) for c, gg in big.groupby("cost")}
+slope = theory_checks.remark1_slopes(rem)
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for c, gg in rem.groupby("cost"):
     ax.loglog(gg.L, gg.top_eigenvalue, "o-", label=f"{c}: slope {slope[c]:.2f} (L ≥ 4)")
@@ -175,37 +130,19 @@ display(rem.pivot_table(index="L", columns="cost", values="top_eigenvalue"))
 # any latent cloud, with exact W₁ (POT) — a circle in R^10, decoders of growing error.
 
 # %%
-Xg = torch.randn(n, D, generator=g, dtype=torch.float64)
-gd = theory.gme_gradient_descent(Xg, 1.5 * Xg[:, :d] + 0.3 * torch.randn(n, d, generator=g, dtype=torch.float64),
-                                 S["gd_steps"])
-K = np.arange(1, S["gd_steps"] + 1)
-cor1_rise = float(np.diff(gd["cost"]).max())
-cor1_margin = float((2 * gd["lam"] * gd["cost"][0] / K - np.minimum.accumulate(gd["grad_sq"])).min())
-lem3 = []
-for k in range(5):
-    A = np.eye(d + 1, d) + (0.1 + 0.1 * k) * rng.normal(size=(d + 1, d))
-    mc, se, exact = theory.lemma3_sides(A, S["mc_samples"], seed=seed + k)
-    lem3.append(dict(matrix=k, monte_carlo=mc, se=se, closed_form=exact, z=abs(mc - exact) / se))
-lem3 = pd.DataFrame(lem3)
+gd, gd_bound = theory_checks.corollary1_run(n, (D, d), S["gd_steps"], g)
+lem3 = theory_checks.lemma3_table(d, S["mc_samples"], rng, seed=seed)
 P = np.linalg.qr(rng.normal(size=(10, 2)))[0]
 circle = lambda k: np.c_[np.cos(2 * np.pi * rng.random(k)), np.sin(2 * np.pi * rng.random(k))] @ P.T  # noqa: E731
 Xc = circle(S["n_circle"])
-thm6 = []
-for scale in (0.6, 0.8, 1.0):
-    T = scale * np.array([[1.0, 0.3], [0.0, 0.8], [0.1, 0.2]]) @ P.T
-    rho = circle(S["n_circle"]) @ T.T + 0.05 * rng.normal(size=(S["n_circle"], 3))
-    for err in (0.0, 0.05, 0.2):
-        dec = lambda y, T=T, err=err: y @ np.linalg.pinv(T).T + err * np.sin(3 * y[:, :1])  # noqa: E731
-        lhs, rhs, a = theory.thm6_core(Xc, T, dec, rho)
-        thm6.append(dict(encoder_scale=scale, alpha=a, decoder_error=err, w1=lhs, bound=rhs))
-thm6 = pd.DataFrame(thm6)
+thm6 = theory_checks.thm6_sweep(Xc, P, circle, rng)
 thm4 = pd.DataFrame([dict(alpha=a, **theory.decoder_hessian_1d(a)) for a in S["thm4_alphas"]])
-thm4_slope = theory.power_law_exponent(1 / thm4.alpha, thm4.gd_iterations)
 reporting.save_table(thm4, out, "10_theorem4")
 display(thm4.round(4))
 reporting.save_table(lem3, out, "10_lemma3")
 reporting.save_table(thm6, out, "10_theorem6_core")
-reporting.save_table(pd.DataFrame({"step": np.arange(len(gd["cost"])), "cost": gd["cost"]}), out, "10_corollary1")
+reporting.save_table(gd, out, "10_corollary1")
+reporting.save_table(gd_bound, out, "10_corollary1_bound")
 display(lem3.round(5))
 display(thm6.round(4))
 
@@ -236,7 +173,6 @@ axes[1].set(xscale="log", yscale="log", xlabel="chart radius r", ylabel="mass of
             title="Thm 1: excluded pairs")
 fig.tight_layout()
 plots.save_figure(fig, out, "10_theorem1_jl")
-per_seed = lambda N, dd, col: jl[(jl.charts == N) & (jl.d == dd)].sort_values("seed")[col].tolist()  # noqa: E731
 display(jl.groupby(["charts", "d"])[["r", "one_minus_alpha", "excluded"]].mean().round(4))
 
 # %% [markdown]
@@ -277,18 +213,10 @@ display(rem3)
 # Tx′| on separated pairs of K_α, √((1−α)/(αγ)) on close ones, the diameter outside K_α (a circle in R^10, γ = ½).
 
 # %%
-conc = []
-for L in S["prop6_lipschitz"]:
-    pop, cn = theory.gme_concentration(L, S["prop6_ns"], S["prop6_draws"], pairs=S["prop6_pairs"], seed=seed)
-    for i, nn in enumerate(S["prop6_ns"]):
-        conc.append(dict(L=L, n=nn, population=pop, mean=cn[i].mean(), sd=cn[i].std(ddof=1),
-                         q95=np.quantile(np.abs(cn[i] - pop), 0.95)))
-conc = pd.DataFrame(conc)
+conc = theory_checks.concentration_table(S["prop6_lipschitz"], S["prop6_ns"], S["prop6_draws"], pairs=S["prop6_pairs"],
+                                  seed=seed)
 reporting.save_table(conc, out, "10_proposition6", keys=["L", "n"])
-n_slope = {L: theory.power_law_exponent(gg.n, gg.sd) for L, gg in conc.groupby("L")}
-big_n = conc[conc.n == max(S["prop6_ns"])]
-logL_slope = theory.power_law_exponent(np.log(big_n.L), big_n.sd)
-L_slope = theory.power_law_exponent(big_n.L, big_n.sd)
+n_slope = theory_checks.concentration_slopes(conc)[0]
 fig, ax = plt.subplots(figsize=(5, 3.5))
 for L, gg in conc.groupby("L"):
     ax.loglog(gg.n, gg.sd, "o-", label=f"L = {L}: slope {n_slope[L]:.2f}")
@@ -323,170 +251,22 @@ Psheet = np.linalg.qr(rng.normal(size=(10, 3)))[0]
 sheet = lambda k: torch.tensor(np.c_[(u := rng.standard_normal((k, 2))), 0.15 * (u**2).sum(1)] @ Psheet.T,  # noqa: E731
                                dtype=torch.float32)
 x_sheet, x_sheet_val = sheet(S["trained_points"]), sheet(300)
-torch.manual_seed(seed)
-sheet_enc = models.make_encoder((10,), 2, hidden=64, n_layers=3)
-sheet_run = train_encoder(sheet_enc, x_sheet, val_data=x_sheet_val, config=TrainConfig(
-    iterations=S["trained_iterations"], batch_size=100, lr=1e-3, eval_every=max(S["trained_iterations"] // 4, 1),
-    seed=seed, progress=False))
-with torch.no_grad():
-    Xs_val, Ys_val = x_sheet_val.double(), sheet_enc(x_sheet_val).double()
-C_sheet = float(theory.gme_v(Xs_val, Ys_val))
-trained = pd.DataFrame([dict(alpha=a, gme=C_sheet, empirical=float(theory.k_alpha_mass_v(Xs_val, Ys_val, [a])[0]),
-                             bound=theorem1_bound(C_sheet, a)) for a in alphas])
+trained = theory_checks.trained_encoder_k_alpha(x_sheet, x_sheet_val, alphas, iterations=S["trained_iterations"],
+                                                 seed=seed)
 reporting.save_table(trained, out, "10_theorem2_trained")
 display(trained.round(4))
 
 # %% [markdown]
 # ## Verdict
+#
+# Decided from the tables above by `gpelib.claims.theory.decide` (each statement's rule and tolerance in its
+# docstring; tested in `tests/test_claims_theory.py`).
 
 # %%
-thm2_margin = (thm2.empirical - thm2.bound).to_numpy()
-useful = thm2[(thm2.alpha == max(alphas))].sort_values("gme").iloc[0]
-rows = [
-    verdicts.Claim.from_decision(
-        "GPE Example 1: the monotone map onto N(0,1) has slope e^{−m₀²/2}/σ at the centre",
-        "eq. 17: T'(0) = f_µ(0)/φ(0)", f"largest relative error {ex1.rel_error.max():.1e} over m₀ = "
-        f"{', '.join(f'{s:g}' for s in seps)} (slope {ex1.slope_exact.min():.2e} at m₀ = {max(seps):g})",
-        verdicts.at_most(ex1.rel_error.to_numpy(), 1e-6), profile=profile),
-    verdicts.Claim.from_decision(
-        "Definition 1: the two forms of weak α-bi-Lipschitz agree on every pair",
-        "GMEGAN (3.6) ⇔ α ≤ (1+|Δy|²)/(1+|Δx|²) ≤ 1/α", f"{'all' if agree else 'not all'} pairs of {S['maps']} "
-        f"maps × {len(alphas)} α agree", verdicts.at_least([float(agree)], 1.0), profile=profile),
-    verdicts.Claim.from_decision(
-        "Proposition 1: separated pairs in K_α satisfy α(1−γ)|Δx|² ≤ |Δy|² ≤ (1/α+γ)|Δx|² (γ = ½)",
-        "GMEGAN Prop. 1", f"{prop1_ok:,} of {prop1_n:,} covered pairs", verdicts.at_least([prop1_ok], prop1_n),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        "Theorem 2 (GMEGAN Thm 1): µ²[K_α] ≥ 1 − C/(log α)² on the empirical (V-statistic) pair measure",
-        "exact for any measure", f"min margin {thm2_margin.min():+.3g} over {len(thm2):,} (map, α); the "
-        f"nearest isometry at α = {useful.alpha:g}: bound {useful.bound:.3f} ≤ {useful.empirical:.3f} "
-        f"(C = {useful.gme:.2g})",
-        verdicts.at_least(thm2.empirical.to_numpy(), thm2.bound.to_numpy()), profile=profile),
-    verdicts.Claim.from_decision(
-        "Proposition 2: a collapsed map is a saddle — Hessian −(8/n²)Lap(w)⊗I_d, ≤ 0 with exactly d zero modes",
-        "THEORY.md §8 (derived)", f"max deviation {collapsed_err:.1e}; {z0} zero eigenvalues (d = {d}), largest "
-        f"{hi0:.1g}", verdicts.all_of([verdicts.at_most([collapsed_err], 1e-12), verdicts.at_least([z0], d),
-                                       verdicts.at_most([z0], d), verdicts.at_most([hi0], 1e-12)]),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        "Theorem 3: the second variation equals its closed form; at an isometry the Hessian is ≥ 0 with the rigid "
-        "motions as its only zero modes", "THEORY.md §9", f"max relative error {max(errs):.1e}; isometry: {zi} zero "
-        f"eigenvalues (rigid motions {rigid}), smallest {loi:.1g}",
-        verdicts.all_of([verdicts.at_most(errs, 1e-9), verdicts.at_least([zi], rigid), verdicts.at_most([zi], rigid),
-                         verdicts.at_least([loi], -1e-10)]), profile=profile),
-    verdicts.Claim.from_decision(
-        "Theorem 3: −4√C‖h‖²_Lip(E|Δx|⁴)^½ ≤ δ²C(h,h) ≤ ‖h‖²_Lip(2E|Δx|² + 4√C(E|Δx|⁴)^½) over random (T, h)",
-        "THEORY.md §9 (Hölder shape; constants not recovered)", f"{len(thm3)} (T, h): smallest margins "
-        f"{(thm3.second_variation - thm3.lower).min():.3g} (lower), {(thm3.upper - thm3.second_variation).min():.3g}"
-        f" (upper); lower bound {thm3.lower.iloc[thm3.gme.idxmin()]:.3g} at the smallest C "
-        f"({thm3.gme.min():.2g}) vs {thm3.lower.iloc[thm3.gme.idxmax()]:.3g} at the largest ({thm3.gme.max():.2g})",
-        verdicts.all_of([verdicts.at_least(thm3.second_variation.to_numpy(), thm3.lower.to_numpy()),
-                         verdicts.at_most(thm3.second_variation.to_numpy(), thm3.upper.to_numpy())]),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        "Remark 1: the GME Hessian stays bounded as L grows, the MDS Hessian grows like L²",
-        "log-L vs L² growth (shape; constants not recovered)", f"log-log slopes for L ≥ 4: GME "
-        f"{slope['GME (log)']:.2f}, MDS {slope['MDS (squared)']:.2f}",
-        verdicts.all_of([verdicts.at_most([slope["GME (log)"]], 0.25), verdicts.within([slope["MDS (squared)"]],
-                                                                                         1.8, 2.2)]),
-        profile=profile),
-]
-rows += [
-    verdicts.Claim.from_decision(
-        "Corollary 1: gradient descent with step 1/λ̂ never raises the GME cost and min_k |∇C|² ≤ 2λ̂C₀/K",
-        "THEORY.md §9 (standard argument, App. D)", f"{S['gd_steps']} steps: cost {gd['cost'][0]:.3g} → "
-        f"{gd['cost'][-1]:.3g}, largest rise {cor1_rise:.1e}, min margin of the bound {cor1_margin:.2g}",
-        verdicts.all_of([verdicts.at_most([cor1_rise], 1e-15), verdicts.at_least([cor1_margin], 0.0)]),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        "Lemma 3: ⨍(|Av|²−1)² = (2Σ(λᵢ−1)² + (Σ(λᵢ−1))²)/(m(m+2)) for linear maps",
-        "THEORY.md §11 (derived identity)", f"Monte Carlo ({S['mc_samples']:,} directions) within "
-        f"{lem3.z.max():.2f} standard errors of the closed form over {len(lem3)} matrices",
-        verdicts.at_most(lem3.z.to_numpy(), 4.0), profile=profile),
-    verdicts.Claim.from_decision(
-        "Theorem 4 (m = 1): the decoder Hessian's eigenvalues lie in [2αρ_min, 2ρ_max/α]; gradient descent "
-        "iterations grow like α⁻²", "eq. 31 and the rate (1 − 1/κ)^k (eq. 33; exact form lost)",
-        f"α = {', '.join(f'{a:g}' for a in thm4.alpha)}: all eigenvalues inside (the extreme encoder attains both "
-        f"ends); iterations {', '.join(f'{int(i):,}' for i in thm4.gd_iterations)}, log-log slope in 1/α "
-        f"{thm4_slope:.2f}",
-        verdicts.all_of([verdicts.at_least(thm4.lambda_min.to_numpy(), thm4.lower.to_numpy() * (1 - 1e-12)),
-                         verdicts.at_most(thm4.lambda_max.to_numpy(), thm4.upper.to_numpy() * (1 + 1e-12)),
-                         verdicts.within([thm4_slope], 1.8, 2.2)]), profile=profile),
-    verdicts.Claim.from_decision(
-        "Theorem 6 core: W₁(µ_n, S#ρ) ≤ α⁻¹W₁(T#µ_n, ρ) + E_ρ|T⁻¹y − Sy| (exact W₁)",
-        "Step 1 + Lemma 4 of Thm 6 (constant-free)", f"{len(thm6)} (encoder, decoder) pairs on a circle in R^10: "
-        f"W₁ {thm6.w1.min():.3f}–{thm6.w1.max():.3f} vs bound {thm6.bound.min():.3f}–{thm6.bound.max():.3f}",
-        verdicts.at_most(thm6.w1.to_numpy(), thm6.bound.to_numpy()), profile=profile),
-]
-rows += [
-    verdicts.Claim.from_decision(
-        "Theorem 1 (JL construction, eq. 13): 1 − α falls as the dimension d grows, at every chart size",
-        "d ≳ δ⁻² log N with 1 − α = O(δ) (eqs. 11–12; constants lost)",
-        "; ".join(f"N = {N}: " + " → ".join(f"{np.mean(per_seed(N, dd, 'one_minus_alpha')):.3f}"
-                                             for dd in S["jl_dims"]) for N in S["jl_charts"])
-        + f" (d = {', '.join(map(str, S['jl_dims']))})",
-        verdicts.all_of([verdicts.shrinks([per_seed(N, dd, "one_minus_alpha") for dd in S["jl_dims"]])
-                         for N in S["jl_charts"]]), profile=profile),
-    verdicts.Claim.from_decision(
-        f"Theorem 1: at d = {max(S['jl_dims'])}, 1 − α falls and the boundary layer's mass → 0 as the charts shrink",
-        "1 − α = O(δ) once r is small (eq. 8); the excluded set is a boundary layer of width → 0",
-        f"r = {', '.join(f'{r:.3g}' for r in sorted(jl.r.unique(), reverse=True))}: 1 − α "
-        + " → ".join(f"{np.mean(per_seed(N, max(S['jl_dims']), 'one_minus_alpha')):.3f}" for N in S["jl_charts"])
-        + "; excluded " + " → ".join(f"{np.mean(per_seed(N, max(S['jl_dims']), 'excluded')):.4f}"
-                                     for N in S["jl_charts"]),
-        verdicts.all_of([verdicts.shrinks([per_seed(N, max(S["jl_dims"]), c) for N in S["jl_charts"]])
-                         for c in ("one_minus_alpha", "excluded")]), profile=profile),
-]
-at9 = trained[trained.alpha == max(alphas)].iloc[0]
-rows += [
-    verdicts.Claim.from_decision(
-        "Lemma 2 (m = 1): ∫F_T dµ ≤ C·ε^β — a power law in the GME cost with β > 0",
-        "THEORY.md §11 (β lost: shape only)", f"C(T) {thm5.gme.max():.2g} → {thm5.gme.min():.2g}: ∫F_T dµ "
-        f"{thm5.f_integral.max():.3g} → {thm5.f_integral.min():.2g}, fitted β = {beta_fit:.2f}",
-        verdicts.all_of([verdicts.at_least([beta_fit], 0.1), verdicts.shrinks(
-            list(thm5.sort_values("gme", ascending=False).f_integral))]), profile=profile),
-    verdicts.Claim.from_decision(
-        "Theorem 5 (m = 1): the decoder's condition number → ρ_max/ρ_min as the encoder's GME cost → 0",
-        "THEORY.md §11 (constants lost: the limit is checked)", "κ/(ρ_max/ρ_min) − 1 = " + " → ".join(
-            f"{e:.2g}" for e in thm5.sort_values("gme", ascending=False).excess) + f" as C(T) → {thm5.gme.min():.1g}",
-        verdicts.all_of([verdicts.shrinks(list(thm5.sort_values("gme", ascending=False).excess)),
-                         verdicts.at_most([thm5.excess.iloc[-1]], 0.01)]), profile=profile),
-    verdicts.Claim.from_decision(
-        "Remark 3: in L²(T#µ) the decoder objective's Hessian is exactly 2·Id; ‖h‖²_{T#µ}/‖h‖²_vol ∈ "
-        "[αρ_min, ρ_max/α]", "THEORY.md §10", f"max |H − 2I| {rem3.hessian_error.max():.1e}; norm ratios "
-        + ", ".join(f"α = {r.alpha:g}: {r.ratio_min:.3f}–{r.ratio_max:.3f} in [{r.lower:.3f}, {r.upper:.3f}]"
-                    for r in rem3.itertuples()),
-        verdicts.all_of([verdicts.at_most(rem3.hessian_error.to_numpy(), 1e-12),
-                         verdicts.at_least(rem3.ratio_min.to_numpy(), rem3.lower.to_numpy()),
-                         verdicts.at_most(rem3.ratio_max.to_numpy(), rem3.upper.to_numpy())]), profile=profile),
-    verdicts.Claim.from_decision(
-        "Proposition 6: C_n concentrates around C like n^{−1/2}, with L entering only through log L",
-        "tail 2exp(−cnt²/((log L)⁴ + (log L)²t)) (constants lost: shape)", "sd(C_n) slopes in n "
-        + ", ".join(f"{v:.2f}" for v in n_slope.values()) + f" (L = {', '.join(map(str, n_slope))}); at n = "
-        f"{max(S['prop6_ns'])} sd grows like (log L)^{logL_slope:.2f}, i.e. L^{L_slope:.2f} (L² would be slope 2)",
-        verdicts.all_of([verdicts.within(list(n_slope.values()), -0.65, -0.35), verdicts.at_most([logL_slope], 2.3),
-                         verdicts.at_most([L_slope], 1.0)]), profile=profile),
-    verdicts.Claim.from_decision(
-        "Lemma 6: W₁(µ_n, T⁻¹#ρ) ≤ the optimal latent plan's pair bound (separated / close / outside K_α)",
-        "THEORY.md §12 (constant-free)", ", ".join(f"α = {r.alpha:g}: W₁ {r.w1:.3f} ≤ {r.bound:.3f}"
-                                                   for r in lem6.itertuples()),
-        verdicts.at_most(lem6.w1.to_numpy(), lem6.bound.to_numpy()), profile=profile),
-    verdicts.Claim.from_decision(
-        "GMEGAN Proposition 2: |ψ*(x) − ψ*(x′)| ≤ ω(|x − x′|/α) for the optimal discriminator ψ* = f∘T",
-        "GMEGAN Prop. 2 (exact on empirical duals)", f"{int(prop2.violations.sum())} violating pairs over "
-        f"{len(prop2)} encoders (α {prop2.alpha.max():.2g} → {prop2.alpha.min():.2g}); Lip ψ / Lip f "
-        + ", ".join(f"{r.lip_psi / r.lip_f:.2f} ≤ {1 / r.alpha:.2f}" for r in prop2.itertuples()),
-        verdicts.all_of([verdicts.at_most(prop2.violations.to_numpy(), 0.0),
-                         verdicts.at_most(prop2.lip_psi.to_numpy(), prop2.bound.to_numpy() * (1 + 1e-12))]),
-        profile=profile),
-    verdicts.Claim.from_decision(
-        f"Theorem 2 on a trained GPE encoder: with a small cost the bound carries information at α = {at9.alpha:g}",
-        "THEORY.md §4 (exact; informative once C ≪ (log α)²)", f"held-out C = {C_sheet:.2g} after "
-        f"{S['trained_iterations']:,} iterations: µ²[K_α] {at9.empirical:.4f} ≥ bound {at9.bound:.4f} at α = "
-        f"{at9.alpha:g}; " + ", ".join(f"α = {r.alpha:g}: {r.empirical:.3f} ≥ {r.bound:.3f}"
-                                      for r in trained.itertuples() if r.alpha != at9.alpha),
-        verdicts.all_of([verdicts.at_least(trained.empirical.to_numpy(), trained.bound.to_numpy()),
-                         verdicts.at_least([at9.bound], 0.5)]), profile=profile),
-]
+tables = dict(example1_slopes=ex1, proposition1=prop1, theorem2=thm2, hessian_spectra=spectra,
+              second_variation=variation, theorem3_bounds=thm3, remark1=rem, corollary1=gd, corollary1_bound=gd_bound,
+              lemma3=lem3, theorem4=thm4, theorem6_core=thm6, theorem1_jl=jl, theorem5=thm5, remark3=rem3,
+              proposition6=conc, lemma6=lem6, gmegan_prop2=prop2, theorem2_trained=trained)
+rows = claims_theory.decide(tables, profile=profile, settings=S)
 reporting.save_verdict(rows, out, "10", profile=profile)
 display(reporting.verdict_table(rows))

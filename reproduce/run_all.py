@@ -32,6 +32,7 @@ import time
 import traceback
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -41,6 +42,7 @@ from gpelib.reporting import markdown_table  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 FIGURES = ROOT / "figures"
+_DECIDED = ("holds", "fails", "inconclusive")
 
 
 def discover(only: list[str] | None) -> list[Path]:
@@ -132,10 +134,17 @@ def run_one(nb: Path, run_dir: Path, profile: str, device: str | None, log_outpu
         return False, time.perf_counter() - t0, msg
 
 
-def _counts_line(counts: dict[str, int]) -> str:
-    decided = sum(counts[o] for o in ("holds", "fails", "inconclusive"))
-    return (f"**{counts['holds']} hold, {counts['fails']} fail, {counts['inconclusive']} inconclusive** "
-            f"(of {decided} claims decided); {counts['sanity']} sanity check(s), {counts['n/a']} n/a")
+def _counts_line(t: dict[str, dict[str, int]]) -> str:
+    """One line of a :func:`gpelib.verdicts.tally`: paper claims and our checks counted apart."""
+    p, c = t["paper"], t["check"]
+    return (f"**paper claims: {p['holds']} hold, {p['fails']} fail, {p['inconclusive']} inconclusive; "
+            f"our checks: {c['holds']} hold, {c['fails']} fail, {c['inconclusive']} inconclusive**; "
+            f"{t['sanity']['sanity']} sanity check(s), {p['n/a'] + c['n/a']} n/a")
+
+
+def _summary_row(title: str, t: dict[str, dict[str, int]]) -> dict[str, Any]:
+    return {"notebook": title, **{f"{k} {o}": t[k][o] for k in ("paper", "check") for o in _DECIDED},
+            "sanity": t["sanity"]["sanity"], "n/a": t["paper"]["n/a"] + t["check"]["n/a"]}
 
 
 def _env_key(prov: dict) -> str:
@@ -192,14 +201,41 @@ def provenance_section(meta: dict[str, dict]) -> list[str]:
     return lines
 
 
+def _verdict_section(fig_dir: Path, nb: str, title: str, info: dict) -> tuple[dict, list[str]]:
+    """One notebook's section of the report: its run, its counts, its verdict table, conclusion, figures, executed
+    notebook and timing files; and its :func:`gpelib.verdicts.tally`."""
+    from gpelib.reporting import is_timing_file, read_verdict
+    from gpelib.verdicts import tally
+
+    df = read_verdict(fig_dir / f"{nb}_verdict.csv")
+    counts = tally(df)
+    out = [f"## {title}"]
+    if info:
+        out.append(f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
+                   f"{'ok' if info.get('ok') else 'FAILED'} ({info.get('date', '')})")
+    out += ["", _counts_line(counts), "", markdown_table(df), ""]
+    conclusion = fig_dir / f"{nb}_conclusion.md"
+    if conclusion.exists():
+        out += [f"**Conclusion.** {conclusion.read_text().strip()}", ""]
+    figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
+    if figs:
+        out += ["Figures: " + ", ".join(f"[{f}]({f})" for f in figs), ""]
+    if (fig_dir / "executed" / f"{title}.ipynb").is_file():
+        out += [f"Executed notebook: [executed/{title}.ipynb](executed/{title}.ipynb)", ""]
+    timed = sorted(p.name for p in fig_dir.glob(f"{nb}_*") if is_timing_file(p.name))
+    if timed:
+        out += ["Timing files (wall-clock: they differ between identical runs): " + ", ".join(f"`{f}`" for f in timed),
+                ""]
+    return counts, out
+
+
 def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     """``report.md``: where every result comes from (:func:`provenance_section`), a count of outcomes per notebook,
     then every ``NN_verdict.csv`` in ``fig_dir`` as a table with its figures and its timing files. Outcomes (SPEC
     §2): holds / fails / inconclusive are counted; sanity checks (cannot fail) and n/a (a profile that decides
     nothing) are shown but not counted as claims. The report's date is that of the latest run, so rewriting it
     from the same records gives the same file."""
-    from gpelib.reporting import TIMING_FILES, is_timing_file, read_verdict
-    from gpelib.verdicts import OUTCOMES, outcome_counts
+    from gpelib.reporting import TIMING_FILES
 
     meta_path = fig_dir / "runs.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
@@ -215,7 +251,9 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
         "Each section is the verdict table a notebook ends with: the paper's claim, our number, and the outcome in",
         "our run — *holds*, *fails* or *inconclusive* (the interval over seeds straddles the null, censoring leaves it",
         "open, or a run had not converged), *sanity* (a check that cannot fail: not counted) or *n/a* (the profile",
-        "decides nothing). `gpelib.verdicts` decides every outcome. Figures and tidy CSVs with the same prefix sit",
+        "decides nothing). Each row has a stable `id` and a `kind`: *paper* (a claim the paper makes) or *check*",
+        "(ours: a control, a mechanism test, a metric's floor), counted apart. `gpelib.claims` decides every outcome.",
+        "Figures and tidy CSVs with the same prefix sit",
         "beside this file. Rerun with the same commit, environment and hardware, every figure and CSV comes out the",
         "same bytes except the **timing files**, which record wall-clock (each section names its own; declared in",
         f"`gpelib.reporting.TIMING_FILES`: {declared}).",
@@ -225,32 +263,10 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     sections, summary = [], []
     for csv in sorted(fig_dir.glob("*_verdict.csv")):
         nb = csv.name.split("_verdict")[0]
-        df = read_verdict(csv)
-        counts = outcome_counts(df)
         title = next((k for k in meta if k.startswith(nb)), nb)
-        info = meta.get(title, {})
-        summary.append({"notebook": title, **counts})
-        sections.append(f"## {title}")
-        if info:
-            sections.append(
-                f"profile `{info.get('profile')}`, {info.get('seconds', 0):.0f} s, "
-                f"{'ok' if info.get('ok') else 'FAILED'} ({info.get('date', '')})"
-            )
-        sections += ["", _counts_line(counts), "", markdown_table(df), ""]
-        conclusion = fig_dir / f"{nb}_conclusion.md"
-        if conclusion.exists():
-            sections += [f"**Conclusion.** {conclusion.read_text().strip()}", ""]
-        figs = sorted(p.name for p in fig_dir.glob(f"{nb}_*.png"))
-        if figs:
-            sections.append("Figures: " + ", ".join(f"[{f}]({f})" for f in figs))
-            sections.append("")
-        if (fig_dir / "executed" / f"{title}.ipynb").is_file():
-            sections += [f"Executed notebook: [executed/{title}.ipynb](executed/{title}.ipynb)", ""]
-        timed = sorted(p.name for p in fig_dir.glob(f"{nb}_*") if is_timing_file(p.name))
-        if timed:
-            sections.append("Timing files (wall-clock: they differ between identical runs): "
-                            + ", ".join(f"`{f}`" for f in timed))
-            sections.append("")
+        counts, text = _verdict_section(fig_dir, nb, title, meta.get(title, {}))
+        summary.append(_summary_row(title, counts))
+        sections += text
     with_verdict = {csv.name.split("_verdict")[0] for csv in fig_dir.glob("*_verdict.csv")}
     for title in sorted(meta):  # tutorials (the quickstart) state no claims: their figures are listed all the same
         nb = title[:2]
@@ -265,8 +281,8 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
         if (fig_dir / "executed" / f"{title}.ipynb").is_file():
             sections += [f"Executed notebook: [executed/{title}.ipynb](executed/{title}.ipynb)", ""]
     if summary:
-        table = pd.DataFrame(summary, columns=["notebook", *OUTCOMES])
-        table.loc[len(table)] = ["all", *(int(table[o].sum()) for o in OUTCOMES)]
+        table = pd.DataFrame(summary)
+        table.loc[len(table)] = ["all", *(int(table[c].sum()) for c in table.columns[1:])]
         parts += ["## Outcomes", "", markdown_table(table), ""]
     parts += sections
     failed = [k for k, v in meta.items() if not v.get("ok")]
@@ -277,7 +293,7 @@ def write_report(fig_dir: Path, runs: list[dict], profile: str) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default=os.environ.get("GPE_PROFILE") or "quick",
                     help="smoke, quick or paper (default: $GPE_PROFILE, else quick)")
@@ -291,6 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", type=float, metavar="SCALE", default=None,
                     help="every budget × SCALE (e.g. 1e-3), capped (gpelib.profiles.dry_run): every code path of the "
                          "profile in minutes; results stay in the run folder (never copied), models in its runs/")
+    return ap
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, checked: a bad dry-run scale is argparse's error; an unknown profile (from --profile, make's
+    PROFILE= or $GPE_PROFILE) one line on stderr, exit 2, nothing written."""
+    ap = _parser()
     args = ap.parse_args(argv)
     if args.dry_run is not None:
         from gpelib.profiles import DryRun
@@ -300,89 +323,117 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             ap.error(str(e))
     if args.profile not in ("smoke", "quick", "paper"):  # argparse checks choices on the command line, not defaults
-        # one line, nothing written (the same check whether the name came from --profile, make or $GPE_PROFILE)
         print(f"run_all.py: error: unknown profile {args.profile!r}; choose smoke, quick or paper "
               "(--profile, PROFILE= for make, or $GPE_PROFILE)", file=sys.stderr)
         raise SystemExit(2)
+    return args
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Path, bool]:
+    """The run folder (created) and whether results are copied into figures/; a dry run's kernels read the scale and
+    keep their models in the run folder, not runs/."""
+    dry = "-dry" if args.dry_run is not None else ""
+    run_dir = args.run_dir or ROOT / "runs" / f"{args.profile}{dry}-{datetime.now():%Y%m%d-%H%M%S}"
+    (run_dir / "executed").mkdir(parents=True, exist_ok=True)
+    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
+    copy = (args.profile != "smoke" or args.copy) and not args.no_copy and args.dry_run is None
+    if args.dry_run is not None:
+        os.environ["GPE_DRY_RUN"] = repr(args.dry_run)
+        os.environ.setdefault("GPE_RUNS_DIR", str(run_dir / "runs"))
+        print(f"dry run: budgets × {args.dry_run:g} (capped), models in {os.environ['GPE_RUNS_DIR']}; "
+              "results are not copied into figures/", flush=True)
+    return run_dir, copy
+
+
+def _run_books(books: list[Path], run_dir: Path, args: argparse.Namespace, copy: bool,
+               prov: dict) -> tuple[list[dict], list[str]]:
+    """Run every notebook that is out of date (all with --force): its record for runs.json, and the failures."""
+    from gpelib.reporting import is_timing_file
+
+    runs, failures = [], []
+    for nb in books:
+        fp = fingerprint(nb, args.profile, args.device, prov["packages"], args.dry_run)
+        if copy and not args.force and up_to_date(nb, fp):
+            print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
+                  "--force reruns)")
+            continue
+        print(f"  {nb.stem} ...", end=" ", flush=True)
+        ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
+        print(f"{'ok' if ok else 'FAILED'} ({secs:.0f} s){'  ' + err if err else ''}", flush=True)
+        prefix = nb.name[:3]
+        outputs = sorted(f.name for f in (run_dir / "figures").iterdir() if f.name.startswith(prefix))
+        runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
+                     "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}", "fingerprint": fp,
+                     "outputs": outputs, "timing_outputs": [o for o in outputs if is_timing_file(o)],
+                     "seeds": seeds_of(nb, args.profile), "device": args.device, "provenance": prov})
+        if not ok:
+            failures.append(nb.stem)
+    return runs, failures
+
+
+def _copy_results(run_dir: Path, runs: list[dict], failures: list[str], profile: str) -> list[dict]:
+    """Copy the good notebooks' outputs and executed copies into figures/; a failed notebook's partial outputs and
+    record stay in the run folder (whose own report records the failures), figures/ keeps its last good ones.
+    Returns the records of the notebooks that succeeded."""
+    FIGURES.mkdir(exist_ok=True)
+    failed = tuple(name[:3] for name in failures)
+    for f in (run_dir / "figures").iterdir():
+        if f.is_file() and not f.name.startswith(failed):
+            shutil.copy2(f, FIGURES / f.name)
+    (FIGURES / "executed").mkdir(exist_ok=True)
+    for r in runs:  # the executed notebooks, outputs included: browsable beside the figures they made
+        src = run_dir / "executed" / f"{r['notebook']}.ipynb"
+        if r["ok"] and src.is_file():
+            shutil.copy2(src, FIGURES / "executed" / src.name)
+    if failures:
+        print(f"report of this run, failures included: {write_report(run_dir / 'figures', runs, profile)}")
+    return [r for r in runs if r["ok"]]
+
+
+def _publish(target: Path, runs: list[dict], profile: str) -> None:
+    """The report (and, for figures/, the README's findings, generated from the verdict CSVs by claim id); a no-op
+    rerun leaves the report (and its date) and runs.json as they are."""
+    if not runs and (target / "report.md").exists():
+        print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
+        return
+    print(f"report: {write_report(target, runs, profile)}")
+    if target == FIGURES and (ROOT / "README.md").exists():
+        from gpelib.reporting import findings_block, update_readme
+
+        try:
+            if update_readme(ROOT / "README.md", findings_block(FIGURES)):
+                print("README.md: findings updated from figures/")
+        except (KeyError, ValueError) as e:  # a headline id missing, markers removed: say so, don't lose the run
+            print(f"README.md findings not updated: {e}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
     previous = {k: os.environ.get(k) for k in ("GPE_PROFILE", "GPE_DRY_RUN", "GPE_RUNS_DIR")}
     os.environ["GPE_PROFILE"] = args.profile  # the kernels' subprocesses inherit the profile
     try:
-
         books = discover(args.only)
-        dry = "-dry" if args.dry_run is not None else ""
-        run_dir = args.run_dir or ROOT / "runs" / f"{args.profile}{dry}-{datetime.now():%Y%m%d-%H%M%S}"
-        (run_dir / "executed").mkdir(parents=True, exist_ok=True)
-        (run_dir / "figures").mkdir(parents=True, exist_ok=True)
-        copy = (args.profile != "smoke" or args.copy) and not args.no_copy and args.dry_run is None
-        if args.dry_run is not None:  # the kernels read the scale; their models go to the run folder, not runs/
-            os.environ["GPE_DRY_RUN"] = repr(args.dry_run)
-            os.environ.setdefault("GPE_RUNS_DIR", str(run_dir / "runs"))
-            print(f"dry run: budgets × {args.dry_run:g} (capped), models in {os.environ['GPE_RUNS_DIR']}; "
-                  "results are not copied into figures/", flush=True)
+        run_dir, copy = _prepare(args)
         print(f"running {len(books)} notebook(s) under profile '{args.profile}' into {run_dir}", flush=True)
-
         from gpelib import provenance
-        from gpelib.reporting import is_timing_file
 
         prov = provenance.collect(args.device)  # before any output is copied: the commit and tree the run starts from
         print(f"provenance: {provenance.summary(prov)}", flush=True)
-        runs, failures = [], []
-        for nb in books:
-            fp = fingerprint(nb, args.profile, args.device, prov["packages"], args.dry_run)
-            if copy and not args.force and up_to_date(nb, fp):
-                print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
-                      "--force reruns)")
-                continue
-            print(f"  {nb.stem} ...", end=" ", flush=True)
-            ok, secs, err = run_one(nb, run_dir, args.profile, args.device, args.log_output)
-            print(f"{'ok' if ok else 'FAILED'} ({secs:.0f} s){'  ' + err if err else ''}", flush=True)
-            prefix = nb.name[:3]
-            outputs = sorted(f.name for f in (run_dir / "figures").iterdir() if f.name.startswith(prefix))
-            runs.append({"notebook": nb.stem, "ok": ok, "seconds": round(secs, 1), "profile": args.profile,
-                         "error": err, "date": f"{datetime.now():%Y-%m-%d %H:%M}", "fingerprint": fp,
-                         "outputs": outputs, "timing_outputs": [o for o in outputs if is_timing_file(o)],
-                         "seeds": seeds_of(nb, args.profile), "device": args.device, "provenance": prov})
-            if not ok:
-                failures.append(nb.stem)
-
-        target = FIGURES if copy else run_dir / "figures"
-        if copy:  # a failed notebook's partial outputs and record stay in the run folder; figures/ keeps the last good
-            FIGURES.mkdir(exist_ok=True)
-            failed = tuple(name[:3] for name in failures)
-            for f in (run_dir / "figures").iterdir():
-                if f.is_file() and not f.name.startswith(failed):
-                    shutil.copy2(f, FIGURES / f.name)
-            (FIGURES / "executed").mkdir(exist_ok=True)
-            for r in runs:  # the executed notebooks, outputs included: browsable beside the figures they made
-                src = run_dir / "executed" / f"{r['notebook']}.ipynb"
-                if r["ok"] and src.is_file():
-                    shutil.copy2(src, FIGURES / "executed" / src.name)
-            if failures:  # the run folder's own report records the failures (and the tracebacks sit beside it)
-                print(f"report of this run, failures included: {write_report(run_dir / 'figures', runs, args.profile)}")
-            runs = [r for r in runs if r["ok"]]
-        if runs or not (target / "report.md").exists():
-            print(f"report: {write_report(target, runs, args.profile)}")
-            if target == FIGURES and (ROOT / "README.md").exists():  # the README's findings: generated, not typed
-                from gpelib.reporting import findings_block, update_readme
-
-                try:
-                    if update_readme(ROOT / "README.md", findings_block(FIGURES)):
-                        print("README.md: findings updated from figures/")
-                except (KeyError, ValueError) as e:  # a headline claim renamed, markers removed: say so, don't fail
-                    print(f"README.md findings not updated: {e}", file=sys.stderr)
-        else:  # a no-op rerun leaves the report (and its date) and runs.json as they are
-            print(f"nothing ran: {target / 'report.md'} and runs.json unchanged")
+        runs, failures = _run_books(books, run_dir, args, copy, prov)
+        if copy:
+            runs = _copy_results(run_dir, runs, failures, args.profile)
+        _publish(FIGURES if copy else run_dir / "figures", runs, args.profile)
         if failures:
             print(f"FAILED notebooks: {', '.join(failures)} (tracebacks in {run_dir / 'executed'})", file=sys.stderr)
             return 1
         return 0
-
     finally:  # a caller in the same process (a test) keeps its own profile
         for k, v in previous.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
 
 if __name__ == "__main__":
     sys.exit(main())

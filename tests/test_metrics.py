@@ -9,7 +9,7 @@ import scipy.linalg
 import torch
 from sklearn.datasets import load_digits
 
-from gpelib import metrics
+from gpelib import features, metrics
 from gpelib.metrics import (
     INCEPTION_WEIGHTS_FILE,
     ClassifierFeatures,
@@ -162,7 +162,7 @@ def test_classifier_cache_round_trip(classifier, digits, monkeypatch):
     def no_training(*a, **k):
         raise AssertionError("should have loaded the cached classifier")
 
-    monkeypatch.setattr(metrics, "train_classifier", no_training)
+    monkeypatch.setattr(features, "train_classifier", no_training)  # load_or_train lives in gpelib.features
     again = ClassifierFeatures.load_or_train(cache, x, y, tag="digits", epochs=8, seed=0, device="cpu")
     assert again.cache_path == clf.cache_path and again.test_accuracy == clf.test_accuracy
     np.testing.assert_array_equal(again.features(x[:50]), clf.features(x[:50]))

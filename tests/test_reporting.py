@@ -29,43 +29,57 @@ def test_output_dir_defaults_under_runs(monkeypatch, tmp_path):
     assert reporting.output_dir(tmp_path / "x", "quick") == tmp_path / "x"
 
 
-def test_verdict_table_requires_columns_and_maps_holds(tmp_path):
-    with pytest.raises(ValueError, match="holds"):
-        reporting.verdict_table([{"claim": "a", "paper": 1, "ours": 2}])
+def _c(i: str, outcome: str, kind: str = "paper", **kw) -> verdicts.Claim:
+    return verdicts.Claim(id=i, kind=kind, claim=kw.pop("claim", i), paper="p", ours="o", outcome=outcome, **kw)
+
+
+def test_verdict_table_requires_ids_kinds_and_columns(tmp_path):
+    with pytest.raises(ValueError, match="id"):
+        reporting.verdict_table([{"claim": "a", "paper": 1, "ours": 2, "outcome": "holds", "kind": "paper"}])
     with pytest.raises(ValueError, match="ours"):
-        reporting.verdict_table([{"claim": "a", "paper": 1, "outcome": "holds"}])
-    # the notebooks' older dict rows: a boolean (or None) ``holds``; extra keys become extra columns
-    df = reporting.verdict_table([dict(claim="a", paper=1, ours=2, holds=True),
-                                  dict(claim="b", paper=1, ours=2, holds=False),
-                                  dict(claim="c", paper=1, ours=2, holds=None, extra="x")])
-    assert df.outcome.tolist() == ["holds", "fails", "n/a"] and "holds" not in df
-    assert df.columns.tolist()[:7] == ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
+        reporting.verdict_table([{"id": "gpe.a", "kind": "paper", "claim": "a", "paper": 1, "outcome": "holds"}])
+    with pytest.raises(ValueError, match="kind"):
+        reporting.verdict_table([dict(id="gpe.a", kind="claim", claim="a", paper="1", ours="2", outcome="holds")])
+    with pytest.raises(ValueError, match="unique"):
+        reporting.verdict_table([_c("gpe.a", "holds"), _c("gpe.a", "fails")])
+    # dict rows: the same keys; extra keys become extra columns
+    df = reporting.verdict_table([_c("gpe.a", "holds"), _c("gpe.b", "fails", kind="check"),
+                                  dict(id="gpe.c", kind="paper", claim="c", paper="1", ours="2", outcome="n/a",
+                                       extra="x")])
+    assert df.outcome.tolist() == ["holds", "fails", "n/a"] and df.kind.tolist() == ["paper", "check", "paper"]
+    assert df.columns.tolist()[:9] == ["id", "kind", "claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
     assert df.extra.tolist()[2] == "x"
     path = reporting.save_verdict(df, tmp_path, "07", profile="quick")
     back = pd.read_csv(path)
     assert path.name == "07_verdict.csv" and back.profile.unique().tolist() == ["quick"]
+    assert back.columns.tolist()[:3] == ["profile", "id", "kind"] and back.id.tolist() == ["gpe.a", "gpe.b", "gpe.c"]
     with pytest.raises(ValueError, match="unknown outcome"):
         reporting.save_verdict(df.assign(outcome="yes"), tmp_path, "07", profile="quick")
+    with pytest.raises(ValueError, match="unique claim ids"):
+        reporting.save_verdict(df.assign(id="gpe.a"), tmp_path, "07", profile="quick")
 
 
 def test_verdict_table_of_claims():
     d = verdicts.sooner([100, 110, 120], [200, 210, 150])
-    rows = [verdicts.Claim.from_decision("GPE sooner", "3,800 vs 2.7M", "…", d, profile="quick"),
+    rows = [verdicts.Claim.from_decision("GPE sooner", "3,800 vs 2.7M", "…", d, id="gpe.t1", kind="paper",
+                                         profile="quick"),
             verdicts.Claim.from_decision("bound on its own pairs", "thm 1", "…", verdicts.at_least(0.5, 0.4),
-                                         profile="quick", kind="sanity"),
-            dict(claim="dict row", paper="p", ours="o", outcome="inconclusive", seeds=3)]
+                                         id="gmegan.thm1.own", profile="quick", kind="sanity"),
+            dict(id="gpe.ae", kind="check", claim="dict row", paper="p", ours="o", outcome="inconclusive", seeds=3)]
     df = reporting.verdict_table(rows)
     assert df.outcome.tolist() == ["holds", "sanity", "inconclusive"]
+    assert df.kind.tolist() == ["paper", "sanity", "check"]
     assert df.seeds.tolist() == [3, pd.NA, 3] and df.detail[0] == d.detail and df.note[1] == "check passed"
-    smoke = reporting.verdict_table([verdicts.Claim.from_decision("x", "p", "o", d, profile="smoke")])
+    smoke = reporting.verdict_table([verdicts.Claim.from_decision("x", "p", "o", d, id="gpe.x", kind="paper",
+                                                                  profile="smoke")])
     assert smoke.outcome.tolist() == ["n/a"]
     assert reporting.Claim is verdicts.Claim
 
 
 def test_report_gathers_verdicts(tmp_path):
     run_all = load_runner()
-    reporting.save_verdict(reporting.verdict_table([dict(claim="x | y", paper="p", ours="o", holds=True)]),
-                           tmp_path, "01", profile="quick")
+    reporting.save_verdict(reporting.verdict_table([_c("gpe.x", "holds", claim="x | y")]), tmp_path, "01",
+                           profile="quick")
     (tmp_path / "01_thing.png").write_bytes(b"")
     (tmp_path / "00_samples.png").write_bytes(b"")
     runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "", "date": "d"},
@@ -81,20 +95,22 @@ def test_report_gathers_verdicts(tmp_path):
 
 def test_report_counts_outcomes_per_notebook(tmp_path):
     run_all = load_runner()
-    C = verdicts.Claim
-    rows = [C("a", "p", "o", "holds"), C("b", "p", "o", "holds"), C("c", "p", "o", "fails"),
-            C("d", "p", "o", "inconclusive"), C("e", "p", "o", "sanity", kind="sanity"), C("f", "p", "o", "n/a")]
+    rows = [_c("gpe.a", "holds"), _c("gpe.b", "holds"), _c("gpe.c", "fails"), _c("gpe.d", "inconclusive"),
+            _c("gpe.e", "sanity", kind="sanity"), _c("gpe.f", "n/a"), _c("gpe.g", "holds", kind="check"),
+            _c("gpe.h", "fails", kind="check")]
     reporting.save_verdict(rows, tmp_path, "03", profile="quick")
-    # an older CSV (a yes/no/n/a ``holds`` column) still counts
-    pd.DataFrame({"profile": "quick", "claim": ["g", "h"], "paper": "p", "ours": "o", "holds": ["yes", "n/a"]}
+    # an older CSV (no id/kind: every row a paper claim) still counts
+    pd.DataFrame({"profile": "quick", "claim": ["g", "h"], "paper": "p", "ours": "o", "outcome": ["holds", "n/a"]}
                  ).to_csv(tmp_path / "04_verdict.csv", index=False)
     runs = [{"notebook": "03_speed", "ok": True, "seconds": 3.0, "profile": "quick", "error": "", "date": "d"}]
     report = run_all.write_report(tmp_path, runs, "quick").read_text()
     assert "## Outcomes" in report and report.index("## Outcomes") < report.index("## 03_speed")
-    assert "| 03_speed | 2 | 1 | 1 | 1 | 1 |" in report
-    assert "| 04 | 1 | 0 | 0 | 0 | 1 |" in report
-    assert "| all | 3 | 1 | 1 | 1 | 2 |" in report
-    assert "**2 hold, 1 fail, 1 inconclusive** (of 4 claims decided); 1 sanity check(s), 1 n/a" in report
+    assert "| notebook | paper holds | paper fails | paper inconclusive | check holds | check fails | " in report
+    assert "| 03_speed | 2 | 1 | 1 | 1 | 1 | 0 | 1 | 1 |" in report
+    assert "| 04 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 1 |" in report
+    assert "| all | 3 | 1 | 1 | 1 | 1 | 0 | 1 | 2 |" in report
+    assert ("**paper claims: 2 hold, 1 fail, 1 inconclusive; our checks: 1 hold, 1 fail, 0 inconclusive**; "
+            "1 sanity check(s), 1 n/a") in report
     assert "| g | p | o | holds |" in report and "| nan" not in report  # outcome words, empty cells stay empty
 
 
@@ -184,7 +200,7 @@ def test_report_head_names_provenance_and_timing_files(tmp_path):
     from gpelib import provenance
 
     run_all = load_runner()
-    reporting.save_verdict([verdicts.Claim("a", "p", "o", "holds")], tmp_path, "01", profile="quick")
+    reporting.save_verdict([_c("gpe.a", "holds")], tmp_path, "01", profile="quick")
     (tmp_path / "01_timings.csv").write_text("table,column,value\n")
     prov = provenance.collect("cpu")
     runs = [{"notebook": "01_mixture", "ok": True, "seconds": 3.0, "profile": "quick", "error": "",
@@ -219,25 +235,29 @@ def test_noop_rerun_leaves_report_and_runs_json_alone(tmp_path, monkeypatch):
     assert os.environ.get("GPE_PROFILE") != "quick" or before == "quick"  # main() does not leak its profile
 
 
-def _verdict_csv(folder: Path, nb: str, rows: list[tuple[str, str]]) -> None:
-    pd.DataFrame([dict(profile="quick", claim=c, paper="p", ours="o", outcome=o, seeds="3", detail="", note="")
-                  for c, o in rows]).to_csv(folder / f"{nb}_verdict.csv", index=False)
+def _verdict_csv(folder: Path, nb: str, rows: list[tuple[str, str, str]]) -> None:
+    pd.DataFrame([dict(profile="quick", id=f"gpe.{c.replace(' ', '_')}", kind=k, claim=c, paper="p", ours="o",
+                       outcome=o, seeds="3", detail="", note="") for c, o, k in rows]
+                 ).to_csv(folder / f"{nb}_verdict.csv", index=False)
 
 
-def test_findings_block_counts_per_paper_and_quotes_the_headlines(tmp_path, monkeypatch):
-    monkeypatch.setattr(reporting, "HEADLINES", [("04", "Table 1", "GPE faster"), ("07", "Fig. 5", "modes")])
-    _verdict_csv(tmp_path, "04", [("GPE faster at 0.1", "holds"), ("gap widens", "fails")])
-    _verdict_csv(tmp_path, "02", [("bound on train pairs", "sanity"), ("spread", "inconclusive")])
-    _verdict_csv(tmp_path, "07", [("modes covered", "fails")])
+def test_findings_block_counts_per_paper_and_kind_and_quotes_the_headlines(tmp_path, monkeypatch):
+    monkeypatch.setattr(reporting, "HEADLINES", [("04", "Table 1", "gpe.faster_at_0.1"),
+                                                 ("07", "Fig. 5", "gpe.modes_covered")])
+    _verdict_csv(tmp_path, "04", [("faster at 0.1", "holds", "paper"), ("gap widens", "fails", "paper"),
+                                  ("ae control", "fails", "check")])
+    _verdict_csv(tmp_path, "02", [("bound on train pairs", "sanity", "sanity"), ("spread", "inconclusive", "paper"),
+                                  ("floor", "n/a", "check")])
+    _verdict_csv(tmp_path, "07", [("modes covered", "fails", "paper")])
     (tmp_path / "runs.json").write_text(json.dumps({"04_x": {"profile": "quick", "date": "2026-01-02 03:04",
                                                              "seconds": 600}}))
     block = reporting.findings_block(tmp_path)
-    assert "| GPE (notebooks 04) | 1 | 1 | 0 | 0 |" in block
-    assert "| GMEGAN (notebooks 02, 07) | 0 | 1 | 1 | 1 |" in block
-    assert "- **Table 1** — GPE faster at 0.1: **holds**" in block and "**Fig. 5** — modes covered: **fails**" in block
+    assert "| GPE (notebooks 04) | 1 | 1 | 0 | 0 | 1 | 0 | 0 | 0 |" in block
+    assert "| GMEGAN (notebooks 02, 07) | 0 | 1 | 1 | 0 | 0 | 0 | 1 | 1 |" in block
+    assert "- **Table 1** — faster at 0.1: **holds**" in block and "**Fig. 5** — modes covered: **fails**" in block
     assert "10 min" in block and block.startswith(reporting.README_BEGIN) and block.endswith(reporting.README_END)
-    monkeypatch.setattr(reporting, "HEADLINES", [("04", "x", "no such claim")])
-    with pytest.raises(KeyError, match="no such claim"):
+    monkeypatch.setattr(reporting, "HEADLINES", [("04", "x", "gpe.no_such_claim")])
+    with pytest.raises(KeyError, match="no_such_claim"):
         reporting.findings_block(tmp_path)
 
 
@@ -298,7 +318,7 @@ def test_a_successful_run_copies_its_executed_notebook_and_links_it(monkeypatch,
 
     def ok(nb, run_dir, profile, device, log_output):
         (run_dir / "executed" / nb.name).write_text("{}")
-        reporting.save_verdict([dict(claim="c", paper="p", ours="o", holds=True)], run_dir / "figures", nb.name[:2],
+        reporting.save_verdict([_c("gpe.c", "holds")], run_dir / "figures", nb.name[:2],
                                profile=profile)
         return True, 1.0, ""
 

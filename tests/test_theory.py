@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from gpelib import theory
+from gpelib import theory, theory_checks
 
 
 @pytest.fixture
@@ -263,3 +264,64 @@ def test_power_law_exponent_recovers_the_exponent():
     x = np.array([1.0, 2.0, 5.0, 10.0, 40.0])
     assert theory.power_law_exponent(x, 3.0 * x**1.7) == pytest.approx(1.7, rel=1e-12)
     assert theory.power_law_exponent(x, 0.5 / x) == pytest.approx(-1.0, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ notebook 10's whole experiments
+
+
+def test_random_map_checks_tables_hold_exactly_and_replay_from_the_generator():
+    """Def. 1's forms agree and Prop. 1 / Thm 2 hold on every map; the same generator state gives the same tables
+    (notebook 10's claims test replays the quick run this way)."""
+    run = lambda: theory_checks.random_map_checks(6, (3, 2), 3, [0.5, 0.9], torch.Generator().manual_seed(4))  # noqa: E731
+    thm2, prop1 = run()
+    assert list(thm2.columns) == ["map", "alpha", "gme", "empirical", "bound"] and len(thm2) == 6
+    assert (thm2.empirical >= thm2.bound).all() and thm2.gme.iloc[0] < thm2.gme.iloc[-1]  # map 0 the near-isometry
+    assert prop1.alpha.tolist() == [0.5, 0.9] and prop1.forms_agree.all() and (prop1.pairs == 3 * 30).all()
+    assert (prop1.within == prop1.covered).all() and (prop1.covered <= prop1.pairs).all()
+    again = run()
+    assert thm2.equals(again[0]) and prop1.equals(again[1])
+
+
+def test_hessian_checks_find_the_saddle_the_closed_form_and_the_rigid_motions():
+    thm3, spectra, variation = theory_checks.hessian_checks(7, (3, 2), 4, torch.Generator().manual_seed(5), draws=3)
+    col, iso = (spectra.set_index("point").loc[p] for p in ("collapsed", "isometry"))
+    assert col.zero_modes == col.expected_zero_modes == 2 and col.largest <= 1e-12 and col.closed_form_error < 1e-12
+    assert iso.zero_modes == iso.expected_zero_modes == 3 and iso.smallest > -1e-10
+    assert math.isnan(iso.closed_form_error)
+    assert len(variation) == 3 and (variation.relative_error < 1e-9).all()
+    assert len(thm3) == 4 and (thm3.lower <= thm3.second_variation).all()
+    assert (thm3.second_variation <= thm3.upper).all()
+
+
+def test_remark1_and_concentration_slopes_read_their_tables():
+    L = np.array([1, 4, 16, 64])
+    rem = pd.DataFrame([dict(L=x, cost=c, top_eigenvalue=v) for x in L
+                        for c, v in (("GME (log)", 0.1 * x**-0.5), ("MDS (squared)", 0.3 * x**2.0))])
+    assert theory_checks.remark1_slopes(rem) == pytest.approx({"GME (log)": -0.5, "MDS (squared)": 2.0}, rel=1e-12)
+    conc = pd.DataFrame([dict(L=x, n=k, sd=x**0.25 / math.sqrt(k)) for x in (4, 16, 256) for k in (50, 200, 800)])
+    n_slope, logL_slope, L_slope = theory_checks.concentration_slopes(conc)
+    assert n_slope == pytest.approx({4: -0.5, 16: -0.5, 256: -0.5}, rel=1e-12) and L_slope == pytest.approx(0.25)
+    assert logL_slope > 0
+
+
+def test_remark1_spectra_and_corollary1_run_on_small_problems():
+    g = torch.Generator().manual_seed(6)
+    rem = theory_checks.remark1_spectra([1, 4, 16], g, points=12)
+    assert rem.cost.tolist() == ["GME (log)", "MDS (squared)"] * 3 and (rem.top_eigenvalue > 0).all()
+    cost, bound = theory_checks.corollary1_run(8, (3, 2), 5, g)
+    assert cost.step.tolist() == list(range(6)) and bound.step.tolist() == list(range(5))
+    assert np.diff(cost.cost).max() <= 1e-15 and (np.diff(bound.lambda_hat) >= 0).all()  # λ̂: the largest so far
+
+
+def test_lemma3_table_thm6_sweep_and_concentration_table():
+    rng = np.random.default_rng(0)
+    lem3 = theory_checks.lemma3_table(2, 20000, rng, seed=1, matrices=2)
+    assert lem3.matrix.tolist() == [0, 1] and (lem3.z < 5).all()
+    P = np.linalg.qr(rng.normal(size=(10, 2)))[0]
+    circle = lambda k: np.c_[np.cos(t := 2 * np.pi * rng.random(k)), np.sin(t)] @ P.T  # noqa: E731
+    thm6 = theory_checks.thm6_sweep(circle(40), P, circle, rng)
+    assert len(thm6) == 9 and (thm6.w1 <= thm6.bound).all()
+    assert thm6.alpha.nunique() == 3 and thm6.decoder_error.unique().tolist() == [0.0, 0.05, 0.2]
+    conc = theory_checks.concentration_table([4, 16], [20, 40], 5, pairs=2000, seed=0)
+    assert conc[["L", "n"]].values.tolist() == [[4, 20], [4, 40], [16, 20], [16, 40]] and (conc.sd > 0).all()
+

@@ -319,27 +319,69 @@ def test_decides_by_profile():
 
 def test_claim_rows_smoke_and_sanity():
     h = V.sooner(100, 200)
-    c = V.Claim.from_decision("a sooner than b", "paper 3,800 vs 2.7M", "100 vs 200", h, profile="quick")
+    c = V.Claim.from_decision("a sooner than b", "paper 3,800 vs 2.7M", "100 vs 200", h, id="gpe.table1.x",
+                              kind="paper", profile="quick")
     assert c.outcome == HOLDS and c.seeds == 1 and c.detail == h.detail
-    assert c.as_row() == {"claim": "a sooner than b", "paper": "paper 3,800 vs 2.7M", "ours": "100 vs 200",
-                          "outcome": HOLDS, "seeds": 1, "detail": h.detail, "note": ""}
-    smoke = V.Claim.from_decision("x", "p", "o", V.sooner(200, 100), profile="smoke")
-    assert smoke.outcome == NA and smoke.detail  # the numbers are still shown
-    s = V.Claim.from_decision("bound on its own pairs", "p", "o", V.at_least(0.5, 0.4), profile="smoke",
-                              kind="sanity")
+    assert c.as_row() == {"id": "gpe.table1.x", "kind": "paper", "claim": "a sooner than b",
+                          "paper": "paper 3,800 vs 2.7M", "ours": "100 vs 200", "outcome": HOLDS, "seeds": 1,
+                          "detail": h.detail, "note": ""}
+    smoke = V.Claim.from_decision("x", "p", "o", V.sooner(200, 100), id="gpe.x", kind="check", profile="smoke")
+    assert smoke.outcome == NA and smoke.detail and smoke.kind == "check"  # the numbers are still shown
+    s = V.Claim.from_decision("bound on its own pairs", "p", "o", V.at_least(0.5, 0.4), id="gmegan.thm1.own",
+                              profile="smoke", kind="sanity")
     assert s.outcome == SANITY and s.note == "check passed"
-    bad = V.Claim.from_decision("bound", "p", "o", V.at_least(0.3, 0.4), profile="quick", kind="sanity")
+    bad = V.Claim.from_decision("bound", "p", "o", V.at_least(0.3, 0.4), id="gmegan.b", profile="quick",
+                                kind="sanity")
     assert bad.outcome == SANITY and "FAILED" in bad.note
-    with pytest.raises(ValueError):
-        V.Claim("x", "p", "o", outcome=HOLDS, kind="sanity")
-    with pytest.raises(ValueError):
-        V.Claim("x", "p", "o", outcome="yes")
+    with pytest.raises(ValueError, match="sanity"):
+        V.Claim(id="gpe.x", kind="sanity", claim="x", paper="p", ours="o", outcome=HOLDS)
+    with pytest.raises(ValueError, match="outcome"):
+        V.Claim(id="gpe.x", kind="paper", claim="x", paper="p", ours="o", outcome="yes")
+    with pytest.raises(ValueError, match="kind"):
+        V.Claim(id="gpe.x", kind="claim", claim="x", paper="p", ours="o", outcome=HOLDS)  # the old kind
+    with pytest.raises(TypeError):
+        V.Claim("x", "p", "o", HOLDS)  # keyword-only, id and kind required
+
+
+@pytest.mark.parametrize("good", ["gpe.table1.mnist.eps2.loss_0.1", "gmegan.fig5.12x500.modes", "gpe.thm-4.a_b"])
+def test_claim_ids_accepted(good):
+    assert V.Claim(id=good, kind="paper", claim="c", paper="p", ours="o", outcome=NA).id == good
+
+
+@pytest.mark.parametrize("bad", ["", "gpe", "table1.x", "GPE.table1", "gpe.Table1", "gpe..x", "gpe.x.", "gpe.x y",
+                                 "vae.x", "gpe.mnist_5k!"])
+def test_claim_ids_refused(bad):
+    with pytest.raises(ValueError, match="claim id"):
+        V.Claim(id=bad, kind="paper", claim="c", paper="p", ours="o", outcome=NA)
+
+
+def test_not_decided_is_na_with_its_reason():
+    c = V.Claim.not_decided("GMEGAN FID", "p", "o", id="gmegan.fig6.x", kind="paper", why="n/a (paper profile)")
+    assert c.outcome == NA and c.note == "n/a (paper profile)"
+
+
+def _claims_of_every_kind() -> list:
+    C = V.Claim
+    rows = [("gpe.a", "paper", HOLDS), ("gpe.b", "paper", HOLDS), ("gpe.c", "paper", FAILS),
+            ("gpe.d", "check", INCONCLUSIVE), ("gpe.e", "sanity", SANITY), ("gpe.f", "paper", NA),
+            ("gpe.g", "check", HOLDS), ("gpe.h", "check", NA)]
+    return [C(id=i, kind=k, claim=i, paper="p", ours="o", outcome=o) for i, k, o in rows]
+
+
+def test_tally_counts_paper_claims_and_checks_apart():
+    claims = _claims_of_every_kind()
+    t = V.tally(claims)
+    assert list(t) == list(V.KINDS)
+    assert t["paper"] == {HOLDS: 2, FAILS: 1, INCONCLUSIVE: 0, SANITY: 0, NA: 1}
+    assert t["check"] == {HOLDS: 1, FAILS: 0, INCONCLUSIVE: 1, SANITY: 0, NA: 1}
+    assert t["sanity"][SANITY] == 1 and sum(t["sanity"].values()) == 1
+    assert V.tally(pd.DataFrame([c.as_row() for c in claims])) == t
+    with pytest.raises(ValueError, match="kind"):
+        V.tally(pd.DataFrame({"outcome": [HOLDS], "kind": ["claim"]}))
 
 
 def test_outcome_counts_do_not_count_sanity_or_na():
-    claims = [V.Claim("a", "p", "o", HOLDS), V.Claim("b", "p", "o", HOLDS), V.Claim("c", "p", "o", FAILS),
-              V.Claim("d", "p", "o", INCONCLUSIVE), V.Claim("e", "p", "o", SANITY, kind="sanity"),
-              V.Claim("f", "p", "o", NA)]
+    claims = _claims_of_every_kind()[:6]
     want = {HOLDS: 2, FAILS: 1, INCONCLUSIVE: 1, SANITY: 1, NA: 1}
     assert V.outcome_counts(claims) == want
     assert list(V.outcome_counts(claims)) == list(V.OUTCOMES)

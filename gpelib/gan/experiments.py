@@ -17,9 +17,8 @@ training again.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from torch import Tensor
 
 from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
-from ..verdicts import LATE_LIMIT
 from .diagnostics import (
     cyclical_monotonicity,
     energy_distance,
@@ -39,6 +37,18 @@ from .diagnostics import (
     mode_stats,
     monotonicity_score,
     transport_agreement,
+)
+from .step_table import STEP_SECONDS, equal_time_iterations, shape_key, step_seconds_path
+from .tables import (
+    compare_reference,
+    compute_table,
+    compute_tables,
+    history_table,
+    late_by_run,
+    late_improvement,
+    paired_values,
+    summarize,
+    sweep_table,
 )
 from .train import GANResult, train_gan
 
@@ -59,6 +69,11 @@ __all__ = [
     "compute_table",
     "paired_values",
     "late_by_run",
+    "history_table",
+    "compute_tables",
+    "ABLATIONS",
+    "ABLATED",
+    "ablation_variants",
     "STEP_SECONDS",
     "step_seconds_path",
     "LABELS",
@@ -71,19 +86,6 @@ LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gmegan_mean": "GMEGAN-mean", "gme
 """Display names in the order of the GMEGAN paper's figures ("GMEGAN" is the paper's eq. 5.2 as printed;
 ``-mean`` the same with per-coordinate means; ``-released`` the authors' released settings, see
 :data:`~gpelib.gan.methods.GMEGAN_VARIANTS`)."""
-
-STEP_SECONDS = Path(__file__).with_name("step_seconds.csv")
-"""Seconds per generator iteration of every method on the notebooks' shapes, measured by ``reproduce/bench_gan.py``
-(interleaved rounds on a 2-core CPU, one thread per process as the worker pool runs them): the calibration behind
-:func:`equal_time_iterations`. ``$GPE_STEP_SECONDS`` names another file (:func:`step_seconds_path`)."""
-
-
-def step_seconds_path() -> Path:
-    """The calibration file in use: ``$GPE_STEP_SECONDS`` if set (a dry run, or a GPU machine keeping its own
-    measurements apart from the committed ones), else :data:`STEP_SECONDS`."""
-    env = os.environ.get("GPE_STEP_SECONDS")
-    return Path(env).expanduser() if env else STEP_SECONDS
-
 
 _CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
 
@@ -108,6 +110,10 @@ class MixtureSpec:
     def name(self) -> str:
         return f"{self.n_modes} modes in R^{self.dim}"
 
+    def data_shape(self) -> tuple[int, ...]:
+        """``(dim,)``: one sample's shape (the key of its step-time calibration)."""
+        return (self.dim,)
+
     def load(self):
         from ..data import gaussian_mixture
 
@@ -126,6 +132,10 @@ class ImageSpec:
     n_val: int = 300
     seed: int = 0
     options: tuple[tuple[str, Any], ...] = ()
+
+    def data_shape(self) -> tuple[int, ...]:
+        """``(C, H, W)`` of the images (loaded, cached): the key of its step-time calibration."""
+        return tuple(self.load()[0].shape)
 
     def load(self):
         """``(train, held_out)`` :class:`~gpelib.data.ImageData`, cached per process."""
@@ -301,6 +311,44 @@ def _real_stats(extractor, spec: ImageSpec, n_real: int, key_extra: Any, referen
     return _CACHE[key]
 
 
+def _scorer(ext: Any, real: Any, n_fake: int, seed: int, reference: str) -> Any:
+    """:func:`image_job`'s score at a milestone: ``n_fake`` samples (seeded by the iteration) against the real
+    statistics, the Fréchet distance (and KID against held-out images)."""
+    from ..metrics import feature_stats, frechet_score, kernel_distance
+
+    def score(r: GANResult) -> dict[str, float]:
+        fake = r.method.sample(n_fake, generator=torch.Generator().manual_seed(40_000 + seed + r.iterations)).cpu()
+        if reference == "train":
+            return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
+        f = feature_stats(ext, fake, keep=True)
+        return {"fd": frechet_score(ext, real, f).value, "kid": kernel_distance(real.features, f.features),
+                "iteration": r.iterations}
+
+    return score
+
+
+def _image_metrics(rows: Sequence[Mapping[str, float]], res: GANResult, clf: Any, samples: Tensor, *, best_k: int,
+                   with_kid: bool) -> dict[str, float]:
+    """:func:`image_job`'s metrics from its milestone scores ``rows`` and the final model's ``samples``: the mean of
+    the ``best_k`` lowest Fréchet scores, the last one, KID at the same milestones, the class counts' relative std."""
+    from ..metrics import class_counts, relative_std
+
+    scores = [r["fd"] for r in rows]
+    counts = class_counts(clf.predict(samples), clf.n_classes)
+    order = sorted(range(len(scores)), key=scores.__getitem__)[: max(1, best_k)]
+    best = [scores[i] for i in order]
+    kid = {"kid": float(np.mean([rows[i]["kid"] for i in order])), "kid_last": rows[-1]["kid"]} if with_kid else {}
+    return {
+        "fd": float(np.mean(best)),
+        "fd_last": scores[-1],
+        **kid,
+        "relative_std": relative_std(counts),
+        "classes_covered": float((counts > 0).sum()),
+        "n_classes": float(clf.n_classes),
+        "val_energy": res.final_val,
+    }
+
+
 def image_job(
     method: str,
     spec: ImageSpec,
@@ -344,8 +392,6 @@ def image_job(
     * ``kid``, ``kid_last`` (``reference="held_out"`` only) — the kernel distance at the milestones of the ``best_k``
       lowest Fréchet scores (mean) and at the last milestone.
     """
-    from ..metrics import class_counts, feature_stats, frechet_score, kernel_distance, relative_std
-
     if reference not in ("train", "held_out"):
         raise ValueError(f"reference must be 'train' or 'held_out'; got {reference!r}")
     train, held_out = spec.load()
@@ -362,135 +408,21 @@ def image_job(
                          arch_options=dict(arch_options or {}), val_data=held_out.images, n_val=n_val,
                          config=_config(it, batch_size, seed, eval_every, device, ck))
 
-    def score(r: GANResult) -> dict[str, float]:
-        fake = r.method.sample(n_fake, generator=torch.Generator().manual_seed(40_000 + seed + r.iterations)).cpu()
-        if reference == "train":
-            return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
-        f = feature_stats(ext, fake, keep=True)
-        return {"fd": frechet_score(ext, real, f).value, "kid": kernel_distance(real.features, f.features),
-                "iteration": r.iterations}
-
     key = dict(extractor=ext.description, n_real=n_real, n_fake=n_fake, spec=asdict(spec), protocol=PROTOCOL)
     if reference != "train":
         key["reference"] = reference
     try:
-        rows, res = observe_milestones(train_to, score, milestones, ck, key=key)
+        rows, res = observe_milestones(train_to, _scorer(ext, real, n_fake, seed, reference), milestones, ck, key=key)
     finally:
         if tmp is not None:
             tmp.cleanup()
-    scores = [r["fd"] for r in rows]
     samples = res.method.sample(max(n_counts, n_grid), generator=torch.Generator().manual_seed(50_000 + seed)).cpu()
-    counts = class_counts(clf.predict(samples[:n_counts]), clf.n_classes)
-    order = sorted(range(len(scores)), key=scores.__getitem__)[: max(1, best_k)]
-    best = [scores[i] for i in order]
-    kid = ({"kid": float(np.mean([rows[i]["kid"] for i in order])), "kid_last": rows[-1]["kid"]}
-           if reference == "held_out" else {})
-    metrics = {
-        "fd": float(np.mean(best)),
-        "fd_last": scores[-1],
-        **kid,
-        "relative_std": relative_std(counts),
-        "classes_covered": float((counts > 0).sum()),
-        "n_classes": float(clf.n_classes),
-        "val_energy": res.final_val,
-    }
+    metrics = _image_metrics(rows, res, clf, samples[:n_counts], best_k=best_k, with_kid=reference == "held_out")
     return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
                     variant=variant or LABELS.get(method, method),
                     metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed, variant=variant),
                     samples=samples[:n_grid].clone(), seconds=res.seconds, iterations=res.iterations,
                     checkpoint=checkpoint_dir, hyper=res.method.hyper, budget=res.method.budget())
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Tables
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def sweep_table(runs: Iterable[SweepRun]) -> pd.DataFrame:
-    """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations,
-    generator_updates, critic_updates, real_batches`` — the last three over the whole run: gradient updates of each
-    generator-side and each critic-side network, and real batches consumed (the same ``iterations`` cost different
-    methods different amounts; :meth:`~gpelib.gan.methods.GANMethod.budget`)."""
-    rows = [{"dataset": r.dataset, "method": r.method, "label": r.label, "variant": r.variant, "arch": r.arch,
-             "seed": r.seed, **r.metrics, "seconds": r.seconds, "iterations": r.iterations,
-             **{k: int(v) * int(r.iterations) for k, v in r.budget.items()}} for r in runs]
-    return pd.DataFrame(rows)
-
-
-def summarize(table: pd.DataFrame, metrics: Sequence[str], *, by: Sequence[str] = ("dataset", "variant")
-              ) -> pd.DataFrame:
-    """Mean, standard deviation (ddof=1), min and max of each metric per group: columns ``<metric>_mean`` …"""
-    g = table.groupby(list(by), sort=False)[list(metrics)]
-    out = g.agg(["mean", "std", "min", "max"])
-    out.columns = [f"{m}_{s}" for m, s in out.columns]
-    return out.reset_index()
-
-
-def compare_reference(
-    summary: pd.DataFrame,
-    column: str,
-    *,
-    reference: str,
-    better: str,
-    key: str = "variant",
-    tol: float = 0.0,
-) -> pd.DataFrame:
-    """The ``reference`` row's ``column`` against every other row of ``summary`` (one dataset): columns
-    ``other, reference_value, other_value, reference_better`` where better means higher (``better="higher"``) or
-    lower (``"lower"``) by more than ``tol``, ``tie`` (within ``tol``)."""
-    if better not in ("higher", "lower"):
-        raise ValueError(f"better must be 'higher' or 'lower'; got {better!r}")
-    s = summary.set_index(key)[column]
-    if reference not in s.index:
-        raise KeyError(f"{reference!r} not in {list(s.index)}")
-    ref = float(s[reference])
-    rows = []
-    for other, v in s.items():
-        if other == reference:
-            continue
-        d = (ref - float(v)) if better == "higher" else (float(v) - ref)
-        rows.append({"other": other, "reference_value": ref, "other_value": float(v),
-                     "reference_better": bool(d > tol), "tie": bool(abs(d) <= tol)})
-    return pd.DataFrame(rows)
-
-
-def late_improvement(
-    history: pd.DataFrame, *, last: float = 0.2, by: Sequence[str] = ("dataset", "method", "seed"),
-    column: str = "val_loss", window: int = 1,
-) -> pd.DataFrame:
-    """Is a run still improving when its budget ends? For each group of ``history`` (tidy, one row per evaluation),
-    the relative fall of ``column`` over the last ``last`` fraction of the iterations,
-
-        late_improvement = (v(it_a) − v(it_end)) / |v(it_a)|,
-        it_a = the last evaluation at or before (1 − last)·it_end,
-
-    so 0.3 means the metric (lower is better) still dropped by 30 % in the final fifth — the run had not converged
-    and a longer budget may change its ranking. With ``window`` > 1 each ``v`` is the mean of the ``window``
-    evaluations ending at that point (a held-out estimate fluctuates from one evaluation to the next; one noisy
-    value would otherwise decide). ``total_improvement = (v(first) − v(it_end)) / |v(first)|`` is the fall over the
-    whole run from its first evaluation: a run that never improved (a learning rate too small for its budget, or
-    one that diverged) is flat at the end without having converged (:func:`gpelib.verdicts.converged_or_inconclusive`
-    uses both). Columns: ``*by, value_at_start, value_at_end, late_improvement, total_improvement``.
-    """
-    if not 0 < last < 1:
-        raise ValueError(f"last must be in (0, 1); got {last}")
-    if window < 1:
-        raise ValueError(f"window must be ≥ 1; got {window}")
-    rows = []
-    for key, g in history.dropna(subset=[column]).groupby(list(by), sort=False):
-        g = g.sort_values("iteration")
-        if window > 1:
-            g = g.assign(**{column: g[column].rolling(window, min_periods=1).mean()})
-        end = g.iloc[-1]
-        early = g[g.iteration <= (1 - last) * end.iteration]
-        if early.empty or early.iloc[-1].iteration == end.iteration:
-            continue
-        a, b, first = float(early.iloc[-1][column]), float(end[column]), float(g.iloc[0][column])
-        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "value_at_start": a,
-                     "value_at_end": b, "late_improvement": (a - b) / abs(a) if a else math.nan,
-                     "total_improvement": (first - b) / abs(first) if first else math.nan})
-    return pd.DataFrame(rows, columns=[*by, "value_at_start", "value_at_end", "late_improvement",
-                                       "total_improvement"])
 
 
 def sweep_jobs(
@@ -533,11 +465,6 @@ def sweep_jobs(
 # ------------------------------------------------------------------------------------------------------------------
 # Equal compute
 # ------------------------------------------------------------------------------------------------------------------
-
-
-def shape_key(arch: str, data_shape: Sequence[int], latent_dim: int, batch_size: int) -> str:
-    """The name of a timing setting: ``"<arch> <C>x<H>x<W> d=<latent> b=<batch>"``."""
-    return f"{arch} {'x'.join(str(int(s)) for s in data_shape)} d={int(latent_dim)} b={int(batch_size)}"
 
 
 def step_seconds(
@@ -597,47 +524,8 @@ def step_seconds(
     return pd.DataFrame(rows)
 
 
-def _step_table(table: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, str]:
-    """The calibration table (given, a CSV path, or :func:`step_seconds_path`) and where it came from, for messages."""
-    if isinstance(table, pd.DataFrame):
-        return table, "the given table"
-    path = Path(table) if table is not None else step_seconds_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"no GAN step-time calibration at {path}; measure it with "
-                                "`python reproduce/bench_gan.py --write` (see $GPE_STEP_SECONDS)")
-    return pd.read_csv(path), str(path)
-
-
-def equal_time_iterations(
-    methods: Sequence[str],
-    *,
-    key: str,
-    units: int,
-    reference: str = "gmegan",
-    multiple: int = 100,
-    table: pd.DataFrame | str | Path | None = None,
-) -> dict[str, int]:
-    """Iterations that give every method the same wall-clock: ``units`` iterations of ``reference`` divided by each
-    method's time ratio to it (median over the rounds of :data:`STEP_SECONDS` for the setting ``key``), rounded to the
-    nearest ``multiple`` (halves up; at least one ``multiple``). The ratios are a committed calibration, so the
-    iteration counts — and with them every result — do not depend on the load of the machine that runs the notebook;
-    the notebooks report the seconds each run actually took beside them."""
-    t, where = _step_table(table)
-    t = t[t.key == key]
-    missing = [m for m in methods if m not in set(t.method)]
-    if missing:
-        raise KeyError(f"no step time for {missing} at {key!r} in {where}; measure it with "
-                       f"`python reproduce/bench_gan.py --write` (settings: {sorted(set(t.key)) or 'none'})")
-    if reference not in set(t.method):
-        raise KeyError(f"the reference {reference!r} has no step time at {key!r}")
-    ratio = t.groupby("method").ratio.median()
-    return {m: max(multiple, math.floor(units / float(ratio[m]) / multiple + 0.5) * multiple) for m in methods}
-
-
 def _shape_of(spec: MixtureSpec | ImageSpec) -> tuple[int, ...]:
-    if isinstance(spec, MixtureSpec):
-        return (spec.dim,)
-    return tuple(spec.load()[0].shape)
+    return spec.data_shape()
 
 
 def equal_time_jobs(
@@ -678,81 +566,22 @@ def equal_time_jobs(
     return jobs
 
 
-def compute_table(
-    table: pd.DataFrame,
-    late: pd.DataFrame,
-    *,
-    key: str | None = None,
-    step_table: pd.DataFrame | str | Path | None = None,
-    limit: float = LATE_LIMIT,
-    by: Sequence[str] = ("dataset", "variant"),
-) -> pd.DataFrame:
-    """What each method spent and whether it converged, one row per ``by`` group of :func:`sweep_table`'s ``table``:
-    ``iterations`` (generator iterations), ``updates`` (gradient steps, generator side + critic side, from
-    :meth:`~gpelib.gan.methods.GANMethod.budget`: a GMEGAN iteration is 2, a WGAN-GP one 6, an OTM one 11),
-    ``reference_seconds`` (the wall-clock those iterations take on the calibration machine, :data:`STEP_SECONDS` at
-    setting ``key``; NaN without ``key``), ``converged`` (runs whose :func:`late_improvement` is ≤ ``limit`` and whose
-    ``total_improvement`` is ≥ ``limit``: they learned, then levelled off; as "k/n") and ``late_improvement``
-    (median over runs). The seconds each run really took stay in the sweep table (a timing column)."""
-    t = table.copy()
-    t["updates"] = t["generator_updates"] + t["critic_updates"]
-    if key is not None:
-        st = _step_table(step_table)[0]
-        sec = st[st.key == key].groupby("method").s_per_iter.median()
-        t["reference_seconds"] = t.iterations * t.method.map(sec)
-    else:
-        t["reference_seconds"] = math.nan
-    rows = []
-    for k, g in t.groupby(list(by), sort=False):
-        kd = dict(zip(by, k if isinstance(k, tuple) else (k,)))
-        mask = np.logical_and.reduce([late[c] == v for c, v in kd.items()]) if len(late) else np.zeros(0, bool)
-        sub = late[mask].dropna(subset=["late_improvement"]) if len(late) else pd.DataFrame(
-            columns=["late_improvement"])
-        li = sub.late_improvement
-        ok = li <= limit
-        if "total_improvement" in sub:  # flat only because it never learned is not converged
-            ok &= sub.total_improvement.fillna(math.inf) >= limit
-        rows.append({**kd, "method": g.method.iloc[0], "iterations": int(g.iterations.median()),
-                     "updates": int(g.updates.median()), "reference_seconds": float(g.reference_seconds.median()),
-                     "converged": f"{int(ok.sum())}/{len(li)}",
-                     "late_improvement": float(li.median()) if len(li) else math.nan})
-    return pd.DataFrame(rows)
+ABLATIONS: dict[str, dict[str, float]] = {
+    "": {}, " λ1 = 0 (no GME)": {"lambda1": 0.0}, " λ2 = 0 (no critic penalty)": {"lambda2": 0.0},
+    " λ3 = 0 (no reconstruction)": {"lambda3": 0.0},
+}
+"""GMEGAN Fig. 8's ablations: the suffix of a variant's name → the hyper-parameters it sets (``""``: the full method,
+then λ1, λ2 and λ3 = 0 in that order)."""
+
+ABLATED: dict[str, tuple[str, str]] = {"as printed": ("GMEGAN", "gmegan"),
+                                       "as released": ("GMEGAN-released", "gmegan_released")}
+"""The GMEGAN readings the ablation is run for: how → (display name, method)."""
 
 
-def paired_values(
-    table: pd.DataFrame,
-    column: str,
-    variants: Sequence[str],
-    *,
-    units: Sequence[str] = ("seed",),
-    spread_over: str | None = None,
-) -> dict[str, list[float]]:
-    """``column`` of each of ``variants`` at every unit (the sorted combinations of the ``units`` columns, e.g.
-    ``("arch", "seed")``), in the same order for every variant, so :mod:`gpelib.verdicts` can pair them.
-
-    With ``spread_over`` (one of ``units``), each value is replaced by its absolute deviation from the variant's mean
-    over ``spread_over`` (within the other unit columns): a Levene-type spread, so "varies least across seeds /
-    architectures" becomes a paired comparison of deviations."""
-    t = table[table.variant.isin(list(variants))]
-    values = t[column]
-    if spread_over is not None:
-        if spread_over not in units:
-            raise ValueError(f"spread_over must be one of the units {list(units)}; got {spread_over!r}")
-        within = ["variant", *[u for u in units if u != spread_over]]
-        values = (values - t.groupby(within)[column].transform("mean")).abs()
-    t = t.assign(_value=values).set_index(list(units))
-    order = sorted(t.index.unique())
-    return {k: t[t.variant == k].loc[order, "_value"].tolist() for k in variants}
-
-
-def late_by_run(late: pd.DataFrame, variants: Sequence[str], *, units: Sequence[str] = ("seed",)
-                ) -> pd.DataFrame:
-    """:func:`late_improvement`'s ``late_improvement`` and ``total_improvement`` of each run of ``variants``, indexed
-    by a readable name (``"GMEGAN dcgan s1"``): the form :func:`gpelib.verdicts.converged_or_inconclusive` names the
-    unconverged runs with."""
-    t = late[late.variant.isin(list(variants))]
-    names = t.variant.astype(str)
-    for u in units:
-        names = names + " " + (("s" + t[u].astype(str)) if u == "seed" else t[u].astype(str))
-    cols = [c for c in ("late_improvement", "total_improvement") if c in t]
-    return pd.DataFrame(t[cols].to_numpy(), index=pd.Index(names.to_numpy(), name="run"), columns=cols)
+def ablation_variants(ablations: Mapping[str, Mapping[str, float]] = ABLATIONS,
+                      full: Mapping[str, tuple[str, str]] = ABLATED) -> dict[str, tuple[str, Mapping[str, float]]]:
+    """The variants of notebook 09 for :func:`equal_time_jobs`: ``"<label><suffix>" → (method, hyper)`` for every
+    GMEGAN reading of ``full`` and every ablation of ``ablations`` (``"GMEGAN λ1 = 0 (no GME)"`` → ``("gmegan",
+    {"lambda1": 0.0})``)."""
+    return {f"{label}{suffix}": (method, hyper) for label, method in full.values()
+            for suffix, hyper in ablations.items()}

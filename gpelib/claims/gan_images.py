@@ -1,0 +1,96 @@
+"""Notebook 08's claims: GMEGAN Figs. 6–7 (§6.3) — image generation across architectures.
+
+For every image dataset and for GMEGAN as printed and as released, four rows, all kind ``paper``, each decided by
+:func:`~gpelib.verdicts.best_of` (lower is better, strict) over values paired by (architecture, seed), GMEGAN against
+the seven baselines:
+
+* ``gmegan.fig6.lowest_fd`` — Fig. 6: the lowest mean FID (or FD-classifier): the per-run ``fd``;
+* ``gmegan.fig6.fd_spread`` — Fig. 6: the lowest variance among the architectures: per seed, each architecture's
+  absolute deviation of ``fd`` from the method's mean over the architectures (a Levene-type spread,
+  :func:`gpelib.gan.experiments.paired_values` with ``spread_over="arch"``);
+* ``gmegan.fig7.lowest_relative_std`` — Fig. 7: the lowest mean relative std of the class counts (mode coverage);
+* ``gmegan.fig7.relative_std_spread`` — Fig. 7: the smallest spread of the relative std across architectures.
+
+Ids: the preset's first dataset has no dataset segment (``gmegan.fig6.lowest_fd``), any further one appends its name
+(``gmegan.fig6.lowest_fd.tiny_imagenet``); GMEGAN as released then appends ``.released``. Each row is
+:func:`~gpelib.verdicts.converged_or_inconclusive` on the runs of GMEGAN and every baseline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ..gan import experiments as gx
+from ..verdicts import Claim, best_of, converged_or_inconclusive
+
+__all__ = ["decide", "BASELINES", "REFS", "UNITS", "dataset_segment"]
+
+#: The seven baselines of GMEGAN §6 (display names), in the paper's order.
+BASELINES: list[str] = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
+#: Each GMEGAN reading decided against the baselines: (how, its variant name, its id suffix).
+REFS: list[tuple[str, str, str]] = [("as printed", "GMEGAN", ""), ("as released", "GMEGAN-released", ".released")]
+#: What the values are paired by.
+UNITS = ("arch", "seed")
+
+
+def dataset_segment(name: str, first: bool) -> str:
+    """The id segment of a dataset: none for the preset's first dataset, else ``.<name>`` lower-cased with every
+    character an id cannot hold as ``_`` (``"tiny_imagenet"`` → ``.tiny_imagenet``, ``"Tiny ImageNet"`` →
+    ``.tiny_imagenet``)."""
+    if first:
+        return ""
+    return "." + (re.sub(r"[^a-z0-9_\-]", "_", name.lower()).lstrip("_-") or "data")
+
+
+def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, profile: str, metric: str,
+           archs: Sequence[str], seeds: Sequence[int], datasets: Sequence[str] | None = None) -> list[Claim]:
+    """The verdict rows of notebook 08: per dataset, per GMEGAN reading (as printed, as released), the four claims
+    of the module docstring, in that order.
+
+    ``runs``: ``08_runs.csv`` (:func:`gpelib.gan.experiments.sweep_table`: one row per run with ``dataset``,
+    ``variant``, ``arch``, ``seed``, ``fd``, ``relative_std``); ``summary``: ``08_summary.csv``
+    (:func:`~gpelib.gan.experiments.summarize`: ``fd_mean``, ``fd_std``, ``relative_std_mean``,
+    ``relative_std_std`` and, when the runs have a kernel distance, ``kid_mean``, per dataset and variant);
+    ``late``: ``08_late_improvement.csv`` (by dataset, variant, arch, seed). ``metric``: the score's name
+    (``"FID"`` or ``"FD-classifier"``); ``archs``, ``seeds``: the preset's (their product is the number of pairs,
+    for the note); ``datasets``: the preset's dataset names in order (default: their order in ``runs``).
+    """
+    kid = "kid_mean" in summary
+    note = f"paired by (architecture, seed): 'seeds' counts the {len(archs) * len(seeds)} pairs"
+    names = list(datasets) if datasets is not None else list(pd.unique(runs["dataset"]))
+    rows: list[Claim] = []
+    for i, name in enumerate(names):
+        t, lt = runs[runs.dataset == name], late[late.dataset == name]
+        sm = summary[summary.dataset == name].set_index("variant")
+        for how, ref, suffix in REFS:
+            keep = [ref, *BASELINES]
+            per = {c: gx.paired_values(t, c, keep, units=UNITS) for c in ("fd", "relative_std")}
+            # per seed: |value − the method's mean over the architectures|
+            dev = {c: gx.paired_values(t, c, keep, units=UNITS, spread_over="arch") for c in ("fd", "relative_std")}
+            runs_late = gx.late_by_run(lt, keep, units=UNITS)
+            for key, col, values, what, paper in [
+                ("fig6.lowest_fd", "fd_mean", per["fd"], f"the lowest mean {metric}", "Fig. 6: lowest mean FID"),
+                ("fig6.fd_spread", "fd_std", dev["fd"], f"the smallest spread of {metric} across architectures",
+                 "Fig. 6: lowest variance among the architectures"),
+                ("fig7.lowest_relative_std", "relative_std_mean", per["relative_std"],
+                 "the lowest mean relative std of class counts (best mode coverage)",
+                 "Fig. 7: lowest mean relative std"),
+                ("fig7.relative_std_spread", "relative_std_std", dev["relative_std"],
+                 "the smallest spread of the relative std across architectures",
+                 "Fig. 7: lowest variance among the architectures"),
+            ]:
+                v = sm.loc[keep, col]
+                kid_text = (f" (KID {sm.loc[ref, 'kid_mean']:.3g}; best baseline "
+                            f"{sm.loc[BASELINES, 'kid_mean'].min():.3g})" if kid and col == "fd_mean" else "")
+                rows.append(Claim.from_decision(
+                    f"{name}: GMEGAN {how} has {what}", paper,
+                    f"{ref} {v[ref]:.3g} (rank {1 + int((v < v[ref]).sum())} of {len(v)}){kid_text}; "
+                    + ", ".join(f"{o} {x:.3g}" for o, x in v.drop(ref).items()),
+                    converged_or_inconclusive(best_of(values, ref, better="lower"), runs_late),
+                    id=f"gmegan.{key}{dataset_segment(str(name), i == 0)}{suffix}", kind="paper", profile=profile,
+                    note=note + ("; spread = |deviation from the method's mean over the architectures|"
+                                 if col.endswith("_std") else "")))
+    return rows

@@ -1,0 +1,143 @@
+"""gpelib.claims.generation (notebook 06, GPE Figs. 9–10) on made-up tables and on the committed quick run; the
+reference tables of gpelib.experiments_generation that the claims read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gpelib.claims import generation
+from gpelib.experiments_generation import NO_FLOW, reference_scores, score_columns, score_references
+from gpelib.metrics import SampleQuality
+from gpelib.verdicts import ID_PATTERN
+
+FIGURES = Path(__file__).resolve().parents[1] / "figures"
+COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
+SEEDS = [0, 1, 2]
+MILESTONES = [500, 2000, 8000]
+IDS = ["gpe.fig9.flow_fd.milestones", "gpe.fig9.flow_fd_kid", "gpe.fig9.vae_flow_vs_prior",
+       "gpe.fig9.reconstruction", "gpe.fig9.memorisation"]
+
+
+def _tables(*, fd=None, kid=None, no_flow=(450.0, 454.0, 394.0), mse=None, rate=None, metric="FD-classifier",
+            milestones=MILESTONES, n_fake=1000):
+    """The four tables of notebook 06. ``fd[method][milestone]`` and ``kid[method]`` (last milestone; earlier ones
+    ×3) are per-seed lists; defaults: GPE better everywhere, every check passes."""
+    fd = fd or {"GPE": {m: [v / (i + 1) for v in (240, 215, 238)] for i, m in enumerate(milestones)},
+                "VAE": {m: [v / (i + 1) for v in (370, 322, 378)] for i, m in enumerate(milestones)}}
+    kid = kid or {"GPE": [6000.0, 4300.0, 6900.0], "VAE": [12400.0, 12100.0, 12400.0]}
+    mse = mse or {"GPE": [0.071, 0.061, 0.072], "VAE": [0.104, 0.106, 0.108]}
+    rate = rate or {"GPE": [0.02, 0.029, 0.053], "VAE": [0.058, 0.044, 0.064]}
+    curve = pd.DataFrame([dict(method=m, flow_iteration=it, metric=metric, value=fd[m][it][i], n_fake=n_fake,
+                               kid=kid[m][i] * (1 if it == milestones[-1] else 3), seed=s)
+                          for m in ("GPE", "VAE") for it in milestones for i, s in enumerate(SEEDS)])
+    refs = pd.DataFrame([*(dict(seed=s, method=NO_FLOW, fd=no_flow[i], kid=18000.0) for i, s in enumerate(SEEDS)),
+                         dict(seed=-1, method=f"{n_fake} training images", fd=112.0, kid=1600.0)])
+    recon = pd.DataFrame([dict(seed=s, method=m, reconstruction_mse=mse[m][i]) for i, s in enumerate(SEEDS)
+                          for m in ("GPE", "VAE")])
+    memo = pd.DataFrame([dict(seed=s, method=m, rate=r[i] if m != NO_FLOW else 0.03, quantile=0.05)
+                         for i, s in enumerate(SEEDS) for m, r in ((NO_FLOW, None), ("GPE", rate["GPE"]),
+                                                                    ("VAE", rate["VAE"]))])
+    return curve, refs, recon, memo
+
+
+def _decide(profile="quick", **kw):
+    return {r.id: r for r in generation.decide(*_tables(**kw), profile=profile)}
+
+
+def test_everything_holds_when_gpe_is_better():
+    rows = _decide()
+    assert list(rows) == IDS
+    assert [r.outcome for r in rows.values()] == ["holds"] * 5
+    assert [r.kind for r in rows.values()] == ["paper"] * 4 + ["check"]
+    head = rows["gpe.fig9.flow_fd_kid"]
+    assert head.claim == ("GPE + CFM scores better than VAE + CFM after 8,000 flow iterations (FD-classifier and KID, "
+                          "n = 1,000 vs held-out)")
+    assert head.ours.endswith("(training images: FD 112, KID 1.6e+03)")
+    assert rows["gpe.fig9.flow_fd.milestones"].ours == "GPE lower (over seeds) at 3/3 milestones: 500, 2,000, 8,000"
+
+
+def test_fid_is_named_only_on_the_inception_features():
+    assert "(FID and KID" in _decide(metric="FID")["gpe.fig9.flow_fd_kid"].claim
+
+
+def test_milestones_fail_when_one_milestone_fails_and_stay_open_when_one_straddles():
+    fd = {"GPE": {500: [700.0, 650, 690], 2000: [340.0, 300, 330], 8000: [237.0, 213, 238]},
+          "VAE": {500: [600.0, 610, 620], 2000: [330.0, 320, 280], 8000: [369.0, 322, 378]}}
+    row = _decide(fd=fd)["gpe.fig9.flow_fd.milestones"]
+    assert row.outcome == "fails"
+    assert row.detail == "500: fails; 2,000: inconclusive; 8,000: holds"
+    assert row.ours == "GPE lower (over seeds) at 1/3 milestones: 8,000"
+    fd["GPE"][500] = [500.0, 500, 500]
+    assert _decide(fd=fd)["gpe.fig9.flow_fd.milestones"].outcome == "inconclusive"
+
+
+@pytest.mark.parametrize(("kid", "outcome"), [
+    ({"GPE": [13000.0, 12500, 13100], "VAE": [12400.0, 12100, 12400]}, "fails"),  # KID worse, FD better
+    ({"GPE": [11000.0, 12500, 12000], "VAE": [12400.0, 12100, 12400]}, "inconclusive"),
+])
+def test_headline_needs_both_scores(kid, outcome):
+    assert _decide(kid=kid)["gpe.fig9.flow_fd_kid"].outcome == outcome
+
+
+@pytest.mark.parametrize(("no_flow", "outcome"), [((100.0, 90.0, 110.0), "fails"),
+                                                  ((150.0, 100.0, 120.0), "inconclusive")])
+def test_vae_flow_against_prior_samples(no_flow, outcome):
+    """VAE + CFM at the last milestone: 123, 107, 126 by default."""
+    assert _decide(no_flow=no_flow)["gpe.fig9.vae_flow_vs_prior"].outcome == outcome
+
+
+@pytest.mark.parametrize(("mse", "outcome"), [
+    ({"GPE": [0.11, 0.12, 0.13], "VAE": [0.104, 0.106, 0.108]}, "fails"),
+    ({"GPE": [0.09, 0.11, 0.12], "VAE": [0.104, 0.106, 0.108]}, "inconclusive"),
+])
+def test_reconstruction(mse, outcome):
+    assert _decide(mse=mse)["gpe.fig9.reconstruction"].outcome == outcome
+
+
+def test_memorisation_fails_above_twice_the_quantile():
+    """Every generator's rate must be at most 2 × 0.05 (the no-flow prior samples are not judged)."""
+    row = _decide(rate={"GPE": [0.02, 0.03, 0.4], "VAE": [0.05, 0.05, 0.05]})["gpe.fig9.memorisation"]
+    assert row.outcome == "fails" and row.kind == "check"
+    assert _decide(rate={"GPE": [0.1] * 3, "VAE": [0.1] * 3})["gpe.fig9.memorisation"].outcome == "holds"
+
+
+def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
+    """Also with other milestones and sample counts (smoke's, paper's): the headline id is always there."""
+    setups = {"smoke": dict(milestones=[10, 20], n_fake=200), "quick": {},
+              "paper": dict(milestones=[5000, 10000, 25000, 50000, 100000, 200000], n_fake=10000)}
+    by_profile = {p: _decide(profile=p, **kw) for p, kw in setups.items()}
+    assert {r.outcome for r in by_profile["smoke"].values()} == {"n/a"}
+    assert all(list(rows) == IDS for rows in by_profile.values())
+    assert all(ID_PATTERN.match(i) for i in IDS)
+
+
+def test_reference_rows_and_lines():
+    """The reference table the claims read: the no-flow rows, then the training images at seed −1; Fig. 9's lines
+    are the training images' level and the no-flow median."""
+    real = SampleQuality(fd=112.0, kid=1600.0, precision=0.9, recall=0.9, density=1.0, coverage=0.9,
+                         metric="FD-classifier", n_real=1000, n_fake=1000, nearest_k=5, extractor="x")
+    no_flow = pd.DataFrame([dict(seed=s, method=NO_FLOW, **(asdict(real) | dict(fd=fd)))
+                            for s, fd in zip(SEEDS, (450.0, 454.0, 394.0))])
+    table = reference_scores(no_flow, real)
+    assert table.method.tolist() == [NO_FLOW] * 3 + ["1000 training images"]
+    assert table.seed.tolist() == [0, 1, 2, -1]
+    cols = score_columns("FD-classifier")
+    assert cols["value"] == "FD-classifier" and score_columns("FID")["value"] == "FID"
+    lines = score_references(table, cols)
+    assert lines["value"] == {"1000 training images": 112.0, f"{NO_FLOW} (median)": 450.0}
+    assert lines["kid"] == {"1000 training images": 1600.0, f"{NO_FLOW} (median)": 1600.0}
+
+
+def test_committed_quick_run():
+    """The committed figures/06_*.csv result tables give the committed 06_verdict.csv."""
+    tables = [pd.read_csv(FIGURES / f"06_{t}.csv")
+              for t in ("flow_metric_curve", "reference_scores", "reconstruction", "memorisation")]
+    rows = generation.decide(*tables, profile="quick")
+    committed = pd.read_csv(FIGURES / "06_verdict.csv", keep_default_na=False)
+    cols = COMPARED + [c for c in ("id", "kind") if c in committed]
+    ours = [{c: "" if getattr(r, c) is None else str(getattr(r, c)) for c in cols} for r in rows]
+    assert ours == committed[cols].astype(str).to_dict("records")

@@ -1,0 +1,188 @@
+"""gpelib.claims.table1 (notebook 04, GPE Table 1 and the β sweep) on made-up tables and on the committed quick run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gpelib import profiles, reporting
+from gpelib.claims import table1
+from gpelib.verdicts import ID_PATTERN
+
+FIGURES = Path(__file__).resolve().parents[1] / "figures"
+COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
+READ = dict(keep_default_na=False, na_values=[""])  # numbers: empty = NaN; text such as "n/a" stays text
+SEEDS = [0, 1, 2]
+BUDGET = 1000
+DATASETS = {"toy": {"paper": "MNIST", "eps": [0.03, 0.02], "thresholds": [0.1, 0.05]}}
+BETAS = [0.0, 0.1, 1.0]
+HEADLINE = "gpe.table1.mnist.eps2.loss_0.1"
+IDS = ["gpe.table1.mnist.eps1.loss_0.1", "gpe.table1.mnist.eps1.loss_0.022", HEADLINE,
+       "gpe.table1.mnist.eps2.loss_0.022", "gpe.table1.mnist.gap_widens", "gpe.table1.beta_sweep.mnist.loss_0.1",
+       "gpe.table1.beta_sweep.mnist.loss_0.022"]
+N = None  # never reached within the budget
+
+# per-seed counts, keyed by method then threshold index; defaults: GPE is faster and the gap widens
+COUNTS = {"VAE": ([100, 110, 120], [900, 950, 990]),
+          "GPE ε=0.03": ([30, 35, 40], [300, 320, 340]),
+          "GPE ε=0.02": ([20, 22, 24], [60, 65, 70])}
+# per β: VAE counts at both thresholds (the GPE reference is the tightest encoder's COUNTS); the ratio grows with β
+SWEEP = {0.0: ([15, 18, 20], [40, 45, 50]), 0.1: ([100, 110, 120], [500, 520, 540]), 1.0: ([500, 550, 600], [N] * 3)}
+
+
+def _counts(counts: dict, datasets: dict = DATASETS) -> pd.DataFrame:
+    rows = []
+    for name, D in datasets.items():
+        for s in SEEDS:
+            for m, per_t in counts.items():
+                for t, its in zip(D["thresholds"], per_t):
+                    v = its[s]
+                    rows.append(dict(seed=s, method=m, threshold=t, iterations=np.nan if v is None else v,
+                                     budget=BUDGET, dataset=name))
+    return pd.DataFrame(rows)
+
+
+def _sweep(sweep: dict, gpe: tuple, thresholds=(0.1, 0.05), ref="GPE ε=0.02") -> pd.DataFrame:
+    rows = []
+    for b, vae in sweep.items():
+        for s in SEEDS:
+            for m, per_t in (("VAE", vae), (ref, gpe)):
+                for t, its in zip(thresholds, per_t):
+                    rows.append(dict(seed=s, method=m, threshold=t, iterations=np.nan if its[s] is None else its[s],
+                                     budget=BUDGET, beta=b))
+    return pd.DataFrame(rows)
+
+
+def _curves(vae: list, gpe: list, thresholds=(0.1, 0.07, 0.05), datasets=DATASETS, ref="GPE ε=0.02") -> pd.DataFrame:
+    """Median counts per threshold (None: never), as :func:`gpelib.tables.threshold_curves` writes them."""
+    return pd.concat([pd.DataFrame([dict(method=m, threshold=t, median=np.nan if v is None else v, budget=BUDGET,
+                                         dataset=name)
+                                    for m, vals in (("VAE", vae), (ref, gpe)) for t, v in zip(thresholds, vals)])
+                      for name in datasets], ignore_index=True)
+
+
+def _decide(profile="quick", counts=None, sweep=None, curves=None, datasets=DATASETS, betas=BETAS):
+    counts = COUNTS if counts is None else counts
+    rows = table1.decide(_counts(counts, datasets), _sweep(SWEEP if sweep is None else sweep, counts["GPE ε=0.02"]),
+                         _curves([100, 400, 900], [20, 40, 60]) if curves is None else curves, datasets=datasets,
+                         beta=0.1, betas=betas, sweep=next(iter(datasets)), budget=BUDGET, profile=profile)
+    return {r.id: r for r in rows}
+
+
+def test_defaults_hold_and_read_as_the_notebook_wrote_them():
+    rows = _decide()
+    assert list(rows) == IDS
+    assert {r.outcome for r in rows.values()} == {"holds"}
+    assert [r.kind for r in rows.values()] == ["paper"] * 5 + ["check"] * 2
+    h = rows[HEADLINE]
+    assert h.claim == "toy: GPE ε=0.02 reaches loss 0.1 in fewer fresh-decoder iterations than VAE (β=0.1)"
+    assert h.paper == "MNIST (GPE eps=0.004, loss 0.1): VAE 80 vs GPE 47 (1.7×)"
+    assert h.ours == "VAE/GPE per seed: 100/20, 110/22, 120/24 (budget 1,000)"
+    assert h.detail == "5× [5, 5] (3 seeds, 75% interval)" and h.seeds == 3
+    # the profile's second threshold (0.05) is the paper's second (0.022) in the id and the paper column
+    assert rows["gpe.table1.mnist.eps1.loss_0.022"].paper.startswith("MNIST (GPE eps=0.03, loss 0.022): VAE 280,899")
+    assert rows["gpe.table1.mnist.eps1.loss_0.022"].claim.startswith("toy: GPE ε=0.03 reaches loss 0.05 ")
+    gap, sweep = rows["gpe.table1.mnist.gap_widens"], rows["gpe.table1.beta_sweep.mnist.loss_0.022"]
+    assert gap.ours == "5× [5, 5] at 0.1 → 14.6× [14.1, 15] at 0.05; medians never cross"
+    assert sweep.ours == "β=0: 0.692× [0.667, 0.714]; β=0.1: 8× [7.71, 8.33]; β=1: > 15.4× [14.3, ∞]"
+
+
+@pytest.mark.parametrize(("counts", "row", "outcome"), [
+    # Table 1: the GPE decoder needs more iterations on every seed
+    ({**COUNTS, "GPE ε=0.03": ([300, 350, 400], [300, 320, 340])}, "gpe.table1.mnist.eps1.loss_0.1", "fails"),
+    # a tie is not "fewer"
+    ({**COUNTS, "GPE ε=0.02": ([100, 110, 120], [60, 65, 70])}, HEADLINE, "fails"),
+    # the seeds disagree
+    ({**COUNTS, "GPE ε=0.02": ([20, 220, 24], [60, 65, 70])}, HEADLINE, "inconclusive"),
+    # neither reaches the threshold within the budget: censoring leaves the ratio open
+    ({**COUNTS, "VAE": ([100, 110, 120], [N] * 3), "GPE ε=0.03": ([30, 35, 40], [N] * 3)},
+     "gpe.table1.mnist.eps1.loss_0.022", "inconclusive"),
+    # only the VAE never reaches it: GPE is sooner
+    ({**COUNTS, "VAE": ([100, 110, 120], [N] * 3)}, "gpe.table1.mnist.eps2.loss_0.022", "holds"),
+    # the gap narrows at the lower threshold
+    ({**COUNTS, "GPE ε=0.02": ([20, 22, 24], [450, 475, 495])}, "gpe.table1.mnist.gap_widens", "fails"),
+    # the gap's second ratio is censored on both sides
+    ({**COUNTS, "VAE": ([100, 110, 120], [N] * 3), "GPE ε=0.02": ([20, 22, 24], [N] * 3)},
+     "gpe.table1.mnist.gap_widens", "inconclusive"),
+])
+def test_table1_and_gap_rows_can_fail_or_stay_open(counts, row, outcome):
+    assert _decide(counts=counts)[row].outcome == outcome
+
+
+@pytest.mark.parametrize(("sweep", "row", "outcome"), [
+    ({0.0: ([100, 110, 120], [900, 950, 990]), 0.1: ([15, 18, 20], [40, 45, 50]), 1.0: ([500, 550, 600], [N] * 3)},
+     "gpe.table1.beta_sweep.mnist.loss_0.1", "fails"),
+    ({0.0: ([15, 18, 20], [40, 45, 50]), 0.1: ([10, 50, 20], [900, 950, 990]), 1.0: ([500, 550, 600], [N] * 3)},
+     "gpe.table1.beta_sweep.mnist.loss_0.1", "inconclusive"),
+    ({b: ([N] * 3, [N] * 3) for b in BETAS}, "gpe.table1.beta_sweep.mnist.loss_0.022", "inconclusive"),
+])
+def test_beta_sweep_can_fail_or_stay_open(sweep, row, outcome):
+    rows = _decide(sweep=sweep)
+    assert rows[row].outcome == outcome and rows[row].kind == "check"
+
+
+def test_crossing_is_named():
+    rows = _decide(curves=_curves([10, 400, 900], [20, 40, N]))
+    assert rows["gpe.table1.mnist.gap_widens"].ours.endswith("; medians cross at threshold 0.07")
+    assert table1.crossing(_curves([10, 400, 900], [20, 40, N]), [0.03, 0.02]) == 0.07
+    assert table1.crossing(_curves([10, 20, 30], [20, 40, 60]), [0.03, 0.02]) is None
+
+
+def test_smoke_decides_nothing_and_ids_do_not_depend_on_the_profile():
+    by_profile = {p: _decide(profile=p) for p in profiles.PROFILES}
+    assert {r.outcome for r in by_profile["smoke"].values()} == {"n/a"}
+    assert all(list(rows) == IDS for rows in by_profile.values())
+    assert all(ID_PATTERN.match(i) for i in IDS) and len(set(IDS)) == len(IDS)
+    assert all([r.kind for r in rows.values()] == [r.kind for r in by_profile["quick"].values()]
+               for rows in by_profile.values())
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_every_profile_emits_the_headline(profile):
+    """The README's headline id comes out of every profile's own datasets, ε lists and thresholds."""
+    S = profiles.preset("04", profile)
+    datasets = S["datasets"]
+    counts = {"VAE": ([100, 110, 120], [900, 950, 990])}
+    counts |= {f"GPE ε={e:g}": ([20, 22, 24], [60, 65, 70]) for D in datasets.values() for e in D["eps"]}
+    tight = f"GPE ε={min(datasets[S['sweep']]['eps']):g}"
+    th = datasets[S["sweep"]]["thresholds"]
+    rows = table1.decide(_counts(counts, datasets), _sweep(SWEEP, counts[tight], th, ref=tight),
+                         pd.concat([_curves([100, 900], [20, 60], th, {n: D}, ref=f"GPE ε={min(D['eps']):g}")
+                                    for n, D in datasets.items()], ignore_index=True),
+                         datasets=datasets, beta=S["beta"], betas=sorted(SWEEP), sweep=S["sweep"], budget=BUDGET,
+                         profile=profile)
+    ids = [r.id for r in rows]
+    assert HEADLINE in ids and len(set(ids)) == len(ids) and all(ID_PATTERN.match(i) for i in ids)
+    assert not any(n in i for i in ids for n, D in datasets.items() if n != D["paper"].lower())  # no mnist_5k
+    assert {r.outcome for r in rows} == ({"n/a"} if profile == "smoke" else {"holds"})
+
+
+def test_ids_name_the_papers_cells():
+    assert table1.table1_id("MNIST", 2, 0.1) == HEADLINE
+    assert table1.table1_id("CelebA-HQ", 1, 0.0045) == "gpe.table1.celeba-hq.eps1.loss_0.0045"
+    assert ID_PATTERN.match(table1.table1_id("CelebA-HQ", 1, 0.0045))
+
+
+def test_committed_quick_run_gives_the_committed_verdict(tmp_path):
+    S = profiles.preset("04", "quick")
+    counts = pd.read_csv(FIGURES / "04_iterations_to_threshold.csv", **READ)
+    sweep_counts = pd.read_csv(FIGURES / "04_beta_sweep_counts.csv", **READ)
+    curves = pd.concat([pd.read_csv(FIGURES / f"04_threshold_curves_{n}.csv", **READ) for n in S["datasets"]],
+                       ignore_index=True)
+    rows = table1.decide(counts, sweep_counts, curves, datasets=S["datasets"], beta=S["beta"], betas=S["betas"],
+                         sweep=S["sweep"], budget=S["decoder_iterations"], profile="quick")
+    reporting.save_verdict(rows, tmp_path, "04", profile="quick")
+    ours = pd.read_csv(tmp_path / "04_verdict.csv", dtype=str, keep_default_na=False)
+    committed = pd.read_csv(FIGURES / "04_verdict.csv", dtype=str, keep_default_na=False)
+    compared = COMPARED + [c for c in ("id", "kind") if c in committed]
+    assert len(ours) == len(committed) == 7
+    pd.testing.assert_frame_equal(ours[compared], committed[compared])
+    assert ours.id.tolist() == IDS
+
+
+def test_committed_protocol_map_gives_the_committed_conclusion():
+    pmap = pd.read_csv(FIGURES / "04_protocol_map.csv", **READ)
+    assert table1.conclusion(pmap) == (FIGURES / "04_conclusion.md").read_text().strip()

@@ -7,7 +7,8 @@
 
 Each notebook runs in its own kernel process, one after the other. Executed copies go to
 ``runs/<profile>-<timestamp>/executed/``, their figures and CSVs to ``runs/<...>/figures/``, which are then copied
-into ``figures/`` (not for ``smoke``, unless ``--copy``). ``figures/report.md`` gathers every notebook's verdict table.
+into ``figures/`` for ``quick`` (the committed profile) and ``figures/<profile>/`` for ``paper`` (not for ``smoke``,
+unless ``--copy``). ``figures/report.md`` gathers every notebook's verdict table.
 A failing notebook does not stop the others; the script exits non-zero at the end naming the failures.
 
 A notebook is skipped when its outputs in ``figures/`` are up to date: same profile and parameters, same notebook
@@ -63,10 +64,12 @@ def discover(only: list[str] | None) -> list[Path]:
 
 def fingerprint(nb: Path, profile: str, device: str | None, packages: dict[str, str | None] | None = None,
                 dry_run: float | None = None) -> str:
-    """sha256 of the notebook, every gpelib source file, the run's parameters and the given package versions."""
+    """sha256 of the notebook, every gpelib source and data file (``*.py``, ``*.csv``: the step-time calibration and
+    the papers' values decide budgets and paper numbers), the run's parameters and the given package versions."""
     h = hashlib.sha256()
     h.update(nb.read_bytes())
-    for f in sorted((ROOT / "gpelib").rglob("*.py")):
+    files = [*(ROOT / "gpelib").rglob("*.py"), *(ROOT / "gpelib").rglob("*.csv")]
+    for f in sorted(files, key=lambda f: f.relative_to(ROOT).as_posix()):
         h.update(f.relative_to(ROOT).as_posix().encode())
         h.update(f.read_bytes())
     params = {"profile": profile, "device": device, **({"packages": packages} if packages else {}),
@@ -75,16 +78,24 @@ def fingerprint(nb: Path, profile: str, device: str | None, packages: dict[str, 
     return h.hexdigest()
 
 
-def up_to_date(nb: Path, fp: str) -> bool:
-    """True when ``figures/runs.json`` records a successful run of ``nb`` with fingerprint ``fp`` and every output
-    it listed is still in ``figures/``."""
-    meta_path = FIGURES / "runs.json"
+def results_folder(profile: str) -> Path:
+    """Where a profile's results are copied: ``figures/`` for ``quick``, the profile this repository commits (the
+    README's findings are read from there); ``figures/<profile>/`` for any other, so that a ``paper`` or ``smoke``
+    run — or one that fails half-way — never overwrites the committed quick results."""
+    return FIGURES if profile == "quick" else FIGURES / profile
+
+
+def up_to_date(nb: Path, fp: str, folder: Path | None = None) -> bool:
+    """True when ``folder/runs.json`` (default ``figures/``) records a successful run of ``nb`` with fingerprint
+    ``fp`` and every output it listed is still in ``folder``."""
+    folder = folder or FIGURES
+    meta_path = folder / "runs.json"
     if not meta_path.exists():
         return False
     rec = json.loads(meta_path.read_text()).get(nb.stem, {})
     outputs = rec.get("outputs", [])
     return bool(rec.get("ok")) and rec.get("fingerprint") == fp and bool(outputs) and all(
-        (FIGURES / o).is_file() for o in outputs)
+        (folder / o).is_file() for o in outputs)
 
 
 def seeds_of(nb: Path, profile: str) -> dict:
@@ -297,11 +308,11 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default=os.environ.get("GPE_PROFILE") or "quick",
                     help="smoke, quick or paper (default: $GPE_PROFILE, else quick)")
-    ap.add_argument("--only", nargs="*", help="notebook numbers or name fragments, e.g. --only 01 02")
+    ap.add_argument("--only", nargs="+", help="notebook numbers or name fragments, e.g. --only 01 02")
     ap.add_argument("--device", default=None, help="torch device for every notebook (default: cuda if available)")
     ap.add_argument("--run-dir", type=Path, default=None, help="default: runs/<profile>-<timestamp>")
-    ap.add_argument("--copy", action="store_true", help="copy results into figures/ even for the smoke profile")
-    ap.add_argument("--no-copy", action="store_true", help="never copy results into figures/")
+    ap.add_argument("--copy", action="store_true", help="copy results even for the smoke profile (to figures/smoke/)")
+    ap.add_argument("--no-copy", action="store_true", help="never copy results out of the run folder")
     ap.add_argument("--log-output", action="store_true", help="stream the notebooks' output to this terminal")
     ap.add_argument("--force", action="store_true", help="rerun notebooks even when their outputs are up to date")
     ap.add_argument("--dry-run", type=float, metavar="SCALE", default=None,
@@ -334,6 +345,9 @@ def _prepare(args: argparse.Namespace) -> tuple[Path, bool]:
     keep their models in the run folder, not runs/."""
     dry = "-dry" if args.dry_run is not None else ""
     run_dir = args.run_dir or ROOT / "runs" / f"{args.profile}{dry}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = run_dir if run_dir.is_absolute() else ROOT / run_dir  # never relative to the kernels' notebooks/
+    if os.environ.get("GPE_RUNS_DIR") and not Path(os.environ["GPE_RUNS_DIR"]).is_absolute():
+        os.environ["GPE_RUNS_DIR"] = str(ROOT / os.environ["GPE_RUNS_DIR"])
     (run_dir / "executed").mkdir(parents=True, exist_ok=True)
     (run_dir / "figures").mkdir(parents=True, exist_ok=True)
     copy = (args.profile != "smoke" or args.copy) and not args.no_copy and args.dry_run is None
@@ -353,7 +367,7 @@ def _run_books(books: list[Path], run_dir: Path, args: argparse.Namespace, copy:
     runs, failures = [], []
     for nb in books:
         fp = fingerprint(nb, args.profile, args.device, prov["packages"], args.dry_run)
-        if copy and not args.force and up_to_date(nb, fp):
+        if copy and not args.force and up_to_date(nb, fp, results_folder(args.profile)):
             print(f"  {nb.stem} ... up to date (same notebook, gpelib source, parameters and package versions; "
                   "--force reruns)")
             continue
@@ -371,20 +385,53 @@ def _run_books(books: list[Path], run_dir: Path, args: argparse.Namespace, copy:
     return runs, failures
 
 
+def repository_relative(text: str, *, root: Path | None = None, runs_dir: str | None = None) -> str:
+    """``text`` with this machine's paths made repository-relative: the repository root becomes ``.`` (and
+    ``<root>/x`` becomes ``x``), an absolute ``$GPE_RUNS_DIR`` becomes ``$GPE_RUNS_DIR``; for executed notebooks and
+    anything else committed (papermill records its input and output paths and the injected ``out_dir``). A longer
+    name that merely starts like the root (``<root>-other``) is left alone."""
+    import re
+
+    end = r"(?=[/\\\"'\s]|$)"
+    if runs_dir and Path(runs_dir).is_absolute():
+        text = re.sub(re.escape(runs_dir.rstrip("/")) + end, "$GPE_RUNS_DIR", text)
+    root = str(root or ROOT)
+    text = re.sub(re.escape(root) + "/", "", text)
+    return re.sub(re.escape(root) + end, ".", text)
+
+
+def _stale_outputs(runs: list[dict], folder: Path) -> list[Path]:
+    """Files in figures/ that a notebook which just succeeded no longer writes (same ``NN_`` prefix, not among its
+    outputs), the executed notebooks aside: they would be shown as current results otherwise."""
+    stale = []
+    for r in runs:
+        if r["ok"]:
+            keep = set(r["outputs"])
+            stale += [f for f in folder.glob(f"{r['notebook'][:3]}*") if f.is_file() and f.name not in keep]
+    return sorted(stale)
+
+
 def _copy_results(run_dir: Path, runs: list[dict], failures: list[str], profile: str) -> list[dict]:
-    """Copy the good notebooks' outputs and executed copies into figures/; a failed notebook's partial outputs and
-    record stay in the run folder (whose own report records the failures), figures/ keeps its last good ones.
-    Returns the records of the notebooks that succeeded."""
-    FIGURES.mkdir(exist_ok=True)
+    """Copy the good notebooks' outputs and executed copies (with repository-relative paths) into the profile's
+    :func:`results_folder` (``figures/`` for quick), removing
+    the outputs those notebooks no longer write; a failed notebook's partial outputs and record stay in the run folder
+    (whose own report records the failures), figures/ keeps its last good ones. Returns the records of the notebooks
+    that succeeded."""
+    target = results_folder(profile)
+    target.mkdir(parents=True, exist_ok=True)
+    for f in _stale_outputs(runs, target):
+        print(f"  {f.name}: no longer written by its notebook, removed from figures/")
+        f.unlink()
     failed = tuple(name[:3] for name in failures)
     for f in (run_dir / "figures").iterdir():
         if f.is_file() and not f.name.startswith(failed):
-            shutil.copy2(f, FIGURES / f.name)
-    (FIGURES / "executed").mkdir(exist_ok=True)
+            shutil.copy2(f, target / f.name)
+    (target / "executed").mkdir(exist_ok=True)
     for r in runs:  # the executed notebooks, outputs included: browsable beside the figures they made
         src = run_dir / "executed" / f"{r['notebook']}.ipynb"
         if r["ok"] and src.is_file():
-            shutil.copy2(src, FIGURES / "executed" / src.name)
+            text = repository_relative(src.read_text(), runs_dir=os.environ.get("GPE_RUNS_DIR"))
+            (target / "executed" / src.name).write_text(text)
     if failures:
         print(f"report of this run, failures included: {write_report(run_dir / 'figures', runs, profile)}")
     return [r for r in runs if r["ok"]]
@@ -420,9 +467,11 @@ def main(argv: list[str] | None = None) -> int:
         prov = provenance.collect(args.device)  # before any output is copied: the commit and tree the run starts from
         print(f"provenance: {provenance.summary(prov)}", flush=True)
         runs, failures = _run_books(books, run_dir, args, copy, prov)
-        if copy:
+        if not runs and args.run_dir is None:  # everything up to date: no empty runs/<profile>-<timestamp>/ left
+            shutil.rmtree(run_dir, ignore_errors=True)
+        if copy and runs:
             runs = _copy_results(run_dir, runs, failures, args.profile)
-        _publish(FIGURES if copy else run_dir / "figures", runs, args.profile)
+        _publish(results_folder(args.profile) if copy else run_dir / "figures", runs, args.profile)
         if failures:
             print(f"FAILED notebooks: {', '.join(failures)} (tracebacks in {run_dir / 'executed'})", file=sys.stderr)
             return 1

@@ -331,6 +331,91 @@ def test_a_successful_run_copies_its_executed_notebook_and_links_it(monkeypatch,
     assert f"[executed/{name}](executed/{name})" in (figures / "report.md").read_text()
 
 
+def test_executed_notebooks_get_repository_relative_paths_and_stale_outputs_go(monkeypatch, tmp_path):
+    """Issue 30 items 2, 5 and 6: no machine path in a committed executed notebook; a relative --run-dir and
+    $GPE_RUNS_DIR resolve against the repository root (not the kernels' notebooks/); outputs a notebook no longer
+    writes leave figures/ when it reruns."""
+    run_all = load_runner()
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "01_old_digits.png").write_bytes(b"stale")  # written by an older 01, not by this one
+    (figures / "02_other.csv").write_text("kept")  # another notebook's output stays
+    seen = {}
+
+    def ok(nb, run_dir, profile, device, log_output):
+        seen["run_dir"], seen["runs"] = run_dir, os.environ.get("GPE_RUNS_DIR")
+        text = {"metadata": {"papermill": {"input_path": str(tmp_path / "notebooks" / nb.name),
+                                           "output_path": str(run_dir / "executed" / nb.name)}},
+                "cells": [{"source": f'out_dir = "{run_dir / "figures"}"\nruns = "{os.environ["GPE_RUNS_DIR"]}/x"'}]}
+        (run_dir / "executed" / nb.name).write_text(json.dumps(text))
+        reporting.save_verdict([_c("gpe.c", "holds")], run_dir / "figures", nb.name[:2], profile=profile)
+        return True, 1.0, ""
+
+    monkeypatch.setattr(run_all, "FIGURES", figures)
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)
+    monkeypatch.setattr(run_all, "run_one", ok)
+    monkeypatch.setenv("GPE_RUNS_DIR", "relruns")
+    assert run_all.main(["--profile", "quick", "--only", "01", "--force", "--run-dir", "relrun"]) == 0
+    assert seen["run_dir"] == tmp_path / "relrun" and seen["runs"] == str(tmp_path / "relruns")
+    name = next((ROOT / "notebooks").glob("01_*.ipynb")).name
+    text = (figures / "executed" / name).read_text()
+    assert str(tmp_path) not in text and "relrun/figures" in text and '"notebooks/' in text
+    assert "$GPE_RUNS_DIR/x" in text
+    assert not (figures / "01_old_digits.png").exists() and (figures / "02_other.csv").read_text() == "kept"
+    assert (figures / "01_verdict.csv").exists()
+
+
+def test_a_paper_profile_run_never_touches_the_committed_quick_results(monkeypatch, tmp_path):
+    """Issue 30 item 4: results of another profile go to figures/<profile>/; figures/ (quick), its report and the
+    README findings stay as they were, also when a notebook fails."""
+    run_all = load_runner()
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "01_verdict.csv").write_text("quick")
+    (figures / "report.md").write_text("quick report")
+    (tmp_path / "README.md").write_text("readme")
+
+    def run(nb, run_dir, profile, device, log_output):
+        if nb.name.startswith("03"):
+            return False, 1.0, "RuntimeError: no data"
+        reporting.save_verdict([_c("gpe.c", "holds")], run_dir / "figures", nb.name[:2], profile=profile)
+        return True, 1.0, ""
+
+    monkeypatch.setattr(run_all, "FIGURES", figures)
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)
+    monkeypatch.setattr(run_all, "run_one", run)
+    assert run_all.main(["--profile", "paper", "--only", "01", "03", "--run-dir", str(tmp_path / "run")]) == 1
+    assert (figures / "01_verdict.csv").read_text() == "quick" and (figures / "report.md").read_text() == "quick report"
+    assert (tmp_path / "README.md").read_text() == "readme"
+    assert pd.read_csv(figures / "paper" / "01_verdict.csv").profile.tolist() == ["paper"]
+    assert not (figures / "paper" / "03_verdict.csv").exists()
+
+
+def test_repository_relative_paths():
+    run_all = load_runner()
+    root = Path("/srv/repo")
+    text = 'a "/srv/repo/notebooks/x.ipynb" b /srv/repo c /data/runs/y /srv/repository-other'
+    out = run_all.repository_relative(text, root=root, runs_dir="/data/runs")
+    assert out == 'a "notebooks/x.ipynb" b . c $GPE_RUNS_DIR/y /srv/repository-other'
+    assert run_all.repository_relative('"/srv/repo"', root=root) == '"."'
+
+
+def test_no_committed_file_holds_a_machine_path():
+    """Issue 30 item 2: figures/ and notebooks/ are committed; none of their text files names a folder of the machine
+    that wrote them."""
+    import re
+
+    pattern = re.compile(r"(?<![\w.$])/(?:home|work|tmp|root|Users|mnt|var|opt|srv)/")
+    bad = []
+    for folder in ("figures", "notebooks"):
+        for f in (ROOT / folder).rglob("*"):
+            if f.is_file() and f.suffix in (".ipynb", ".py", ".csv", ".md", ".json"):
+                hits = pattern.findall(f.read_text(errors="replace"))
+                if hits:
+                    bad.append(f"{f.relative_to(ROOT)} ({len(hits)})")
+    assert not bad, bad
+
+
 def test_metric_boxes_do_not_depend_on_numpy_global_state(tmp_path):
     import numpy as np
     import pandas as pd
@@ -420,3 +505,23 @@ def test_make_reproduce_with_an_unknown_profile_fails_in_one_line_and_writes_not
     assert ours == ["run_all.py: error: unknown profile 'nonsense'; choose smoke, quick or paper (--profile, PROFILE= "
                     "for make, or $GPE_PROFILE)"]
     assert snapshot() == before
+
+
+def test_only_without_names_is_refused(capsys):
+    """Issue 30 item 12: ``--only`` with no names ran every notebook; now argparse refuses it."""
+    run_all = load_runner()
+    with pytest.raises(SystemExit) as e:
+        run_all.main(["--only"])
+    assert e.value.code == 2 and "--only" in capsys.readouterr().err
+
+
+def test_a_no_op_rerun_leaves_no_run_folder(monkeypatch, tmp_path):
+    """Issue 30 item 12: when every notebook is up to date nothing runs, and no empty run folder is left behind."""
+    run_all = load_runner()
+    monkeypatch.setattr(run_all, "FIGURES", tmp_path / "figures")
+    monkeypatch.setattr(run_all, "ROOT", tmp_path)
+    monkeypatch.setattr(run_all, "up_to_date", lambda nb, fp, folder=None: True)
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "report.md").write_text("r")
+    assert run_all.main(["--profile", "quick", "--only", "01"]) == 0
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -116,7 +116,8 @@ class StackedNet(nn.Module):
             elif isinstance(mod, _ELEMENTWISE):
                 layer = copy.deepcopy(mod)
             else:
-                raise TypeError(f"cannot stack the layer {name} ({type(mod).__name__}) of {type(singles[0]).__name__}")
+                raise TypeError(f"only the MLP family can be stacked; cannot stack the layer {name} "
+                                f"({type(mod).__name__}) of {type(singles[0]).__name__}")
             self.layers.append(layer)
         if set(self.keys) != set(singles[0].state_dict()):
             raise TypeError(f"{type(singles[0]).__name__} holds state StackedNet does not stack: "
@@ -392,21 +393,29 @@ class BatchedGMEGAN:
                 for part, net in self.nets.items() for key, big in net.keys.items()]
 
     @torch.no_grad()
-    def to_singles(self) -> None:
-        """Copy every run's weights and Adam state into its single method (for evaluation and checkpoints)."""
+    def to_singles(self, optimizers: bool = True) -> None:
+        """Copy every run's weights (and with ``optimizers`` its Adam state) into its single method (evaluation,
+        checkpoints). ``R_inv`` of a run with ``λ3 = 0`` gets no Adam state, as in the single run, where the
+        reconstruction is computed without gradient; in the stack (other runs with ``λ3 > 0``) its slice receives
+        exact zeros, its moments stay 0 and Adam moves it by exactly 0."""
         for opt_name, part, key, big in self._links():
-            st = self.optimizers[opt_name].state.get(big) if opt_name else None
+            st = self.optimizers[opt_name].state.get(big) if opt_name and optimizers else None
             for k, m in enumerate(self.methods):
                 sp = m.modules()[part].get_parameter(key)
                 sp.copy_(big[k])
-                if st:
+                if not st:
+                    continue
+                if part == "r_inv" and not float(self.w["lambda3"][k]):
+                    m.optimizers()[opt_name].state.pop(sp, None)
+                else:
                     m.optimizers()[opt_name].state[sp] = {n: (v[k] if v.shape == big.shape else v).clone()
                                                           for n, v in st.items()}
 
     @torch.no_grad()
     def from_singles(self) -> None:
         """Set the stack's weights and Adam states from the single methods (after they resumed from checkpoints).
-        The runs' Adam step counts must agree (they are one count in the stack)."""
+        The runs' Adam step counts must agree (they are one count in the stack); a run without state for a parameter
+        (no gradient so far) gets zero moments."""
         for opt_name, part, key, big in self._links():
             singles = [m.modules()[part].get_parameter(key) for m in self.methods]
             for k, sp in enumerate(singles):
@@ -414,10 +423,12 @@ class BatchedGMEGAN:
             if opt_name is None:
                 continue
             states = [m.optimizers()[opt_name].state.get(sp) for m, sp in zip(self.methods, singles)]
-            if not any(states):
+            held = [st for st in states if st]
+            if not held:
                 continue
-            if not all(states) or any(not torch.equal(s["step"], states[0]["step"]) for s in states):
+            if any(not torch.equal(st["step"], held[0]["step"]) for st in held):
                 raise ValueError(f"the runs' {opt_name!r} optimisers are at different steps; train them apart")
+            # a run without state for this parameter never had a gradient for it: zero moments move it by exactly 0
             self.optimizers[opt_name].state[big] = {
-                n: torch.stack([s[n] for s in states]) if v.shape == singles[0].shape else v.clone()
-                for n, v in states[0].items()}
+                n: torch.stack([st[n] if st else torch.zeros_like(v) for st in states]) if v.shape == singles[0].shape
+                else v.clone() for n, v in held[0].items()}

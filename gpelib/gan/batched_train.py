@@ -131,7 +131,7 @@ def _save(runs: Sequence[_Run], engine: BatchedGMEGAN) -> None:
 def _evaluate(runs: Sequence[_Run], engine: BatchedGMEGAN, eval_fn: EvalFn | None, n_val: int) -> None:
     """A history row for every run: ``eval_fn(method)`` and/or the default held-out energy distance of
     :func:`~gpelib.gan.train.train_gan`, on the run's single method (weights copied from the stack), in eval mode."""
-    engine.to_singles()
+    engine.to_singles(optimizers=False)
     for r in runs:
         train_loss = float(np.mean(r.running)) if r.running else math.nan
         r.running = []
@@ -234,6 +234,7 @@ def train_gan_batched(
     engine = BatchedGMEGAN([r.method for r in runs], [r.stream for r in runs])
     engine.from_singles()
     _loop(runs, engine, config, runs[0].data if isinstance(data, Tensor) else None, eval_fn, n_val)
+    engine.to_singles()  # the results' methods carry their runs' final weights and Adam states
     out = []
     for r in runs:
         res = r.state.result("iterations")

@@ -22,9 +22,9 @@ import pytest
 import torch
 
 from gpelib.data import gaussian_mixture
-from gpelib.gan import build_networks, get_method, grad_norm_sq_at, train_gan
+from gpelib.gan import build_networks, default_val_metric, get_method, grad_norm_sq_at, train_gan
 from gpelib.gan.batched import StackedNet, batched_gme_cost, batched_grad_norm_sq
-from gpelib.gan.batched_train import train_gan_batched
+from gpelib.gan.batched_train import held_out_energy, train_gan_batched
 from gpelib.losses import gme_cost
 from gpelib.train import TrainConfig
 
@@ -248,3 +248,13 @@ def test_batched_runs_on_cuda_match_single_cuda_runs():
     for k, seed in enumerate([0, 1, 2]):
         ref = single("gmegan", x, seed, [{}, {"lambda1": 0.0}, {}][k], 10, device="cuda")
         assert_runs_close(runs[k], ref, dict(atol=1e-5, rtol=1e-4))
+
+
+def test_held_out_energy_equals_the_default_metric():
+    """The engine's held-out energy distance (the held-out term kept between evaluations) is train_gan's default
+    metric, to the last bit."""
+    x = mixture()
+    m = single("gmegan", x, 4, {}, 3).method
+    value, term = held_out_energy(m, x[:150], n=100, seed=4)
+    assert value == default_val_metric(m, x[:150], n=100, seed=4)
+    assert held_out_energy(m, x[:150], n=100, seed=4, held_out_term=term)[0] == value

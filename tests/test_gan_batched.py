@@ -119,6 +119,21 @@ def test_batched_equals_single_runs(case, dtype):
             assert_runs_close(runs[k], single(method, x, seed, hyper, 20), TOL[dtype])
 
 
+@pytest.mark.parametrize("method", ["gmegan", "gmegan_released"])
+def test_batched_equals_single_runs_on_images(method):
+    """The MLP architectures on images (notebooks 08–09): a tanh generator reshaped to (1, 8, 8), a flattening critic;
+    GMEGAN as released on images also takes separate T and G steps with G(T x) and latent scale 3."""
+    with default_dtype(torch.float64):
+        x = torch.rand(120, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        seeds, hypers = [0, 1], [{}, {"lambda1": 0.0}]
+        runs = train_gan_batched(method, x, seeds=seeds, hypers=hypers, latent_dim=4, config=config(8),
+                                 arch_options=ARCH, n_val=50)
+        for k, seed in enumerate(seeds):
+            ref = train_gan(method, x, latent_dim=4, config=config(8, seed=seed), hyper=hypers[k], arch_options=ARCH,
+                            n_val=50)
+            assert_runs_close(runs[k], ref, TOL[torch.float64])
+
+
 def test_parameters_agree_along_the_way():
     """Not only at the end: after 1, 2 and 7 of the steps too (each a fresh pair of trainings)."""
     x = mixture()

@@ -243,8 +243,9 @@ def read_verdict(csv: str | Path) -> pd.DataFrame:
 
 def findings_block(fig_dir: str | Path) -> str:
     """The README's first screen: per paper, how many claims hold / fail / are inconclusive (and the sanity
-    checks), the :data:`HEADLINES` verdicts one line each, and the wall time of the runs behind them — all read from
-    ``fig_dir``'s ``NN_verdict.csv`` files and ``runs.json``. Raises if a headline claim is missing."""
+    checks), the :data:`HEADLINES` verdicts one line each — all read from ``fig_dir``'s ``NN_verdict.csv`` files and
+    ``runs.json``'s profiles. No date and no wall time (they are in ``report.md``, a timing file), so a rerun that
+    changes no verdict leaves the README as it was. Raises if a headline claim is missing."""
     import json
 
     fig_dir = Path(fig_dir)
@@ -253,7 +254,6 @@ def findings_block(fig_dir: str | Path) -> str:
         raise FileNotFoundError(f"no NN_verdict.csv in {fig_dir}: run reproduce/run_all.py first")
     meta = json.loads((fig_dir / "runs.json").read_text()) if (fig_dir / "runs.json").exists() else {}
     profiles = sorted({str(v.get("profile")) for v in meta.values()}) or ["?"]
-    date = max((str(v.get("date", "")) for v in meta.values()), default="")
     rows, papers = [], {}
     for nb, df in frames.items():
         papers.setdefault(NOTEBOOK_PAPERS.get(nb, "other"), []).append((nb, df))
@@ -265,7 +265,7 @@ def findings_block(fig_dir: str | Path) -> str:
                     f"{c['holds']} | {c['fails']} | {c['inconclusive']} | {t['sanity']['sanity']} | "
                     f"{p['n/a'] + c['n/a']} |")
     lines = [README_BEGIN, "",
-             f"**What this companion found** (profile `{', '.join(profiles)}`, runs up to {date}; every claim of "
+             f"**What this companion found** (profile `{', '.join(profiles)}`; every claim of "
              "both papers that our runs can decide, with its numbers, in [figures/report.md](figures/report.md); "
              "the executed notebooks, outputs included, in [figures/executed/](figures/executed/)). Paper claims "
              "are what the papers say; our checks are controls, mechanism tests and metric floors of our own:", "",
@@ -279,10 +279,6 @@ def findings_block(fig_dir: str | Path) -> str:
             raise KeyError(f"headline claim {claim_id!r} not found in {nb}_verdict.csv")
         r = hit.iloc[0]
         lines.append(f"- **{what}** — {r['claim']}: **{r['outcome']}** (ours: {r['ours']}; paper: {r['paper']})")
-    total = sum(float(v.get("seconds", 0)) for v in meta.values())
-    if total:
-        lines += ["", f"These runs took {total / 60:.0f} min of notebook wall time on the machine in the report's "
-                      "provenance table."]
     lines += ["", README_END]
     return "\n".join(lines)
 

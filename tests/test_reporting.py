@@ -255,7 +255,8 @@ def test_findings_block_counts_per_paper_and_kind_and_quotes_the_headlines(tmp_p
     assert "| GPE (notebooks 04) | 1 | 1 | 0 | 0 | 1 | 0 | 0 | 0 |" in block
     assert "| GMEGAN (notebooks 02, 07) | 0 | 1 | 1 | 0 | 0 | 0 | 1 | 1 |" in block
     assert "- **Table 1** — faster at 0.1: **holds**" in block and "**Fig. 5** — modes covered: **fails**" in block
-    assert "10 min" in block and block.startswith(reporting.README_BEGIN) and block.endswith(reporting.README_END)
+    assert "2026-01-02" not in block and " min " not in block  # no date, no wall time: a rerun leaves the README
+    assert block.startswith(reporting.README_BEGIN) and block.endswith(reporting.README_END)
     monkeypatch.setattr(reporting, "HEADLINES", [("04", "x", "gpe.no_such_claim")])
     with pytest.raises(KeyError, match="no_such_claim"):
         reporting.findings_block(tmp_path)

@@ -22,8 +22,11 @@ def load_runner():
 
 def test_output_dir_defaults_under_runs(monkeypatch, tmp_path):
     monkeypatch.delenv("GPE_OUT_DIR", raising=False)
+    monkeypatch.delenv("GPE_RUNS_DIR", raising=False)  # make test sets it (a fresh folder per test run)
     monkeypatch.chdir(ROOT / "notebooks")
     assert reporting.output_dir(None, "smoke") == ROOT / "runs" / "smoke" / "figures"
+    monkeypatch.setenv("GPE_RUNS_DIR", str(tmp_path / "r"))  # interactive outputs follow the runs folder
+    assert reporting.output_dir(None, "smoke") == tmp_path / "r" / "smoke" / "figures"
     monkeypatch.setenv("GPE_OUT_DIR", str(tmp_path / "o"))
     assert reporting.output_dir(None, "quick") == tmp_path / "o"
     assert reporting.output_dir(tmp_path / "x", "quick") == tmp_path / "x"

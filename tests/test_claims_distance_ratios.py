@@ -11,7 +11,6 @@ from gpelib.claims import distance_ratios
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 SEEDS = [0, 1, 2]
 IDS = ["gmegan.fig3.ratio_spread", "gmegan.thm1.bound.train", "gmegan.thm1.bound.heldout",
        "gmegan.thm1.scaled_vs_vae"]
@@ -86,11 +85,8 @@ def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
     assert all(ID_PATTERN.match(i) for i in IDS)
 
 
-def test_committed_quick_run():
+def test_committed_quick_run(assert_committed_verdict):
     """The committed figures/02_encoder_geometry.csv and 02_certificate.csv give the committed 02_verdict.csv."""
     rows = distance_ratios.decide(pd.read_csv(FIGURES / "02_encoder_geometry.csv"),
                                   pd.read_csv(FIGURES / "02_certificate.csv"), profile="quick")
-    committed = pd.read_csv(FIGURES / "02_verdict.csv", keep_default_na=False)
-    cols = COMPARED + [c for c in ("id", "kind") if c in committed]
-    ours = [{c: "" if getattr(r, c) is None else str(getattr(r, c)) for c in cols} for r in rows]
-    assert ours == committed[cols].astype(str).to_dict("records")
+    assert_committed_verdict(rows, "02")

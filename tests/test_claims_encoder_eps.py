@@ -12,7 +12,6 @@ from gpelib.claims import encoder_eps
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 SEEDS = [0, 1, 2]
 EPS = [0.06, 0.03, 0.02]  # loosest first, as the presets list them
 IDS = ["gpe.fig4.loss_curve", "gpe.fig4.iterations.threshold1", "gpe.fig4.iterations.threshold2", "gpe.fig4.spread"]
@@ -97,11 +96,8 @@ def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
     assert all(ID_PATTERN.match(i) for i in IDS)
 
 
-def test_committed_quick_run():
+def test_committed_quick_run(assert_committed_verdict):
     """The committed figures/03_encoders.csv and 03_iterations_to_threshold.csv give the committed 03_verdict.csv."""
     rows = encoder_eps.decide(pd.read_csv(FIGURES / "03_encoders.csv"),
                               pd.read_csv(FIGURES / "03_iterations_to_threshold.csv"), profile="quick")
-    committed = pd.read_csv(FIGURES / "03_verdict.csv", keep_default_na=False)
-    cols = COMPARED + [c for c in ("id", "kind") if c in committed]
-    ours = [{c: "" if getattr(r, c) is None else str(getattr(r, c)) for c in cols} for r in rows]
-    assert ours == committed[cols].astype(str).to_dict("records")
+    assert_committed_verdict(rows, "03")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from gpelib import profiles, reporting
+from gpelib import profiles
 from gpelib.claims import gan_ablation
 from gpelib.gan import experiments as gx
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 ARCHS, SEEDS = ["mlp", "dcgan"], [0, 1]
 UNITS = sorted((a, s) for a in ARCHS for s in SEEDS)  # the order values are given in: (dcgan, 0), (dcgan, 1), (mlp, …
 FULL, L1, L2, L3 = list(gx.ABLATIONS)  # "", " λ1 = 0 (no GME)", …
@@ -109,24 +107,13 @@ def test_the_ablations_must_be_the_full_method_then_three():
         _decide(_tables(), ablations=[L1, L2, L3])
 
 
-def _as_csv(df: pd.DataFrame) -> pd.DataFrame:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    buf.seek(0)
-    return pd.read_csv(buf, keep_default_na=False, dtype=str)
-
-
-def test_committed_quick_run():
+def test_committed_quick_run(assert_committed_verdict):
     """The committed figures/09_{runs,summary,late_improvement}.csv give the committed figures/09_verdict.csv."""
     s = profiles.preset("09", "quick")
     runs, summary, late = (pd.read_csv(FIGURES / f"09_{t}.csv") for t in ("runs", "summary", "late_improvement"))
     rows = gan_ablation.decide(runs, summary, late, profile="quick", metric=runs["metric"].iloc[0],
                                archs=s["archs"], seeds=s["seeds"])
-    got = _as_csv(reporting.verdict_table(rows))
-    want = pd.read_csv(FIGURES / "09_verdict.csv", keep_default_na=False, dtype=str)
-    cols = COMPARED + [c for c in ("id", "kind") if c in want]
-    assert len(got) == len(want) == 6
-    pd.testing.assert_frame_equal(got[cols], want[cols])
+    assert_committed_verdict(rows, "09")
 
 
 def test_the_variants_are_the_committed_runs():

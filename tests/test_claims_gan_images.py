@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +13,6 @@ from gpelib.gan import experiments as gx
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 REFS = ("GMEGAN", "GMEGAN-released")
 VARIANTS = ["GMEGAN", "GMEGAN-mean", "GMEGAN-released", *gan_images.BASELINES]
 ARCHS, SEEDS = ["mlp", "dcgan"], [0, 1]
@@ -135,24 +133,13 @@ def test_dataset_segment(name, segment):
     assert ID_PATTERN.match(f"gmegan.fig6.lowest_fd{segment}")
 
 
-def _as_csv(df: pd.DataFrame) -> pd.DataFrame:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    buf.seek(0)
-    return pd.read_csv(buf, keep_default_na=False, dtype=str)
-
-
-def test_committed_quick_run():
+def test_committed_quick_run(assert_committed_verdict):
     """The committed figures/08_{runs,summary,late_improvement}.csv give the committed figures/08_verdict.csv."""
     s = profiles.preset("08", "quick")
     runs, summary, late = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("runs", "summary", "late_improvement"))
     rows = gan_images.decide(runs, summary, late, profile="quick", metric=runs["metric"].iloc[0], archs=s["archs"],
                              seeds=s["seeds"], datasets=[d.name for d in s["datasets"]])
-    got = _as_csv(reporting.verdict_table(rows))
-    want = pd.read_csv(FIGURES / "08_verdict.csv", keep_default_na=False, dtype=str)
-    cols = COMPARED + [c for c in ("id", "kind") if c in want]
-    assert len(got) == len(want) == 8
-    pd.testing.assert_frame_equal(got[cols], want[cols])
+    assert_committed_verdict(rows, "08")
 
 
 def test_the_notebooks_compute_table_from_the_committed_runs(tmp_path):

@@ -3,7 +3,6 @@ quick run."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,6 @@ from gpelib.gan import experiments as gx
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 REFS = ("GMEGAN", "GMEGAN-released")
 VARIANTS = ["GMEGAN", "GMEGAN-mean", "GMEGAN-released", *gan_mixtures.BASELINES]
 METRICS = ["modes_covered", "high_quality", "transport_agreement", "monotonicity", "cyclic3", "cyclic3_encoder",
@@ -159,23 +157,12 @@ def test_datasets_give_the_order_and_an_unreadable_name_is_an_error():
 # ------------------------------------------------------------------------------------------- the committed run
 
 
-def _as_csv(df: pd.DataFrame) -> pd.DataFrame:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    buf.seek(0)
-    return pd.read_csv(buf, keep_default_na=False, dtype=str)
-
-
-def test_committed_quick_run():
+def test_committed_quick_run(assert_committed_verdict):
     """The committed figures/07_{runs,summary,late_improvement}.csv give the committed figures/07_verdict.csv."""
     s = profiles.preset("07", "quick")
     runs, summary, late = (pd.read_csv(FIGURES / f"07_{t}.csv") for t in ("runs", "summary", "late_improvement"))
     rows = gan_mixtures.decide(runs, summary, late, profile="quick", datasets=[d.name for d in s["datasets"]])
-    got = _as_csv(reporting.verdict_table(rows))
-    want = pd.read_csv(FIGURES / "07_verdict.csv", keep_default_na=False, dtype=str)
-    cols = COMPARED + [c for c in ("id", "kind") if c in want]
-    assert len(got) == len(want) == 16
-    pd.testing.assert_frame_equal(got[cols], want[cols])
+    assert_committed_verdict(rows, "07")
 
 
 def test_the_notebooks_compute_table_from_the_committed_runs(tmp_path):

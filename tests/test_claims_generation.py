@@ -15,7 +15,6 @@ from gpelib.metrics import SampleQuality
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 SEEDS = [0, 1, 2]
 MILESTONES = [500, 2000, 8000]
 IDS = ["gpe.fig9.flow_fd.milestones", "gpe.fig9.flow_fd_kid", "gpe.fig9.vae_flow_vs_prior",
@@ -132,12 +131,9 @@ def test_reference_rows_and_lines():
     assert lines["kid"] == {"1000 training images": 1600.0, f"{NO_FLOW} (median)": 1600.0}
 
 
-def test_committed_quick_run():
+def test_committed_quick_run(assert_committed_verdict):
     """The committed figures/06_*.csv result tables give the committed 06_verdict.csv."""
     tables = [pd.read_csv(FIGURES / f"06_{t}.csv")
               for t in ("flow_metric_curve", "reference_scores", "reconstruction", "memorisation")]
     rows = generation.decide(*tables, profile="quick")
-    committed = pd.read_csv(FIGURES / "06_verdict.csv", keep_default_na=False)
-    cols = COMPARED + [c for c in ("id", "kind") if c in committed]
-    ours = [{c: "" if getattr(r, c) is None else str(getattr(r, c)) for c in cols} for r in rows]
-    assert ours == committed[cols].astype(str).to_dict("records")
+    assert_committed_verdict(rows, "06")

@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gpelib import profiles, reporting
+from gpelib import profiles
 from gpelib.claims import table1
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 READ = dict(keep_default_na=False, na_values=[""])  # numbers: empty = NaN; text such as "n/a" stays text
 SEEDS = [0, 1, 2]
 BUDGET = 1000
@@ -166,7 +165,7 @@ def test_ids_name_the_papers_cells():
     assert ID_PATTERN.match(table1.table1_id("CelebA-HQ", 1, 0.0045))
 
 
-def test_committed_quick_run_gives_the_committed_verdict(tmp_path):
+def test_committed_quick_run_gives_the_committed_verdict(assert_committed_verdict):
     S = profiles.preset("04", "quick")
     counts = pd.read_csv(FIGURES / "04_iterations_to_threshold.csv", **READ)
     sweep_counts = pd.read_csv(FIGURES / "04_beta_sweep_counts.csv", **READ)
@@ -174,13 +173,7 @@ def test_committed_quick_run_gives_the_committed_verdict(tmp_path):
                        ignore_index=True)
     rows = table1.decide(counts, sweep_counts, curves, datasets=S["datasets"], beta=S["beta"], betas=S["betas"],
                          sweep=S["sweep"], budget=S["decoder_iterations"], profile="quick")
-    reporting.save_verdict(rows, tmp_path, "04", profile="quick")
-    ours = pd.read_csv(tmp_path / "04_verdict.csv", dtype=str, keep_default_na=False)
-    committed = pd.read_csv(FIGURES / "04_verdict.csv", dtype=str, keep_default_na=False)
-    compared = COMPARED + [c for c in ("id", "kind") if c in committed]
-    assert len(ours) == len(committed) == 7
-    pd.testing.assert_frame_equal(ours[compared], committed[compared])
-    assert ours.id.tolist() == IDS
+    assert_committed_verdict(rows, "04")
 
 
 def test_committed_protocol_map_gives_the_committed_conclusion():

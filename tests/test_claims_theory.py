@@ -3,7 +3,6 @@ quick run."""
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -12,12 +11,11 @@ import pandas as pd
 import pytest
 import torch
 
-from gpelib import profiles, reporting, theory_checks
+from gpelib import profiles, theory_checks
 from gpelib.claims import theory as claims
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 SETTINGS = {"mc_samples": 1000, "trained_iterations": 50}
 IDS = ["gpe.example1.centre_slope", "gpe.def1.forms_agree", "gpe.prop1.separated_pairs", "gpe.thm2.k_alpha_mass",
        "gpe.prop2.collapsed_saddle", "gpe.thm3.second_variation", "gpe.thm3.two_sided_bound",
@@ -214,7 +212,7 @@ def _replayed_quick_tables() -> dict[str, pd.DataFrame]:
                 second_variation=variation, remark1=rem, corollary1=cor1, corollary1_bound=cor1_bound)
 
 
-def test_committed_quick_run(one_thread):
+def test_committed_quick_run(one_thread, assert_committed_verdict):
     """The committed figures/10_*.csv give the committed figures/10_verdict.csv (tables the commit predates are
     replayed; the replay must reproduce the committed tables it shares with the notebook, byte for byte)."""
     replayed = _replayed_quick_tables()
@@ -228,10 +226,4 @@ def test_committed_quick_run(one_thread):
         else:
             tables[name] = replayed[name]
     rows = claims.decide(tables, profile="quick", settings=profiles.preset("10", "quick"))
-    buf = io.StringIO()
-    reporting.verdict_table(rows).to_csv(buf, index=False)  # as save_verdict writes it
-    ours = pd.read_csv(io.StringIO(buf.getvalue()), keep_default_na=False)
-    committed = pd.read_csv(FIGURES / "10_verdict.csv", keep_default_na=False)
-    cols = COMPARED + [c for c in ("id", "kind") if c in committed]
-    assert len(ours) == len(committed)
-    assert ours[cols].astype(str).to_dict("records") == committed[cols].astype(str).to_dict("records")
+    assert_committed_verdict(rows, "10")

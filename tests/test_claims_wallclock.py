@@ -8,12 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gpelib import profiles, reporting
+from gpelib import profiles
 from gpelib.claims import wallclock
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
-COMPARED = ["claim", "paper", "ours", "outcome", "seeds", "detail", "note"]
 READ = dict(keep_default_na=False, na_values=[""])  # numbers: empty = NaN; text such as "n/a" stays text
 SEEDS = [0, 1, 2]
 BASE = ["VAE", "AE", "VAE+MDS", "AE+MDS"]  # the runs' order in notebook 05's tables
@@ -129,16 +128,10 @@ def test_every_profile_gives_unique_ids_named_by_the_papers_datasets(profile):
     assert not any(n in i for i in ids for n, D in datasets.items() if n != D["paper"].lower())  # no mnist_5k
 
 
-def test_committed_quick_run_gives_the_committed_verdict(tmp_path):
+def test_committed_quick_run_gives_the_committed_verdict(assert_committed_verdict):
     S = profiles.preset("05", "quick")
     timing = pd.read_csv(FIGURES / "05_seconds_per_iteration.csv", **READ)
     reach = pd.read_csv(FIGURES / "05_time_to_threshold.csv", **READ)
     race = pd.read_csv(FIGURES / "05_wallclock_race.csv", **READ)
     rows = wallclock.decide(timing, reach, race, datasets=S["datasets"], profile="quick")
-    reporting.save_verdict(rows, tmp_path, "05", profile="quick")
-    ours = pd.read_csv(tmp_path / "05_verdict.csv", dtype=str, keep_default_na=False)
-    committed = pd.read_csv(FIGURES / "05_verdict.csv", dtype=str, keep_default_na=False)
-    compared = COMPARED + [c for c in ("id", "kind") if c in committed]
-    assert len(ours) == len(committed) == 5
-    pd.testing.assert_frame_equal(ours[compared], committed[compared])
-    assert ours.id.tolist() == IDS
+    assert_committed_verdict(rows, "05")

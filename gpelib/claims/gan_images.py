@@ -24,12 +24,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..gan import experiments as gx
+from ..gan.experiments import BASELINES
 from ..verdicts import Claim, best_of, converged_or_inconclusive
 
 __all__ = ["decide", "BASELINES", "REFS", "UNITS", "dataset_segment"]
 
-#: The seven baselines of GMEGAN §6 (display names), in the paper's order.
-BASELINES: list[str] = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
 #: Each GMEGAN reading decided against the baselines: (how, its variant name, its id suffix).
 REFS: list[tuple[str, str, str]] = [("as printed", "GMEGAN", ""), ("as released", "GMEGAN-released", ".released")]
 #: What the values are paired by.

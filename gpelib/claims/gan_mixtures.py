@@ -28,12 +28,11 @@ from functools import partial
 import pandas as pd
 
 from ..gan import experiments as gx
+from ..gan.experiments import BASELINES
 from ..verdicts import Claim, all_of, at_least, best_of, converged_or_inconclusive
 
 __all__ = ["decide", "BASELINES", "REFS", "CYCLIC_MIN"]
 
-#: The seven baselines of GMEGAN §6 (display names), in the paper's order.
-BASELINES: list[str] = [v for m, v in gx.LABELS.items() if not m.startswith("gmegan")]
 #: Each GMEGAN reading decided against the baselines: (how, its variant name, its id suffix).
 REFS: list[tuple[str, str, str]] = [("as printed", "GMEGAN", ""), ("as released", "GMEGAN-released", ".released")]
 #: Thm 3 holds on a seed when at least this fraction of random triples is c_T-cyclically monotone (our tolerance).

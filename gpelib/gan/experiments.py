@@ -77,6 +77,7 @@ __all__ = [
     "STEP_SECONDS",
     "step_seconds_path",
     "LABELS",
+    "BASELINES",
     "PROTOCOL",
 ]
 
@@ -86,6 +87,8 @@ LABELS: dict[str, str] = {"gmegan": "GMEGAN", "gmegan_mean": "GMEGAN-mean", "gme
 """Display names in the order of the GMEGAN paper's figures ("GMEGAN" is the paper's eq. 5.2 as printed;
 ``-mean`` the same with per-coordinate means; ``-released`` the authors' released settings, see
 :data:`~gpelib.gan.methods.GMEGAN_VARIANTS`)."""
+#: The seven baselines of GMEGAN §6 (display names), in the paper's order.
+BASELINES: list[str] = [v for m, v in LABELS.items() if not m.startswith("gmegan")]
 
 _CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
 
@@ -524,10 +527,6 @@ def step_seconds(
     return pd.DataFrame(rows)
 
 
-def _shape_of(spec: MixtureSpec | ImageSpec) -> tuple[int, ...]:
-    return spec.data_shape()
-
-
 def equal_time_jobs(
     variants: Mapping[str, tuple[str, Mapping[str, Any]]],
     *,
@@ -554,7 +553,7 @@ def equal_time_jobs(
     jobs = []
     for spec in specs:
         for arch in archs:
-            key = shape_key(arch, _shape_of(spec), latent_dim, batch_size)
+            key = shape_key(arch, spec.data_shape(), latent_dim, batch_size)
             its = equal_time_iterations(sorted({m for m, _ in variants.values()}), key=key, units=units, table=table,
                                         multiple=multiple)
             for label, (method, hyper) in variants.items():

@@ -165,6 +165,7 @@ def _crossed_before_last(history: Sequence[Mapping[str, Any]], target: float | N
 
 StepFn = Callable[[Tensor], dict[str, Tensor]]
 EvalFn = Callable[[], dict[str, float]]
+StopFn = Callable[[Sequence[Mapping[str, Any]]], bool]
 
 
 class BatchFeeder:
@@ -365,6 +366,7 @@ def fit(
     config: TrainConfig,
     extra_config: dict[str, Any] | None = None,
     distributed: bool = True,
+    stop: StopFn | None = None,
 ) -> TrainResult:
     """Generic loop: draw a batch, call ``step(batch)`` (which back-propagates and steps the optimisers and
     returns ``{"loss": ..., <components>}``), evaluate every ``config.eval_every`` iterations, stop at the
@@ -373,7 +375,9 @@ def fit(
     ``evaluate()`` returns ``{"val_loss": ..., <other metrics>}``; it runs without gradients, with ``modules`` in
     eval mode (:func:`~gpelib.models.eval_mode`). Raises :class:`NonFiniteLossError` at the first non-finite
     training loss. ``distributed=False`` trains in this process alone even under ``torchrun`` (every process then
-    trains the same model on all the data).
+    trains the same model on all the data). ``stop(rows)``, if given, is asked after every evaluation with the history
+    rows so far (e.g. :class:`gpelib.plateau.PlateauStop`); True stops the run (``stopped="plateau"``) — a resumed run
+    whose history already satisfies it stops at once.
     """
     device = resolve_device(config.device)
     info = dist_info() if distributed else DistInfo(0, 1, 0)
@@ -392,7 +396,11 @@ def fit(
     def reached(val: float) -> bool:
         return config.target is not None and val <= config.target
 
-    stopped = "target" if reached(run.last_val if run.rows else evaluate_now(math.nan)) else "iterations"
+    def settled() -> bool:
+        return stop is not None and bool(stop(run.rows))
+
+    first = run.last_val if run.rows else evaluate_now(math.nan)
+    stopped = "target" if reached(first) else "plateau" if settled() else "iterations"
     running: list[float] = []
     bar = _progress(config.iterations, name, config.progress and dist_info().is_main, initial=run.it)
     try:
@@ -412,6 +420,8 @@ def fit(
                 bar.set_postfix(train=f"{run.rows[-1]['train_loss']:.4g}", val=f"{val:.4g}")
                 if reached(val):
                     stopped = "target"
+                elif settled():
+                    stopped = "plateau"
             if config.checkpoint_every and run.it % config.checkpoint_every == 0:
                 run.save()
     finally:

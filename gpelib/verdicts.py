@@ -61,7 +61,8 @@ __all__ = [
     "coverage",
     "ratio_summary", "format_ratio", "sooner", "greater", "less", "below", "above", "grows", "shrinks",
     "least_impact", "best_of",
-    "within", "at_least", "at_most", "all_of", "converged_or_inconclusive", "outcome_counts", "tally", "LATE_LIMIT",
+    "within", "at_least", "at_most", "all_of", "converged_or_inconclusive",
+    "at_plateau_or_inconclusive", "outcome_counts", "tally", "LATE_LIMIT",
 ]
 
 HOLDS, FAILS, INCONCLUSIVE, SANITY, NA = "holds", "fails", "inconclusive", "sanity", "n/a"
@@ -472,6 +473,28 @@ def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, li
         notes.append(f"no progress (held-out metric fell < {min_progress:.0%} over the whole budget: "
                      f"{', '.join(f'{k} {v:.0%}' for k, v in stalled)})")
     return replace(decision, outcome=INCONCLUSIVE, note="; ".join(n for n in (decision.note, *notes) if n))
+
+
+def at_plateau_or_inconclusive(decision: Decision, states: Mapping[str, str], *, own: Sequence[str]) -> Decision:
+    """SPEC §2 "Plateau": a verdict rests on runs at their plateau *on the claim's own metric*. ``states``: run name →
+    state (``plateau``, ``improving``, ``worsening``, ``oscillating``; :func:`gpelib.plateau.plateau_state`);
+    ``own``: the names of the runs the claim is about (e.g. GMEGAN's seeds). An own run that is not at its plateau
+    makes a ``holds``/``fails`` ``inconclusive``; any other run not at its plateau was scored at the common cap and is
+    named in the note without vetoing. An ``inconclusive`` whose own runs are all at their plateau says that its
+    interval straddles at plateau. Own runs missing from ``states`` count as not at their plateau."""
+    unsettled = {k: v for k, v in states.items() if v != "plateau"}
+    mine = [k for k in own if states.get(k, "unjudged") != "plateau"]
+    others = [k for k in unsettled if k not in set(own)]
+    notes = [decision.note] if decision.note else []
+    if mine:
+        notes.append("own runs not at their plateau: " + ", ".join(f"{k} {states.get(k, 'unjudged')}" for k in mine))
+    elif decision.outcome == INCONCLUSIVE:
+        notes.append("the interval straddles with every own run at its plateau")
+    if others:
+        notes.append("scored at the cap, not at their plateau (no veto): "
+                     + ", ".join(f"{k} {unsettled[k]}" for k in others))
+    outcome = INCONCLUSIVE if mine and decision.outcome in (HOLDS, FAILS) else decision.outcome
+    return replace(decision, outcome=outcome, note="; ".join(notes))
 
 
 def outcome_counts(table: pd.DataFrame | Sequence[Claim]) -> dict[str, int]:

@@ -27,20 +27,21 @@ GOOD = dict(modes_covered=[9.0] * 3, high_quality=[0.9] * 3, transport_agreement
 NAME = "9 modes in R^100"
 
 
-def _tables(gmegan: dict | None = None, others: dict | None = None, late: dict | None = None, name: str = NAME
+def _tables(gmegan: dict | None = None, others: dict | None = None, state: dict | None = None, name: str = NAME
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(runs, summary, late) of one mixture: both GMEGAN readings get ``GOOD`` updated by ``gmegan``; a baseline
-    ``BASE`` updated by ``others[variant]``; every run converged unless ``late[(variant, seed)]`` gives its
-    ``(late_improvement, total_improvement)``."""
-    runs, lt = [], []
+    """(runs, summary, states) of one mixture: both GMEGAN readings get ``GOOD`` updated by ``gmegan``; a baseline
+    ``BASE`` updated by ``others[variant]``; every run at its plateau on every metric unless
+    ``state[(variant, seed, metric)]`` says otherwise."""
+    runs, st = [], []
     for v in VARIANTS:
         vals = {**BASE, **GOOD, **(gmegan or {})} if v in REFS else {**BASE, **(others or {}).get(v, {})}
         for s in range(3):
             runs.append(dict(dataset=name, variant=v, seed=s, **{m: vals[m][s] for m in METRICS}))
-            li, ti = (late or {}).get((v, s), (0.0, 0.5))
-            lt.append(dict(dataset=name, variant=v, seed=s, late_improvement=li, total_improvement=ti))
+            for metric in ("modes_covered", "transport_agreement", "val_loss", "cyclic3_encoder"):
+                st.append(dict(dataset=name, variant=v, seed=s, metric=metric,
+                               state=(state or {}).get((v, s, metric), "plateau")))
     runs = pd.DataFrame(runs)
-    return runs, gx.summarize(runs, METRICS), pd.DataFrame(lt)
+    return runs, gx.summarize(runs, METRICS), pd.DataFrame(st)
 
 
 def _rows(*tables, profile: str = "quick", **kw) -> dict:
@@ -75,12 +76,21 @@ def test_modes_inconclusive_when_seeds_straddle():
     assert _one(t, "modes").outcome == "inconclusive"
 
 
-def test_an_unconverged_baseline_makes_the_comparisons_inconclusive_but_not_theorem_3():
-    rows = _rows(*_tables(late={("VEEGAN", 1): (0.3, 0.5)}))
-    for claim in ("modes", "transport"):
-        row = rows[f"gmegan.fig5.9x100.{claim}"]
-        assert row.outcome == "inconclusive" and "VEEGAN s1 30%" in row.note
-    assert rows["gmegan.fig5.9x100.cyclic_monotone"].outcome == "holds"  # Thm 3 rests on GMEGAN's own runs
+def test_a_baseline_off_its_plateau_is_named_but_does_not_veto():
+    rows = _rows(*_tables(state={("VEEGAN", 1, "modes_covered"): "oscillating"}))
+    row = rows["gmegan.fig5.9x100.modes"]
+    assert row.outcome == "holds" and "VEEGAN s1 oscillating" in row.note and "no veto" in row.note
+    assert "VEEGAN" not in rows["gmegan.fig5.9x100.transport"].note  # judged on its own metric only
+
+
+def test_gmegan_off_its_plateau_makes_its_claims_inconclusive():
+    rows = _rows(*_tables(state={("GMEGAN", 2, "transport_agreement"): "improving"}))
+    row = rows["gmegan.fig5.9x100.transport"]
+    assert row.outcome == "inconclusive" and "GMEGAN s2 improving" in row.note
+    assert rows["gmegan.fig5.9x100.modes"].outcome == "holds"  # another metric, at its plateau
+    assert rows["gmegan.fig5.9x100.transport.released"].outcome == "holds"  # the other reading
+    spread = _rows(*_tables(state={("GMEGAN", 0, "val_loss"): "worsening"}))["gmegan.fig5.9x100.seed_spread"]
+    assert spread.outcome == "inconclusive" and "GMEGAN s0 worsening" in spread.note
 
 
 # ---------------------------------------------------------------------------------------- transport agreement
@@ -88,10 +98,21 @@ def test_an_unconverged_baseline_makes_the_comparisons_inconclusive_but_not_theo
 
 def test_transport_holds_fails_on_a_tie_and_straddles():
     assert _one(_tables(), "transport").outcome == "holds"
+    straddle_at_plateau = _one(_tables(gmegan=dict(transport_agreement=[0.2, 0.35, 0.5])), "transport")
+    assert "straddles with every own run at its plateau" in straddle_at_plateau.note
     tie = _tables(gmegan=dict(transport_agreement=[0.3] * 3))  # strictly more often: a tie fails
     assert _one(tie, "transport").outcome == "fails"
     straddle = _tables(gmegan=dict(transport_agreement=[0.2, 0.35, 0.5]))
     assert _one(straddle, "transport").outcome == "inconclusive"
+
+
+def test_transport_on_the_d100_mixture_leaves_out_the_two_baselines_the_paper_finds_monotone():
+    both_monotone = {"WGAN-GP": dict(transport_agreement=[0.9] * 3), "WGAN-div": dict(transport_agreement=[0.9] * 3)}
+    row = _one(_tables(others=both_monotone), "transport")
+    assert row.outcome == "holds" and "except WGAN-GP and WGAN-div" in row.claim
+    t500 = _tables(others=both_monotone, name="12 modes in R^500")
+    assert _one(t500, "transport", shape="12x500").outcome == "fails"  # not on D = 500
+    assert "except" not in _one(t500, "transport", shape="12x500").claim
 
 
 # ------------------------------------------------------------------------------------------ spread over seeds
@@ -122,11 +143,13 @@ def test_theorem_3_holds_at_99_percent_and_fails_below():
     assert row.outcome == "fails" and row.detail == "min margin -0.01 over 3 value(s)" and row.seeds is None
 
 
-def test_theorem_3_inconclusive_when_gmegan_itself_did_not_learn():
-    rows = _rows(*_tables(late={("GMEGAN-released", 2): (0.0, 0.02)}))
+def test_theorem_3_inconclusive_when_gmegan_itself_is_off_its_plateau():
+    rows = _rows(*_tables(state={("GMEGAN-released", 2, "cyclic3_encoder"): "oscillating",
+                                 ("VAEGAN", 0, "cyclic3_encoder"): "improving"}))
     row = rows["gmegan.fig5.9x100.cyclic_monotone.released"]
-    assert row.outcome == "inconclusive" and "no progress" in row.note and "GMEGAN-released s2 2%" in row.note
+    assert row.outcome == "inconclusive" and "GMEGAN-released s2 oscillating" in row.note
     assert rows["gmegan.fig5.9x100.cyclic_monotone"].outcome == "holds"  # the other reading is not behind it
+    assert "VAEGAN" not in rows["gmegan.fig5.9x100.cyclic_monotone"].note  # Thm 3 is about GMEGAN alone
 
 
 # ------------------------------------------------------------------------------------------------ ids, profiles
@@ -158,17 +181,17 @@ def test_datasets_give_the_order_and_an_unreadable_name_is_an_error():
 
 
 def test_committed_quick_run(assert_committed_verdict):
-    """The committed figures/07_{runs,summary,late_improvement}.csv give the committed figures/07_verdict.csv."""
+    """The committed figures/07_{runs,summary,states}.csv give the committed figures/07_verdict.csv."""
     s = profiles.preset("07", "quick")
-    runs, summary, late = (pd.read_csv(FIGURES / f"07_{t}.csv") for t in ("runs", "summary", "late_improvement"))
-    rows = gan_mixtures.decide(runs, summary, late, profile="quick", datasets=[d.name for d in s["datasets"]])
+    runs, summary, states = (pd.read_csv(FIGURES / f"07_{t}.csv") for t in ("runs", "summary", "states"))
+    rows = gan_mixtures.decide(runs, summary, states, profile="quick", datasets=[d.name for d in s["datasets"]])
     assert_committed_verdict(rows, "07")
 
 
 def test_the_notebooks_compute_table_from_the_committed_runs(tmp_path):
-    """gpelib.gan.experiments.compute_tables (notebook 07's compute cell) writes the committed 07_compute.csv."""
+    """gpelib.gan.experiments.state_counts (notebook 07's compute cell) writes the committed 07_compute.csv."""
     s = profiles.preset("07", "quick")
-    runs, late = (pd.read_csv(FIGURES / f"07_{t}.csv") for t in ("runs", "late_improvement"))
-    compute = gx.compute_tables(runs, late, specs=s["datasets"], archs=[s["arch"]], latent_dim=2, batch_size=s["batch"])
+    compute = gx.state_counts(pd.read_csv(FIGURES / "07_runs.csv")).assign(cap=s["cap"],
+                                                                          min_iteration=s["min_iteration"])
     reporting.save_table(compute, tmp_path, "07_compute", keys=["dataset", "variant"])
     assert (tmp_path / "07_compute.csv").read_bytes() == (FIGURES / "07_compute.csv").read_bytes()

@@ -31,6 +31,7 @@ from ..checkpoint import weights_hash
 from ..distributed import DistInfo, dist_info
 from ..losses import pairwise_sq_dists
 from ..models import eval_mode
+from ..plateau import PlateauStop
 from ..train import _split_val, resolve_device, seed_everything
 from ..train_setup import TrainConfig
 from ..training_loop import BatchFeeder, RunState, _progress
@@ -104,7 +105,7 @@ def _streams(seed: int, device: torch.device) -> RunStream:
 
 
 def _start_run(method: str, data: Tensor, hyper: dict[str, Any], config: TrainConfig, *, arch: str, latent_dim: int,
-               arch_options: dict[str, Any], val_data: Tensor | None, n_val: int) -> _Run:
+               arch_options: dict[str, Any], val_data: Tensor | None, n_val: int, stop: PlateauStop | None) -> _Run:
     """Set up one run exactly as :func:`~gpelib.gan.train.train_gan` does (seeding, networks, method, held-out set,
     description, batch order), resuming from its checkpoint folder when there is one."""
     cls = get_method(method)
@@ -120,6 +121,8 @@ def _start_run(method: str, data: Tensor, hyper: dict[str, Any], config: TrainCo
     val = _split_val(data, val_data, n_val, config.seed)
     description = {"method": method, "arch": arch, "latent_dim": int(latent_dim), "data_shape": list(data_shape),
                    "hyper": m.hyper, "arch_options": arch_options, "val_hash": weights_hash({"val": val[:n_val]})}
+    if stop is not None:
+        description["stop"] = stop.describe()
     feeder = BatchFeeder(data, config, device, _ONE)
     state = RunState(f"gan:{method}", config, m.modules(), m.optimizers(), feeder, device, description, _ONE)
     if state.resume():  # the loop's own checks and restore; it set torch's global generators to the run's
@@ -181,33 +184,59 @@ def _batch(runs: Sequence[_Run], shared: Tensor | None) -> Tensor:
     return torch.stack([r.data[i.to(r.data.device)] for r, i in zip(runs, idx)])
 
 
-def _loop(runs: Sequence[_Run], engine: BatchedGMEGAN, config: TrainConfig, shared: Tensor | None,
-          eval_fn: EvalFn | None, n_val: int) -> None:
+def _loop(runs: Sequence[_Run], config: TrainConfig, shared: Tensor | None, eval_fn: EvalFn | None, n_val: int,
+          stop: PlateauStop | None) -> dict[int, str]:
     """:func:`~gpelib.training_loop.fit`'s loop for all runs at once: batch, step, log, evaluate every
-    ``eval_every`` iterations and at the end, checkpoint every ``checkpoint_every`` iterations and at the end."""
-    if not runs[0].state.rows:
-        _evaluate(runs, engine, eval_fn, n_val)
-    it = runs[0].state.it
+    ``eval_every`` iterations and at the end, checkpoint every ``checkpoint_every`` iterations and at the end. A run
+    that ``stop`` declares settled leaves the batch there (its checkpoint written; the others go on in a smaller
+    stack). Returns why each run stopped, by position in ``runs``."""
+    active = [i for i, r in enumerate(runs) if not (stop is not None and r.state.rows and stop(r.state.rows))]
+    why = {i: "plateau" for i in range(len(runs)) if i not in active}
+    if not active:
+        return why
+    engine = _engine([runs[i] for i in active])
+    if not runs[active[0]].state.rows:
+        _evaluate([runs[i] for i in active], engine, eval_fn, n_val)
+    it = runs[active[0]].state.it
     bar = _progress(config.iterations, f"{runs[0].state.name}×{len(runs)}", config.progress, initial=it)
     try:
-        while it < config.iterations:
-            x = _batch(runs, shared)
+        while active and it < config.iterations:
+            live = [runs[i] for i in active]
+            x = _batch(live, shared)
             t0 = time.perf_counter()
             out = engine.step(x)
             if engine.device.type == "cuda":
                 torch.cuda.synchronize(engine.device)
-            _record(runs, out, time.perf_counter() - t0)
+            _record(live, out, time.perf_counter() - t0)
             it += 1
             bar.update(1)
             if it % config.eval_every == 0 or it == config.iterations:
-                _evaluate(runs, engine, eval_fn, n_val)
-            if config.checkpoint_every and it % config.checkpoint_every == 0:
-                _save(runs, engine)
+                _evaluate(live, engine, eval_fn, n_val)
+                done = [i for i in active if stop is not None and stop(runs[i].state.rows)]
+                if done:
+                    _save([runs[i] for i in done], engine)
+                    why.update({i: "plateau" for i in done})
+                    active = [i for i in active if i not in done]
+                    engine = _engine([runs[i] for i in active]) if active else engine
+            if active and config.checkpoint_every and it % config.checkpoint_every == 0:
+                _save([runs[i] for i in active], engine)
     finally:
         bar.close()
-    if runs[0].running:
-        _evaluate(runs, engine, eval_fn, n_val)
-    _save(runs, engine)
+    live = [runs[i] for i in active]
+    if live and live[0].running:
+        _evaluate(live, engine, eval_fn, n_val)
+    if live:
+        _save(live, engine)
+        engine.to_singles()  # the results' methods carry their runs' final weights and Adam states
+    why.update({i: "iterations" for i in active})
+    return why
+
+
+def _engine(runs: Sequence[_Run]) -> BatchedGMEGAN:
+    """A stack of ``runs`` built from their single methods (weights and Adam states)."""
+    engine = BatchedGMEGAN([r.method for r in runs], [r.stream for r in runs])
+    engine.from_singles()
+    return engine
 
 
 def train_gan_batched(
@@ -224,6 +253,7 @@ def train_gan_batched(
     eval_fn: EvalFn | None = None,
     n_val: int = 500,
     checkpoint_dirs: Sequence[str | None] | None = None,
+    stop: PlateauStop | None = None,
 ) -> list[GANResult]:
     """Train ``K = len(seeds)`` runs of the GMEGAN ``method`` (``"gmegan"``, ``"gmegan_mean"``,
     ``"gmegan_released"``) as one batched model; run ``k`` is what ``train_gan(method, data, config=replace(config,
@@ -236,7 +266,11 @@ def train_gan_batched(
       ``checkpoint_dir`` are replaced per run (``checkpoint_dirs``: one folder or ``None`` per run).
     * Validation as in :func:`~gpelib.gan.train.train_gan` (``val_data``, ``eval_fn``, ``n_val``), per run.
 
-    Runs resume from their folders only together, at the same iteration. Returns one result per run, in order.
+    * ``stop``: a :class:`~gpelib.plateau.PlateauStop` per run (as :func:`~gpelib.gan.train.train_gan`'s): a run that
+      reaches its plateau leaves the batch and keeps its weights of then; the others go on to the cap.
+
+    Runs resume from their folders only together, at the same iteration (runs already stopped at their plateau
+    apart). Returns one result per run, in order.
     """
     config = config or TrainConfig()
     k = len(seeds)
@@ -250,17 +284,14 @@ def train_gan_batched(
     configs = [replace(config, seed=int(s), checkpoint_dir=str(d) if d is not None else None)
                for s, d in zip(seeds, dirs)]
     runs = [_start_run(method, x, h, c, arch=arch, latent_dim=latent_dim, arch_options=dict(arch_options or {}),
-                       val_data=val_data, n_val=n_val) for x, h, c in zip(datas, hypers, configs)]
-    its = sorted({r.state.it for r in runs})
+                       val_data=val_data, n_val=n_val, stop=stop) for x, h, c in zip(datas, hypers, configs)]
+    its = sorted({r.state.it for r in runs if not (stop is not None and r.state.rows and stop(r.state.rows))})
     if len(its) > 1:
         raise ValueError(f"the runs' checkpoints stand at different iterations {its}; resume them apart (train_gan)")
-    engine = BatchedGMEGAN([r.method for r in runs], [r.stream for r in runs])
-    engine.from_singles()
-    _loop(runs, engine, config, runs[0].data if isinstance(data, Tensor) else None, eval_fn, n_val)
-    engine.to_singles()  # the results' methods carry their runs' final weights and Adam states
+    why = _loop(runs, config, runs[0].data if isinstance(data, Tensor) else None, eval_fn, n_val, stop)
     out = []
-    for r in runs:
-        res = r.state.result("iterations")
+    for i, r in enumerate(runs):
+        res = r.state.result(why[i])
         out.append(GANResult(method=r.method, history=res.history, steps=res.steps, stopped=res.stopped,
                              iterations=res.iterations, seconds=res.seconds, config=r.config, method_name=method,
                              arch=arch))

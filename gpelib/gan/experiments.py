@@ -6,8 +6,8 @@ A job is a module-level function of picklable arguments, so sweeps run on severa
 figures), while the networks stay in their checkpoint folders — a rerun with the same settings loads them instead of
 training again.
 
-* :func:`mixture_job` — the synthetic mixtures (GMEGAN §6.2, Figs. 4–5): modes covered, fraction of high-quality
-  samples, monotonicity of ``G`` (GMEGAN eq. A.2), energy distance to fresh data.
+* the synthetic mixtures (GMEGAN §6.2, Figs. 4–5) are trained to their plateau by
+  :func:`gpelib.gan.mixture_jobs.mixture_job`, on the specs and job folders of this module.
 * :func:`image_job` — image data (GMEGAN §6.3, Figs. 6–8): the Fréchet distance at several late milestones (the mean
   of the ``best_k`` lowest, as the paper averages its 5 lowest FIDs of epochs 250–300) and the relative std of the
   predicted class counts of generated samples.
@@ -16,7 +16,6 @@ training again.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,16 +27,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..models import eval_mode
 from ..train import TrainConfig, observe_milestones
-from .diagnostics import (
-    cyclical_monotonicity,
-    energy_distance,
-    first_coordinates,
-    mode_stats,
-    monotonicity_score,
-    transport_agreement,
-)
 from .step_table import STEP_SECONDS, equal_time_iterations, shape_key, step_seconds_path
 from .tables import (
     compare_reference,
@@ -47,6 +37,10 @@ from .tables import (
     late_by_run,
     late_improvement,
     paired_values,
+    plateau_states,
+    run_states,
+    state_counts,
+    states_by_run,
     summarize,
     sweep_table,
 )
@@ -56,7 +50,6 @@ __all__ = [
     "MixtureSpec",
     "ImageSpec",
     "SweepRun",
-    "mixture_job",
     "image_job",
     "sweep_table",
     "summarize",
@@ -71,6 +64,10 @@ __all__ = [
     "late_by_run",
     "history_table",
     "compute_tables",
+    "plateau_states",
+    "run_states",
+    "state_counts",
+    "states_by_run",
     "ABLATIONS",
     "ABLATED",
     "ablation_variants",
@@ -198,82 +195,6 @@ def _run_dir(checkpoint_dir: str | None) -> tuple[str, tempfile.TemporaryDirecto
         return checkpoint_dir, None
     tmp = tempfile.TemporaryDirectory(prefix="gpelib-gan-")
     return str(Path(tmp.name) / "run"), tmp
-
-
-def mixture_job(
-    method: str,
-    spec: MixtureSpec,
-    *,
-    arch: str = "mlp",
-    seed: int = 0,
-    iterations: int = 5000,
-    batch_size: int = 16,
-    eval_every: int = 500,
-    hyper: Mapping[str, Any] | None = None,
-    arch_options: Mapping[str, Any] | None = None,
-    n_eval: int = 1000,
-    n_std: float = 3.0,
-    n_val: int = 500,
-    device: str | None = None,
-    checkpoint_dir: str | None = None,
-    variant: str = "",
-) -> SweepRun:
-    """Train ``method`` on the mixture ``spec`` with latent ``N(0, I₂)`` (GMEGAN §6.2) and score it on ``n_eval``
-    samples ``G(y)``. The history's ``val_loss`` (the energy distance of ``train_gan``) is measured on ``n_val``
-    held-out points: a fresh draw of the mixture with its own seed (``30_000 + spec.seed``), never trained on.
-    Scores:
-
-    * ``modes_covered`` (of ``n_modes``) and ``high_quality`` (fraction within ``n_std`` standard deviations of a
-      centre) — :func:`~gpelib.gan.diagnostics.mode_stats`;
-    * ``monotonicity`` — eq. A.2 with the ideal encoder ``T(x) = (x₁, x₂)`` after an orthogonal alignment of
-      ``G̃(y)`` to ``y`` (``align=True``: generators are defined up to a rotation of the latent);
-      ``monotonicity_raw`` — the same without alignment; ``monotonicity_encoder`` — eq. A.2 with the method's own
-      encoder, where it has one (GMEGAN's ``T``, VEEGAN's ``F``, VAEGAN's mean; NaN otherwise);
-    * ``transport_agreement`` — the fraction of latents sent to the mode the optimal transport map from ``N(0, I₂)`` to
-      a fresh draw of the mixture sends them to (:func:`~gpelib.gan.diagnostics.transport_agreement`): needs order
-      *and* coverage, so a collapsed generator scores about 1/K where the eq. A.2 fraction gives it 1;
-    * ``cyclic3`` / ``cyclic3_encoder`` — the fraction of random triples of ``{(G(y_i), y_i)}`` that are
-      ``c_T``-cyclically monotone (GMEGAN Thm 3; :func:`~gpelib.gan.diagnostics.cyclical_monotonicity`), with the
-      ideal encoder after alignment / with the method's own encoder (NaN without one);
-    * ``energy`` — squared energy distance between the samples and a fresh draw of ``n_eval`` mixture points.
-    """
-    mix = spec.load()
-    held_out = mix.sample(n_val, seed=_HELD_OUT_SEED + spec.seed).x
-    ck, tmp = _run_dir(checkpoint_dir)
-    try:
-        res = train_gan(method, mix.x, arch=arch, latent_dim=2, config=_config(iterations, batch_size, seed,
-                        eval_every, device, ck), hyper=dict(hyper or {}), arch_options=dict(arch_options or {}),
-                        val_data=held_out, n_val=n_val)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    m = res.method
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    with torch.no_grad(), eval_mode(*m.modules().values()):  # scores see the running statistics, never move them
-        y = m.sample_latent(n_eval, generator=gen)
-        s = m.generator_map(y)
-        flat = s.reshape(n_eval, -1).cpu()
-        stats = mode_stats(flat, mix.centres, mix.std_major, n_std)
-        fresh = mix.sample(n_eval, seed=20_000 + spec.seed)
-        enc = m.latent_of if m.latent_of(s[:2]) is not None else None
-        metrics = {
-            "modes_covered": float(stats.modes_covered),
-            "n_modes": float(mix.n_modes),
-            "high_quality": stats.high_quality_fraction,
-            "monotonicity": monotonicity_score(first_coordinates(2), m.generator_map, y, align=True),
-            "monotonicity_raw": monotonicity_score(first_coordinates(2), m.generator_map, y),
-            "monotonicity_encoder": monotonicity_score(enc, m.generator_map, y) if enc is not None else math.nan,
-            "transport_agreement": transport_agreement(y.cpu(), flat, fresh.x, mix.assign),
-            "cyclic3": cyclical_monotonicity(first_coordinates(2), m.generator_map, y, align=True),
-            "cyclic3_encoder": cyclical_monotonicity(enc, m.generator_map, y) if enc is not None else math.nan,
-            "energy": energy_distance(flat, fresh.x),
-        }
-    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
-                    variant=variant or LABELS.get(method, method),
-                    metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed,
-                                                                variant=variant or LABELS.get(method, method)),
-                    samples=flat[:, :2].clone(), latents=y.cpu(), modes=mix.assign(flat), seconds=res.seconds,
-                    iterations=res.iterations, checkpoint=checkpoint_dir, hyper=m.hyper, budget=m.budget())
 
 
 def _classifier(path: str, device: str | None):

@@ -7,7 +7,8 @@ method spent (:func:`compute_table`, :func:`compute_tables`) and per-unit values
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,13 +16,15 @@ import numpy as np
 import pandas as pd
 
 from ..convergence import LATE_LIMIT
+from ..plateau import STATES, combined_state, plateau_state
 from .step_table import _step_table, shape_key
 
 if TYPE_CHECKING:
     from .experiments import ImageSpec, MixtureSpec, SweepRun
 
 __all__ = ["sweep_table", "summarize", "compare_reference", "late_improvement", "compute_table", "paired_values",
-           "late_by_run", "history_table", "compute_tables"]
+           "late_by_run", "history_table", "compute_tables", "plateau_states", "run_states", "states_by_run",
+           "state_counts"]
 
 def sweep_table(runs: Iterable[SweepRun]) -> pd.DataFrame:
     """One tidy row per run: ``dataset, method, label, variant, arch, seed, <metrics>, seconds, iterations,
@@ -217,3 +220,69 @@ def compute_tables(
                 lt = lt[lt.arch == arch]
             parts.append(compute_table(t, lt, key=shape_key(arch, spec.data_shape(), latent_dim, batch_size), by=by))
     return pd.concat(parts, ignore_index=True)
+
+
+def plateau_states(
+    history: pd.DataFrame,
+    floors: Mapping[str, Mapping[str, float]],
+    *,
+    metrics: Mapping[str, str],
+    by: Sequence[str] = ("dataset", "variant", "seed"),
+    **rule: float,
+) -> pd.DataFrame:
+    """The state of every run on every metric at the end of its history (SPEC §2 "Plateau",
+    :func:`gpelib.plateau.plateau_state`): one row per run and metric, ``*by, metric, state, start, end, change,
+    tolerance, spread, at``. ``metrics``: history column → ``"lower"``/``"higher"`` (better); ``floors``: dataset →
+    column → noise floor (0 where absent); a metric a run never recorded (all NaN, e.g. an encoder score of a method
+    without one) gives no row. ``rule``: ``last``, ``relative``, ``floor_multiple``, ``window``."""
+    rows = []
+    for key, g in history.groupby(list(by), sort=False):
+        kd = dict(zip(by, key if isinstance(key, tuple) else (key,)))
+        fl = floors.get(str(kd.get("dataset", "")), {})
+        for col, better in metrics.items():
+            if col not in g or g[col].notna().sum() == 0:
+                continue
+            p = plateau_state(g.iteration, g[col], better=better, floor=float(fl.get(col, 0.0)), **rule)
+            rows.append({**kd, "metric": col, **asdict(p)})
+    return pd.DataFrame(rows, columns=[*by, "metric", "state", "start", "end", "change", "tolerance", "spread", "at"])
+
+
+def run_states(table: pd.DataFrame, states: pd.DataFrame, watched: Mapping[str, Sequence[str]], *,
+               by: Sequence[str] = ("dataset", "variant", "seed")) -> pd.DataFrame:
+    """:func:`sweep_table`'s ``table`` with each run's ``state`` (:func:`gpelib.plateau.combined_state` of its
+    ``watched[method]`` metrics in ``states``, :func:`plateau_states`) and ``plateau_iteration`` (the iteration it
+    stopped at when it stopped at its plateau — column ``stopped_at_plateau`` — else NaN)."""
+    st = states.set_index([*by, "metric"])["state"]
+    combined = []
+    for _, r in table.iterrows():
+        key = tuple(r[c] for c in by)
+        got = [st[(*key, m)] for m in watched[r["method"]] if (*key, m) in st.index]
+        combined.append(combined_state(got) if got else "improving")
+    stopped = table["stopped_at_plateau"] if "stopped_at_plateau" in table else pd.Series(0.0, index=table.index)
+    return table.assign(state=combined, plateau_iteration=table.iterations.where(stopped > 0))
+
+
+def states_by_run(states: pd.DataFrame, variants: Sequence[str], metric: str, *, units: Sequence[str] = ("seed",)
+                  ) -> dict[str, str]:
+    """Each run's state on ``metric`` (:func:`plateau_states`), for the runs of ``variants``, by a readable name
+    (``"GMEGAN s1"``, as :func:`late_by_run`): the form :func:`gpelib.verdicts.at_plateau_or_inconclusive` takes."""
+    t = states[states.variant.isin(list(variants)) & (states.metric == metric)]
+    names = t.variant.astype(str)
+    for u in units:
+        names = names + " " + (("s" + t[u].astype(str)) if u == "seed" else t[u].astype(str))
+    return dict(zip(names, t.state))
+
+
+def state_counts(table: pd.DataFrame, *, by: Sequence[str] = ("dataset", "variant")) -> pd.DataFrame:
+    """Per group of :func:`run_states`' table: ``runs``, the count of each state (``plateau``, ``improving``,
+    ``worsening``, ``oscillating``), ``iterations_max`` (the most iterations a run of the group trained: the cap when
+    one never settled), and the median, min and max ``plateau_iteration`` of the runs that stopped at their plateau."""
+    rows = []
+    for key, g in table.groupby(list(by), sort=False):
+        p = g.plateau_iteration.dropna()
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "runs": len(g),
+                     **{s: int((g.state == s).sum()) for s in STATES}, "iterations_max": int(g.iterations.max()),
+                     "plateau_median": float(p.median()) if len(p) else math.nan,
+                     "plateau_min": float(p.min()) if len(p) else math.nan,
+                     "plateau_max": float(p.max()) if len(p) else math.nan})
+    return pd.DataFrame(rows)

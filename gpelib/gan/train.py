@@ -21,6 +21,7 @@ from torch import Tensor
 
 from ..checkpoint import checkpoint_exists, load_checkpoint, weights_hash
 from ..distributed import dist_info
+from ..plateau import PlateauStop
 from ..train import HistoryResult, TrainConfig, _split_val, fit, resolve_device, seed_everything
 from .architectures import build_networks
 from .diagnostics import energy_distance
@@ -74,6 +75,7 @@ def train_gan(
     val_data: Tensor | None = None,
     eval_fn: EvalFn | None = None,
     n_val: int = 500,
+    stop: PlateauStop | None = None,
 ) -> GANResult:
     """Train the registered ``method`` (``"gmegan"``, ``"gan"``, ``"wgan"``, ``"wgan_gp"``, ``"wgan_div"``,
     ``"otm"``, ``"vaegan"``, ``"veegan"``) with architecture ``arch`` on ``data`` ``(N, *data_shape)``.
@@ -88,6 +90,9 @@ def train_gan(
       (default: a seeded subset of ``data``, *not* held out; pass ``val_data`` for a held-out set, as
       :func:`~gpelib.gan.experiments.mixture_job` and :func:`~gpelib.gan.experiments.image_job` do). The checkpoint
       records a hash of the validation set (``val_hash``): resuming on another one is refused.
+    * ``stop``: a :class:`~gpelib.plateau.PlateauStop` on history columns (``eval_fn``'s metrics): the run stops at
+      its plateau (``stopped="plateau"``) instead of at ``config.iterations``, its cap. The rule is part of the
+      checkpoint's description, so a run stored under another rule is not resumed.
     * Extra critic steps draw fresh real batches from ``data`` with torch's global generator, which ``fit`` seeds
       and checkpoints, so an interrupted run resumes exactly.
     """
@@ -110,6 +115,8 @@ def train_gan(
     # val_hash: the validation set the history's val_loss was measured on; a run resumed on another one is refused
     description = {"method": method, "arch": arch, "latent_dim": int(latent_dim), "data_shape": list(data_shape),
                    "hyper": m.hyper, "arch_options": arch_options, "val_hash": weights_hash({"val": val[:n_val]})}
+    if stop is not None:
+        description["stop"] = stop.describe()
 
     ckpt = Path(config.checkpoint_dir) if config.checkpoint_dir else None
     if ckpt is not None and config.resume and checkpoint_exists(ckpt):
@@ -128,7 +135,7 @@ def train_gan(
         return metrics
 
     res = fit(name=f"gan:{method}", modules=m.modules(), optimizers=m.optimizers(), step=m.step,
-              evaluate=evaluate, data=data, config=config, extra_config=description)
+              evaluate=evaluate, data=data, config=config, extra_config=description, stop=stop)
     return GANResult(method=m, history=res.history, steps=res.steps, stopped=res.stopped, iterations=res.iterations,
                      seconds=res.seconds, config=config, method_name=method, arch=arch)
 

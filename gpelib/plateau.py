@@ -20,7 +20,8 @@ the same ``n`` gives, e.g. :func:`gpelib.gan.floors.mixture_floors`). The run's 
 * ``plateau`` — otherwise.
 
 :func:`plateau_iteration` is the first evaluation at which the rule, applied to the history up to then, says
-``plateau`` on every metric: where a run that stops at its plateau (:class:`PlateauStop`) stops. A ground-floor module
+``plateau`` on every metric: where a run that stops at its plateau (:class:`PlateauStop`) stops — provided it has
+learned something first (:func:`progressed`): a run flat from its start is not stopped there. A ground-floor module
 (numpy only), shared by the training loops' stop rule and the verdicts.
 """
 
@@ -32,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STATES", "Plateau", "Watch", "plateau_state", "plateau_iteration", "combined_state", "PlateauStop"]
+__all__ = ["STATES", "Plateau", "Watch", "plateau_state", "plateau_iteration", "combined_state", "progressed",
+           "PlateauStop"]
 
 STATES: tuple[str, ...] = ("plateau", "improving", "worsening", "oscillating")
 """A run's state at the end of its history (SPEC §2); the first is the only settled one."""
@@ -158,14 +160,30 @@ def _settled(it: Sequence[float], cols: Mapping[str, Sequence[float]], watches: 
     return True
 
 
+def progressed(rows: Sequence[Mapping[str, float]], watch: Watch, *, relative: float = 0.10,
+               floor_multiple: float = 2.0, window: int = 3) -> bool:
+    """Whether the metric ``watch`` has left its start: its smoothed value at the last of ``rows`` is better than its
+    first evaluation by more than the tolerance of :func:`plateau_state` (``max(relative·|first|, floor_multiple ·
+    floor)``). A run flat from its first evaluation on has not learned; its flatness is no plateau to stop at."""
+    v = np.asarray([float(r.get(watch.column, math.nan)) for r in rows], dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return False
+    end = float(_smoothed(v, window)[-1])
+    gain = (v[0] - end) if watch.better == "lower" else (end - v[0])
+    return gain > max(relative * abs(float(v[0])), floor_multiple * watch.floor)
+
+
 @dataclass(frozen=True)
 class PlateauStop:
     """A training loop's stop rule: stop at the first evaluation at or after ``min_iteration`` at which every metric of
     ``watches`` is at its plateau (:func:`plateau_state` with ``last``, ``relative``, ``floor_multiple``,
-    ``window``). A run that never settles trains to its iteration cap and keeps the state it ends in."""
+    ``window``) and the metric named ``progress`` (one of the watched columns, or ``None``) has left its start
+    (:func:`progressed`). A run that never settles trains to its iteration cap and keeps the state it ends in."""
 
     watches: tuple[Watch, ...]
     min_iteration: int = 0
+    progress: str | None = None
     last: float = 0.2
     relative: float = 0.10
     floor_multiple: float = 2.0
@@ -174,6 +192,9 @@ class PlateauStop:
     def __post_init__(self) -> None:
         if not self.watches:
             raise ValueError("a plateau stop watches at least one metric")
+        if self.progress is not None and self.progress not in {w.column for w in self.watches}:
+            raise ValueError(f"progress must name a watched column ({[w.column for w in self.watches]}); got "
+                             f"{self.progress!r}")
         if self.min_iteration < 0:
             raise ValueError(f"min_iteration must be ≥ 0; got {self.min_iteration}")
 
@@ -187,6 +208,10 @@ class PlateauStop:
         later)."""
         if not rows or float(rows[-1]["iteration"]) < self.min_iteration:
             return False
+        if self.progress is not None:
+            w = next(w for w in self.watches if w.column == self.progress)
+            if not progressed(rows, w, relative=self.relative, floor_multiple=self.floor_multiple, window=self.window):
+                return False
         it = [float(r["iteration"]) for r in rows]
         cols = {w.column: [float(r.get(w.column, math.nan)) for r in rows] for w in self.watches}
         return _settled(it, cols, self.watches, len(rows), self.rule)
@@ -194,4 +219,4 @@ class PlateauStop:
     def describe(self) -> dict[str, object]:
         """What the rule is, for a checkpoint's description (a run stopped by another rule is not resumed)."""
         return {"watches": [[w.column, w.better, round(w.floor, 12)] for w in self.watches],
-                "min_iteration": self.min_iteration, **self.rule}
+                "min_iteration": self.min_iteration, "progress": self.progress, **self.rule}

@@ -218,16 +218,17 @@ def _nb07(p: str, data_root: str | None = None) -> dict[str, Any]:
     if p == "smoke":
         # both mixtures of the paper (tiny n), so that every claim id — the README's 12x500 headline too — exists here
         return dict(datasets=[gx.MixtureSpec(n=200, n_modes=9, dim=100), gx.MixtureSpec(n=200, n_modes=12, dim=500)],
-                    seeds=[0], cap=40, min_iteration=20, eval_every=5, n_eval=200, n_val=200, batch=batch, arch="mlp")
+                    seeds=[0], cap=40, min_iteration=20, eval_every=5, n_eval=200, n_val=200, n_track=100, batch=batch,
+                    arch="mlp")
     mixtures = [gx.MixtureSpec(1000, 9, 100), gx.MixtureSpec(1000, 12, 500)]
     if p == "quick":
         # cap 30,000 (issue 28: GMEGAN as printed plateaus near 20,000 on the 9×100 mixture, GAN near 16,000,
         # WGAN-GP near 2,250); no stop before 5,000, so that the last fifth spans ≥ 1,000 iterations (4 evaluations)
         return dict(datasets=mixtures, seeds=[0, 1, 2, 3, 4], cap=30_000, min_iteration=5_000, eval_every=250,
-                    n_eval=1000, n_val=500, batch=batch, arch="mlp")
+                    n_eval=1000, n_val=1000, n_track=500, batch=batch, arch="mlp")
     # the authors' mixture script defaults to 1,000,000 iterations; mixture studies run 25,000 to ~400,000 updates
     return dict(datasets=mixtures, seeds=[0, 1, 2, 3, 4], cap=200_000, min_iteration=20_000, eval_every=1000,
-                n_eval=1000, n_val=1000, batch=batch, arch="mlp")
+                n_eval=1000, n_val=2000, n_track=1000, batch=batch, arch="mlp")
 
 
 def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
@@ -348,7 +349,7 @@ DRY_RUN_RULES: dict[str, Callable[[Any, DryRun], Any]] = {
     **dict.fromkeys(("iterations", "encoder_iterations", "decoder_iterations", "flow_iterations", "vae_iterations",
                      "encoder_cap", "units", "cap", "min_iteration"), _budget),
     **dict.fromkeys(("encoder_eval", "eval_every", "multiple"), _interval),
-    **dict.fromkeys(("n", "n_val", "n_eval", "n_fake", "n_real", "n_counts"), _samples),
+    **dict.fromkeys(("n", "n_val", "n_track", "n_eval", "n_fake", "n_real", "n_counts"), _samples),
     "batch": lambda v, d: min(v, d.max_batch), "flow_batch": lambda v, d: min(v, d.max_batch),
     "seeds": lambda v, d: list(v)[: d.seeds],
     "flow_milestones": lambda v, d: sorted({_budget(m, d) for m in v}),

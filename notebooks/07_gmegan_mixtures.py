@@ -35,15 +35,17 @@
 #
 # **Each method to its own plateau** (SPEC §2). Every run trains until its scores stop moving, under one common cap of
 # generator iterations (30,000 in the quick profile; the authors' own script defaults to 1,000,000). Every
-# `eval_every` iterations a run is scored on 500 fixed latents against 500 held-out points: modes covered, transport
-# agreement, the energy distance (and, for GMEGAN, c_T-cyclical monotonicity under its own encoder). A run has reached
+# `eval_every` iterations a run is scored on 500 fixed latents against held-out points: modes covered, transport
+# agreement (and, for GMEGAN, c_T-cyclical monotonicity under its own encoder), and the energy distance of 1,000
+# samples to 1,000 held-out points. A run has reached
 # its *plateau* when, over the last fifth of its iterations, each of these (a running mean of 3 evaluations) moves by
 # less than max(10 %, 2 × its noise floor) and does not swing by more than twice that; the noise floor of each score
 # is what scoring held-out real data against itself at the same n gives (`gpelib.gan.mixture_scores`). A run stops at
-# the first evaluation from `min_iteration` on at which every score is at its plateau; one that never settles trains
-# to the cap and is recorded as *improving*, *worsening* or *oscillating* (`07_runs.csv`, column `state`). The seeds
-# of each GMEGAN variant train together as one batched model (`gpelib.gan.batched_train`). Wall-clock is recorded
-# (`07_timings.csv`), not used to set budgets.
+# the first evaluation from `min_iteration` on at which every score is at its plateau, provided its energy distance
+# has left its start (a run flat because it never learned goes on); one that never settles trains to the cap and is
+# recorded as *improving*, *worsening* or *oscillating* (`07_runs.csv`, column `state`). The five seeds of each method
+# but VAEGAN and VEEGAN train together as one batched model (`gpelib.gan.batched_train`; equal to five single runs to
+# float rounding, `tests/test_gan_batched.py`). Wall-clock is recorded (`07_timings.csv`), not used to set budgets.
 #
 # **Decisions rest on plateaus.** Each claim is judged on its own score: GMEGAN's runs must be at their plateau on it,
 # else the row is *inconclusive*; a baseline that never settled is scored at the cap and named in the row's note — it
@@ -107,13 +109,13 @@ plots.save_figure(fig, out, "07_latent_and_data")
 VARIANTS = {label: (method, {}) for method, label in gx.LABELS.items()}
 jobs = mj.plateau_jobs(VARIANTS, specs=S["datasets"], seeds=[seed + s for s in S["seeds"]], arch=S["arch"],
                        iterations=S["cap"], min_iteration=S["min_iteration"], eval_every=S["eval_every"],
-                       batch_size=S["batch"], n_eval=S["n_eval"], n_val=S["n_val"], device=device,
+                       batch_size=S["batch"], n_eval=S["n_eval"], n_val=S["n_val"], n_track=S["n_track"], device=device,
                        checkpoint_root=reporting.runs_root() / profile / "checkpoints" / "gan")
 groups = parallel.map_jobs(mj.mixture_job, jobs, n_workers=workers, threads_per_worker=1, desc="07 GAN runs")
 runs = [r for group in groups for r in group]
 history = gx.history_table(runs)
 reporting.save_table(history, out, "07_history", keys=["dataset", "variant", "arch", "seed", "iteration"])
-floors = {spec.name: ms.history_floors(spec.load(), S["n_val"]) for spec in S["datasets"]}
+floors = {spec.name: ms.history_floors(spec.load(), S["n_track"], n_energy=S["n_val"]) for spec in S["datasets"]}
 states = gx.plateau_states(history, floors, metrics=ms.HISTORY_COLUMNS)
 reporting.save_table(states, out, "07_states", keys=["dataset", "variant", "seed", "metric"])
 table = gx.run_states(gx.sweep_table(runs), states, {m: ms.watched_columns(m) for m in gx.LABELS})
@@ -126,8 +128,8 @@ reporting.save_table(table, out, "07_runs", keys=RUN_KEYS)
 # %%
 compute = gx.state_counts(table).assign(cap=S["cap"], min_iteration=S["min_iteration"])
 reporting.save_table(compute, out, "07_compute", keys=["dataset", "variant"])
-floor_table = pd.DataFrame([{"dataset": d, "metric": k, "n": S["n_val"], "floor": v}
-                            for d, f in floors.items() for k, v in f.items()])
+floor_table = pd.DataFrame([{"dataset": d, "metric": k, "n": S["n_val"] if k == "val_loss" else S["n_track"],
+                             "floor": v} for d, f in floors.items() for k, v in f.items()])
 reporting.save_table(floor_table, out, "07_floors", keys=["dataset", "metric"])
 for k, spec in enumerate(S["datasets"]):  # the curves the plateaus are judged on (mean over seeds)
     h = history[history.dataset == spec.name].rename(columns={"variant": "label"})

@@ -1,11 +1,12 @@
 #!/usr/bin/env python
-"""Run-iterations per second of K GMEGAN runs trained as one batched model (:mod:`gpelib.gan.batched`) against the
-same K runs stepped one after the other (each single method's ``step``), in one process on one thread (issue 28, item
-2).
+"""Run-iterations per second of K runs of one GAN method trained as one batched model (:mod:`gpelib.gan.batched`,
+:mod:`gpelib.gan.batched_critics`) against the same K runs stepped one after the other (each single method's
+``step``), in one process on one thread (issue 28, item 2).
 
-    python reproduce/bench_gan_batched.py                         # K = 1, 3, 8, 16 on the mixture shape
+    python reproduce/bench_gan_batched.py                         # GMEGAN, K = 1, 3, 8, 16 on the mixture shape
     python reproduce/bench_gan_batched.py --shape digits-mlp --ks 12
-    python reproduce/bench_gan_batched.py --ks 3 --rounds 5 --variant as_released
+    python reproduce/bench_gan_batched.py --ks 3 --rounds 5 --method gmegan_released
+    python reproduce/bench_gan_batched.py --ks 5 --method gan wgan wgan_gp wgan_div otm   # the batched baselines
     python reproduce/bench_gan_batched.py --ks 3 8 --end-to-end 120   # and whole runs, evaluations included
 
 Shapes: ``mixture`` — notebook 07 (9 modes in R^100, latent R^2, batch 16, ``mlp``: 3 hidden layers of 128);
@@ -40,13 +41,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gpelib.data import gaussian_mixture  # noqa: E402
 from gpelib.distributed import DistInfo  # noqa: E402
 from gpelib.gan import build_networks, get_method  # noqa: E402
-from gpelib.gan.batched import BatchedGMEGAN, RunStream  # noqa: E402
-from gpelib.gan.batched_train import held_out_energy, train_gan_batched  # noqa: E402
+from gpelib.gan.batched import BatchedMethod, RunStream  # noqa: E402
+from gpelib.gan.batched_train import engine_for, held_out_energy, train_gan_batched  # noqa: E402
+from gpelib.gan.experiments import LABELS  # noqa: E402
 from gpelib.gan.train import train_gan  # noqa: E402
 from gpelib.train_setup import TrainConfig, seed_everything  # noqa: E402
 from gpelib.training_loop import BatchFeeder  # noqa: E402
 
-METHOD = {"as_printed": "gmegan", "as_printed_mean": "gmegan_mean", "as_released": "gmegan_released"}
+BATCHED = [m for m in LABELS if engine_for(m) is not None]
 
 
 def _digits() -> torch.Tensor:
@@ -88,7 +90,7 @@ def sequential_block(methods, feeders, steps: int) -> float:
     return time.perf_counter() - t0
 
 
-def batched_block(engine: BatchedGMEGAN, feeders, data: torch.Tensor, steps: int) -> float:
+def batched_block(engine: BatchedMethod, feeders, data: torch.Tensor, steps: int) -> float:
     t0 = time.perf_counter()
     for _ in range(steps):
         x = data[torch.stack([f.batches.next() for f in feeders])]
@@ -100,7 +102,7 @@ def batched_block(engine: BatchedGMEGAN, feeders, data: torch.Tensor, steps: int
 def measure(method: str, data: torch.Tensor, k: int, shape: dict, steps: int, rounds: int) -> dict[str, float]:
     methods, feeders, _ = make_runs(method, data, k, shape)
     b_methods, b_feeders, streams = make_runs(method, data, k, shape)
-    engine = BatchedGMEGAN(b_methods, streams)
+    engine = engine_for(method)(b_methods, streams)
     sequential_block(methods, feeders, 5)
     batched_block(engine, b_feeders, data, 5)
     seq, bat, ratio = [], [], []
@@ -142,7 +144,7 @@ def end_to_end(method: str, data: torch.Tensor, held_out: torch.Tensor, k: int, 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ks", type=int, nargs="+", default=[1, 3, 8, 16])
-    ap.add_argument("--variant", default="as_printed", choices=list(METHOD))
+    ap.add_argument("--method", nargs="+", default=["gmegan"], choices=BATCHED)
     ap.add_argument("--shape", default="mixture", choices=list(SHAPES))
     ap.add_argument("--steps", type=int, default=30, help="timed iterations per block")
     ap.add_argument("--rounds", type=int, default=3)
@@ -154,14 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     shape = SHAPES[args.shape]
     data = shape["data"]()
     load = os.getloadavg()
-    print(f"GMEGAN {args.variant}, {shape['what']}, batch {shape['batch']}, latent {shape['latent']}, "
-          f"{shape['arch']}, {args.threads} thread(s); load average before: {load[0]:.2f} on {os.cpu_count()} cores")
-    rows = [measure(METHOD[args.variant], data, k, shape, args.steps, args.rounds) for k in args.ks]
-    print(f"{'K':>3} {'sequential it/s':>16} {'batched it/s':>13} {'ratio':>6} {'(min–max)':>12} {'eval ms':>8} "
-          f"{'eval share':>11}")
-    for r in rows:
-        print(f"{r['K']:>3} {r['sequential it/s']:>16.0f} {r['batched it/s']:>13.0f} {r['ratio']:>6.2f} "
-              f"{r['ratio min']:>5.2f}–{r['ratio max']:<5.2f} {r['eval ms']:>8.1f} {100 * r['eval share']:>10.1f}%")
+    print(f"{shape['what']}, batch {shape['batch']}, latent {shape['latent']}, {shape['arch']}, {args.threads} "
+          f"thread(s); load average before: {load[0]:.2f} on {os.cpu_count()} cores")
+    print(f"{'method':>16} {'K':>3} {'sequential it/s':>16} {'batched it/s':>13} {'ratio':>6} {'(min–max)':>12} "
+          f"{'eval ms':>8} {'eval share':>11}")
+    for method in args.method:
+        for k in args.ks:
+            r = measure(method, data, k, shape, args.steps, args.rounds)
+            print(f"{method:>16} {r['K']:>3} {r['sequential it/s']:>16.0f} {r['batched it/s']:>13.0f} "
+                  f"{r['ratio']:>6.2f} {r['ratio min']:>5.2f}–{r['ratio max']:<5.2f} {r['eval ms']:>8.1f} "
+                  f"{100 * r['eval share']:>10.1f}%")
     if args.end_to_end and args.shape != "mixture":
         print("(--end-to-end times the mixture shape only)")
     elif args.end_to_end:
@@ -169,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"whole runs of {args.end_to_end} iterations, evaluated every 30 on 500 held-out points:")
         print(f"{'K':>3} {'sequential it/s':>16} {'batched it/s':>13} {'ratio':>6}")
         for k in args.ks:
-            r = end_to_end(METHOD[args.variant], data, held_out, k, args.end_to_end)
+            r = end_to_end(args.method[0], data, held_out, k, args.end_to_end)
             print(f"{r['K']:>3} {r['sequential it/s']:>16.0f} {r['batched it/s']:>13.0f} {r['ratio']:>6.2f}")
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} (it/s are run-iterations per second: K runs × iterations / seconds)")

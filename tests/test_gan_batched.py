@@ -88,7 +88,7 @@ def assert_runs_close(a, b, tol: dict[str, float]) -> None:
         for p, q in zip((p for g in opt.param_groups for p in g["params"]),
                         (q for g in other.param_groups for q in g["params"])):
             assert (p in opt.state) == (q in other.state)  # no state where a run had no gradient (λ3 = 0: R_inv)
-            for key in ("exp_avg", "exp_avg_sq") if p in opt.state else ():
+            for key in opt.state[p] if p in opt.state else ():  # Adam's moments and step, RMSprop's square_avg
                 torch.testing.assert_close(opt.state[p][key], other.state[q][key], atol=tol["atol"], rtol=tol["rtol"])
 
 
@@ -118,6 +118,26 @@ def test_batched_equals_single_runs(case, dtype):
         runs = batched(method, x, seeds, hypers, 20)
         for k, (seed, hyper) in enumerate(zip(seeds, hypers)):
             assert_runs_close(runs[k], single(method, x, seed, hyper, 20), TOL[dtype])
+
+
+@pytest.mark.parametrize("method", ["gan", "wgan", "wgan_gp", "wgan_div", "otm"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+def test_batched_baselines_equal_single_runs(method, dtype):
+    """The critic-family baselines (gpelib.gan.batched_critics): GAN, WGAN (RMSprop, clipped critic), WGAN-GP (each
+    run's own interpolation weights), WGAN-div; 5 critic steps on fresh batches of each run's pool for the Wasserstein
+    three; OTM's 10 map updates per potential update, its fixed embedding per run."""
+    with default_dtype(dtype):
+        x = mixture(dtype)
+        runs = batched(method, x, [0, 1, 2], [{}, {}, {}], 12)
+        for k in range(3):
+            assert_runs_close(runs[k], single(method, x, k, {}, 12), TOL[dtype])
+
+
+def test_a_method_without_a_batched_engine_is_refused_by_name():
+    with pytest.raises(NotImplementedError, match="no batched engine trains 'veegan'"):
+        batched("veegan", mixture(), [0, 1], [{}, {}], 2)
+    with pytest.raises(ValueError, match="differ only in"):  # a critic batch shares every hyper-parameter
+        batched("wgan_gp", mixture(), [0, 1], [{}, {"gp_weight": 1.0}], 2)
 
 
 @pytest.mark.parametrize("method", ["gmegan", "gmegan_released"])
@@ -253,8 +273,13 @@ def test_runs_differing_in_more_than_the_weights_are_refused():
     x = mixture()
     with pytest.raises(ValueError, match="may differ only in"):
         batched("gmegan", x, [0, 1], [{}, {"lr_g": 1e-3}], 2)
-    with pytest.raises(NotImplementedError, match="not batched yet"):
-        batched("wgan_gp", x, [0, 1], [{}, {}], 2)
+    with pytest.raises(ValueError, match="one batch trains one method"):
+        from gpelib.gan.batched import RunStream
+        from gpelib.gan.batched_critics import BatchedCritic
+        g = torch.Generator()
+        nets = [build_networks("mlp", (100,), 2, parts=get_method(m).REQUIRES, **ARCH) for m in ("gan", "wgan")]
+        BatchedCritic([get_method(m)(n, latent_dim=2) for m, n in zip(("gan", "wgan"), nets)],
+                      [RunStream(cpu=g, dev=g)] * 2)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

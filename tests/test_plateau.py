@@ -16,7 +16,8 @@ from gpelib import verdicts as V
 from gpelib.data import gaussian_mixture
 from gpelib.gan import train_gan
 from gpelib.gan.batched_train import train_gan_batched
-from gpelib.gan.mixture_scores import history_floors, mixture_stop
+from gpelib.gan.diagnostics import energy_distance
+from gpelib.gan.mixture_scores import HeldOutEnergy, history_floors, mixture_stop
 from gpelib.gan.tables import plateau_states, run_states, state_counts, states_by_run
 from gpelib.plateau import PlateauStop, Watch, combined_state, plateau_iteration, plateau_state
 from gpelib.train import TrainConfig
@@ -52,6 +53,16 @@ def test_oscillation_with_equal_ends_is_oscillating_and_noise_within_the_floor_i
     noisy = 0.03 + rng.normal(0, 0.012, len(IT))  # an energy distance at its floor (sd 0.012 at n = 500)
     assert plateau_state(IT, noisy, floor=0.012).state == "plateau"
     assert plateau_state(IT, noisy, floor=0.0, relative=0.01, window=1).state != "plateau"  # without the floor
+
+
+def test_a_run_flat_from_its_start_is_not_stopped_until_it_has_learned():
+    flat = [{"iteration": i, "m": 5.0} for i in IT]
+    stop = PlateauStop(watches=(Watch("m"),), min_iteration=1000, progress="m")
+    assert not stop(flat) and PlateauStop(watches=(Watch("m"),), min_iteration=1000)(flat)
+    learned = [{"iteration": i, "m": 1 + 4 * math.exp(-i / 500)} for i in IT]
+    assert stop(learned)
+    with pytest.raises(ValueError, match="progress must name a watched column"):
+        PlateauStop(watches=(Watch("m"),), progress="val_loss")
 
 
 def test_bad_input_says_what_it_wants():
@@ -97,6 +108,15 @@ def test_tables_give_each_run_its_state_and_count_them():
     assert runs.plateau_iteration.iloc[0] == 4000 and math.isnan(runs.plateau_iteration.iloc[1])
     c = state_counts(runs).iloc[0]
     assert (c.runs, c.plateau, c.improving, c.iterations_max, c.plateau_median) == (2, 1, 1, 10_000, 4000)
+
+
+def test_held_out_energy_of_a_training_history_is_the_plain_energy_distance():
+    mix = gaussian_mixture(300, n_modes=9, dim=100, seed=0)
+    a, b = mix.sample(200, seed=1).x, mix.sample(250, seed=2).x + 0.1
+    fast = HeldOutEnergy(a)
+    assert fast(b) == pytest.approx(energy_distance(b, a), abs=1e-5)
+    assert fast(b) == pytest.approx(energy_distance(b, a), rel=1e-3) and fast(b) > 0.01  # the shift is seen
+    assert fast(mix.sample(200, seed=3).x) == pytest.approx(0.0, abs=0.05)
 
 
 # ---------------------------------------------------------------------------------- the stop rule in the loops
@@ -150,13 +170,14 @@ def test_batched_runs_leave_the_batch_at_their_own_plateau_as_single_runs_do(tmp
 def test_train_gan_stops_at_plateau_and_a_resumed_run_stops_at_once(tmp_path, one_thread):
     mix = gaussian_mixture(300, n_modes=9, dim=100, seed=0)
     floors = history_floors(mix, 100, draws=3, n_tuples=200)
-    stop = mixture_stop({k: 100.0 for k in floors}, method="gan", min_iteration=30)  # huge floors: settles at once
+    stop = mixture_stop({k: 1e-6 for k in floors}, method="gan", min_iteration=30)
     cfg = _cfg(checkpoint_dir=str(tmp_path / "run"))
 
-    def track(m):
-        y = m.sample_latent(100, generator=torch.Generator().manual_seed(1))
-        s = m.generator_map(y)
-        return {"modes_covered": 1.0, "transport_agreement": 0.5, "val_loss": float(s.square().mean())}
+    calls = []
+
+    def track(m):  # made-up scores, constant (at their plateau) but for the energy's first value (it has learned)
+        calls.append(m)
+        return {"modes_covered": 1.0, "transport_agreement": 0.5, "val_loss": 5.0 if len(calls) == 1 else 1.0}
 
     res = train_gan("gan", mix.x, latent_dim=2, config=cfg, arch_options={"hidden": 32}, eval_fn=track, stop=stop)
     assert res.stopped == "plateau" and res.iterations == 30

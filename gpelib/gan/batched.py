@@ -42,7 +42,7 @@ from ..models import MLP
 from ..train_setup import adam
 from .architectures import Critic
 from .gmegan import GMEGAN
-from .method_base import frozen
+from .method_base import GANMethod, frozen
 
 __all__ = [
     "RUN_SCALARS",
@@ -223,18 +223,134 @@ def _sq_norm(a: Tensor, reduction: str) -> Tensor:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _common_hyper(methods: Sequence[GMEGAN]) -> None:
-    """``ValueError`` unless the methods share one class and every resolved hyper-parameter but :data:`RUN_SCALARS`."""
+def _same_hyper(methods: Sequence[GANMethod], scalars: Sequence[str] = ()) -> None:
+    """``ValueError`` unless the methods share one class and every resolved hyper-parameter but ``scalars``."""
     ref = methods[0]
     for m in methods[1:]:
         if type(m) is not type(ref):
             raise ValueError(f"one batch trains one method; got {type(ref).__name__} and {type(m).__name__}")
-        diff = sorted(k for k, v in m.hyper.items() if k not in RUN_SCALARS and ref.hyper[k] != v)
+        diff = sorted(k for k, v in m.hyper.items() if k not in scalars and ref.hyper[k] != v)
         if diff:
-            raise ValueError(f"runs of one batch may differ only in {list(RUN_SCALARS)}; these differ too: {diff}")
+            raise ValueError(f"runs of one batch may differ only in {list(scalars)}; these differ too: {diff}")
 
 
-class BatchedGMEGAN:
+class BatchedMethod:
+    """``K`` runs of one GAN method as one model: the networks of :attr:`REQUIRES` stacked (:class:`StackedNet`), each
+    run's randomness drawn from its own :class:`RunStream` in the order its single run draws it, one optimiser per
+    single optimiser over the stacked parameters (elementwise updates — Adam, RMSprop — so one over the stack is ``K``
+    independent ones). Subclasses give the losses and :meth:`step`; this base gives the stacking, the streams and
+    :meth:`to_singles` / :meth:`from_singles`, which copy weights and optimiser states between the stack and the
+    single methods (checkpoints, evaluation, resume)."""
+
+    METHODS: tuple[type, ...] = ()
+    SCALARS: tuple[str, ...] = ()
+    FIXED: tuple[str, ...] = ()
+    """Parts of ``REQUIRES`` that have no parameters and are not stacked (OTM's fixed embedding)."""
+
+    def __init__(self, methods: Sequence[GANMethod], streams: Sequence[RunStream]) -> None:
+        if not methods or len(methods) != len(streams):
+            raise ValueError(f"need one stream per run; got {len(methods)} methods and {len(streams)} streams")
+        if not all(isinstance(m, self.METHODS) for m in methods):
+            raise TypeError(f"{type(self).__name__} trains {[c.__name__ for c in self.METHODS]}; got "
+                            f"{sorted({type(m).__name__ for m in methods})}")
+        _same_hyper(methods, self.SCALARS)
+        self.methods, self.streams, self.runs = list(methods), list(streams), len(methods)
+        ref = methods[0]
+        self.hp, self.latent_dim, self.device, self.dtype = ref.hp, ref.latent_dim, ref.device, ref.dtype
+        self.nets = {p: StackedNet([m.modules()[p] for m in methods]) for p in ref.REQUIRES if p not in self.FIXED}
+        self._setup()
+        self.optimizers = self._build_optimizers()
+
+    def _setup(self) -> None:
+        """Per-run scalars and flags a subclass needs before its optimisers are built."""
+
+    def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def _no_state(self, part: str, k: int) -> bool:
+        """Whether run ``k``'s single optimiser holds no state for the parameters of ``part`` (see
+        :meth:`BatchedGMEGAN._no_state`)."""
+        return False
+
+    def step(self, x: Tensor) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    # -- randomness of each run ----------------------------------------------------------------------------------
+
+    def latents(self, b: int) -> Tensor:
+        """``y ~ N(0, I_d)`` for each run from its own stream, ``(K, b, d)`` (as the single ``sample_latent``)."""
+        return torch.stack([torch.randn(b, self.latent_dim, generator=s.dev, device=s.dev.device, dtype=self.dtype)
+                            for s in self.streams]).to(self.device)
+
+    def uniforms(self, b: int) -> Tensor:
+        """``ε ~ U[0, 1]`` for each run from its own device stream, ``(K, b)`` (as a single run's ``torch.rand(b)``
+        on its device, e.g. WGAN-GP's interpolation weights)."""
+        return torch.stack([torch.rand(b, generator=s.dev, device=s.dev.device) for s in self.streams]).to(self.device)
+
+    def real_batches(self, x: Tensor) -> Tensor:
+        """Fresh real batches for an extra critic step, ``(K, B, ...)``: run ``k`` draws ``B`` indices with
+        replacement from its ``pool`` with its CPU stream (its batch ``x[k]`` again without a pool)."""
+        out = []
+        for k, s in enumerate(self.streams):
+            if s.pool is None:
+                out.append(x[k])
+                continue
+            idx = torch.randint(s.pool.shape[0], (x.shape[1],), generator=s.cpu)
+            out.append(s.pool[idx].to(device=x.device, dtype=x.dtype))
+        return torch.stack(out)
+
+    # -- the single runs ------------------------------------------------------------------------------------------
+
+    def _links(self) -> list[tuple[str | None, StackedNet, str, str, Tensor]]:
+        """``(optimiser name or None, stacked network, part, single state-dict key, stacked parameter)`` for every
+        stacked parameter."""
+        owner = {id(p): name for name, o in self.optimizers.items() for g in o.param_groups for p in g["params"]}
+        return [(owner.get(id(big)), net, part, key, big)
+                for part, net in self.nets.items() for key, big in net.keys.items()]
+
+    @torch.no_grad()
+    def to_singles(self, optimizers: bool = True) -> None:
+        """Copy every run's weights (and with ``optimizers`` its Adam state) into its single method (evaluation,
+        checkpoints); a run's parameters for which its single optimiser holds no state (:meth:`_no_state`) get
+        none."""
+        for opt_name, net, part, key, big in self._links():
+            st = self.optimizers[opt_name].state.get(big) if opt_name and optimizers else None
+            for k, m in enumerate(self.methods):
+                sp = m.modules()[part].get_parameter(key)
+                sp.copy_(net.single_layout(key, big[k]))
+                if not st:
+                    continue
+                if self._no_state(part, k):
+                    m.optimizers()[opt_name].state.pop(sp, None)
+                else:
+                    m.optimizers()[opt_name].state[sp] = {
+                        n: (net.single_layout(key, v[k]) if v.shape == big.shape else v).clone(
+                            memory_format=torch.contiguous_format) for n, v in st.items()}
+
+    @torch.no_grad()
+    def from_singles(self) -> None:
+        """Set the stack's weights and Adam states from the single methods (after they resumed from checkpoints).
+        The runs' Adam step counts must agree (they are one count in the stack); a run without state for a parameter
+        (no gradient so far) gets zero moments."""
+        for opt_name, net, part, key, big in self._links():
+            singles = [m.modules()[part].get_parameter(key) for m in self.methods]
+            for k, sp in enumerate(singles):
+                net.single_layout(key, big[k]).copy_(sp)
+            if opt_name is None:
+                continue
+            states = [m.optimizers()[opt_name].state.get(sp) for m, sp in zip(self.methods, singles)]
+            held = [st for st in states if st]
+            if not held:
+                continue
+            if any(not torch.equal(st["step"], held[0]["step"]) for st in held):
+                raise ValueError(f"the runs' {opt_name!r} optimisers are at different steps; train them apart")
+            # a run without state for this parameter never had a gradient for it: zero moments move it by exactly 0
+            self.optimizers[opt_name].state[big] = {
+                n: torch.stack([net.single_layout(key, st[n] if st else torch.zeros_like(v)) for st in states])
+                .contiguous() if v.shape == singles[0].shape else v.clone() for n, v in held[0].items()}
+
+
+class BatchedGMEGAN(BatchedMethod):
     """``K`` GMEGAN runs (GMEGAN §5, eqs. 5.1–5.2, Algorithm 1; any variant of
     :data:`~gpelib.gan.gmegan.GMEGAN_VARIANTS`) trained as one model. Built from ``K`` single
     :class:`~gpelib.gan.gmegan.GMEGAN` methods (their networks' current weights, their resolved hyper-parameters);
@@ -243,24 +359,23 @@ class BatchedGMEGAN:
 
         L_k = w_k·E_y‖T_k(G_k(y)) − y‖² + λ1_k·GM(T_k) + λ3_k·E_x‖G_k(R_inv,k(T_k x)) − x‖² + [E ψ_k(G_k y) − E ψ_k(x)]
 
-    and the critic minimises ``−(E ψ_k(G_k y) − E ψ_k(x)) + λ2_k·penalty_k``. :meth:`to_singles` / :meth:`from_singles`
-    copy weights and Adam states between the stack and the single methods (checkpoints, evaluation, resume)."""
+    and the critic minimises ``−(E ψ_k(G_k y) − E ψ_k(x)) + λ2_k·penalty_k``. The runs may differ in
+    :data:`RUN_SCALARS`."""
 
-    def __init__(self, methods: Sequence[GMEGAN], streams: Sequence[RunStream]) -> None:
-        if not methods or len(methods) != len(streams):
-            raise ValueError(f"need one stream per run; got {len(methods)} methods and {len(streams)} streams")
-        if not all(isinstance(m, GMEGAN) for m in methods):
-            raise TypeError("BatchedGMEGAN trains GMEGAN methods (gmegan, gmegan_mean, gmegan_released)")
-        _common_hyper(methods)
-        self.methods, self.streams, self.runs = list(methods), list(streams), len(methods)
-        ref = methods[0]
-        self.hp, self.latent_dim, self.device, self.dtype = ref.hp, ref.latent_dim, ref.device, ref.dtype
-        self.nets = {p: StackedNet([m.modules()[p] for m in methods]) for p in ref.REQUIRES}
-        self.w = {f: torch.tensor([float(getattr(m.hp, f)) for m in methods], dtype=self.dtype, device=self.device)
-                  for f in RUN_SCALARS}
+    METHODS = (GMEGAN,)
+    SCALARS = RUN_SCALARS
+
+    def _setup(self) -> None:
+        self.w = {f: torch.tensor([float(getattr(m.hp, f)) for m in self.methods], dtype=self.dtype,
+                                  device=self.device) for f in RUN_SCALARS}
         self.any = {f: bool(self.w[f].ne(0).any()) for f in RUN_SCALARS}
         self.mask2 = self.w["lambda2"].ne(0).to(self.dtype)  # the runs whose critic penalty is logged
-        self.optimizers = self._build_optimizers()
+
+    def _no_state(self, part: str, k: int) -> bool:
+        """``R_inv`` of a run with ``λ3 = 0`` gets no Adam state, as in the single run, where the reconstruction is
+        computed without gradient; in the stack (other runs with ``λ3 > 0``) its slice receives exact zeros, its
+        moments stay 0 and Adam moves it by exactly 0."""
+        return part == "r_inv" and not float(self.w["lambda3"][k])
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """The single method's optimisers over the stacked parameters (same names, learning rates and betas)."""
@@ -274,25 +389,6 @@ class BatchedGMEGAN:
         gen = ["generator"] + (["r_inv"] if hp.reconstruction == "r_inv" else [])
         return {"generator": opt(gen, hp.lr_g), "encoder": opt(["encoder"], hp.lr_t),
                 "critic": opt(["critic"], hp.lr_d)}
-
-    # -- randomness of each run ----------------------------------------------------------------------------------
-
-    def latents(self, b: int) -> Tensor:
-        """``y ~ N(0, I_d)`` for each run from its own stream, ``(K, b, d)`` (as the single ``sample_latent``)."""
-        return torch.stack([torch.randn(b, self.latent_dim, generator=s.dev, device=s.dev.device, dtype=self.dtype)
-                            for s in self.streams]).to(self.device)
-
-    def real_batches(self, x: Tensor) -> Tensor:
-        """Fresh real batches for an extra critic step, ``(K, B, ...)``: run ``k`` draws ``B`` indices with
-        replacement from its ``pool`` with its CPU stream (its batch ``x[k]`` again without a pool)."""
-        out = []
-        for k, s in enumerate(self.streams):
-            if s.pool is None:
-                out.append(x[k])
-                continue
-            idx = torch.randint(s.pool.shape[0], (x.shape[1],), generator=s.cpu)
-            out.append(s.pool[idx].to(device=x.device, dtype=x.dtype))
-        return torch.stack(out)
 
     # -- losses ---------------------------------------------------------------------------------------------------
 
@@ -412,54 +508,3 @@ class BatchedGMEGAN:
         for i in range(int(self.hp.n_critic)):
             d_out = self.discriminator_step(x if i == 0 else self.real_batches(x))
         return {**self.generator_step(x), **d_out}
-
-    # -- the single runs ------------------------------------------------------------------------------------------
-
-    def _links(self) -> list[tuple[str | None, StackedNet, str, str, Tensor]]:
-        """``(optimiser name or None, stacked network, part, single state-dict key, stacked parameter)`` for every
-        stacked parameter."""
-        owner = {id(p): name for name, o in self.optimizers.items() for g in o.param_groups for p in g["params"]}
-        return [(owner.get(id(big)), net, part, key, big)
-                for part, net in self.nets.items() for key, big in net.keys.items()]
-
-    @torch.no_grad()
-    def to_singles(self, optimizers: bool = True) -> None:
-        """Copy every run's weights (and with ``optimizers`` its Adam state) into its single method (evaluation,
-        checkpoints). ``R_inv`` of a run with ``λ3 = 0`` gets no Adam state, as in the single run, where the
-        reconstruction is computed without gradient; in the stack (other runs with ``λ3 > 0``) its slice receives
-        exact zeros, its moments stay 0 and Adam moves it by exactly 0."""
-        for opt_name, net, part, key, big in self._links():
-            st = self.optimizers[opt_name].state.get(big) if opt_name and optimizers else None
-            for k, m in enumerate(self.methods):
-                sp = m.modules()[part].get_parameter(key)
-                sp.copy_(net.single_layout(key, big[k]))
-                if not st:
-                    continue
-                if part == "r_inv" and not float(self.w["lambda3"][k]):
-                    m.optimizers()[opt_name].state.pop(sp, None)
-                else:
-                    m.optimizers()[opt_name].state[sp] = {
-                        n: (net.single_layout(key, v[k]) if v.shape == big.shape else v).clone(
-                            memory_format=torch.contiguous_format) for n, v in st.items()}
-
-    @torch.no_grad()
-    def from_singles(self) -> None:
-        """Set the stack's weights and Adam states from the single methods (after they resumed from checkpoints).
-        The runs' Adam step counts must agree (they are one count in the stack); a run without state for a parameter
-        (no gradient so far) gets zero moments."""
-        for opt_name, net, part, key, big in self._links():
-            singles = [m.modules()[part].get_parameter(key) for m in self.methods]
-            for k, sp in enumerate(singles):
-                net.single_layout(key, big[k]).copy_(sp)
-            if opt_name is None:
-                continue
-            states = [m.optimizers()[opt_name].state.get(sp) for m, sp in zip(self.methods, singles)]
-            held = [st for st in states if st]
-            if not held:
-                continue
-            if any(not torch.equal(st["step"], held[0]["step"]) for st in held):
-                raise ValueError(f"the runs' {opt_name!r} optimisers are at different steps; train them apart")
-            # a run without state for this parameter never had a gradient for it: zero moments move it by exactly 0
-            self.optimizers[opt_name].state[big] = {
-                n: torch.stack([net.single_layout(key, st[n] if st else torch.zeros_like(v)) for st in states])
-                .contiguous() if v.shape == singles[0].shape else v.clone() for n, v in held[0].items()}

@@ -36,11 +36,12 @@ from ..train import _split_val, resolve_device, seed_everything
 from ..train_setup import TrainConfig
 from ..training_loop import BatchFeeder, RunState, _progress
 from .architectures import build_networks
-from .batched import BatchedGMEGAN, RunStream
+from .batched import BatchedGMEGAN, BatchedMethod, RunStream
+from .batched_critics import BatchedCritic, BatchedOTM
 from .methods import GANMethod, get_method
 from .train import GANResult
 
-__all__ = ["train_gan_batched", "held_out_energy"]
+__all__ = ["train_gan_batched", "held_out_energy", "engine_for", "ENGINES"]
 
 EvalFn = Callable[[GANMethod], dict[str, float]]
 _ONE = DistInfo(0, 1, 0)
@@ -81,11 +82,23 @@ def held_out_energy(method: GANMethod, val: Tensor, *, n: int, seed: int, held_o
     return float(2 * dxy - dxx - held_out_term), held_out_term
 
 
+ENGINES: tuple[type[BatchedMethod], ...] = (BatchedGMEGAN, BatchedCritic, BatchedOTM)
+"""The batched engines, each for the method classes of its ``METHODS``."""
+
+
+def engine_for(method: str) -> type[BatchedMethod] | None:
+    """The batched engine that trains runs of the registered ``method``, or ``None`` when none does (VAEGAN and
+    VEEGAN train one run at a time)."""
+    cls = get_method(method)
+    return next((e for e in ENGINES if issubclass(cls, e.METHODS)), None)
+
+
 def _check(method: str, config: TrainConfig, k: int) -> None:
     if dist_info().world_size > 1:
         raise NotImplementedError("train_gan_batched runs in one process; launch it without torchrun")
-    if not method.startswith("gmegan"):
-        raise NotImplementedError(f"the batched engine trains the GMEGAN variants; {method!r} is not batched yet")
+    if engine_for(method) is None:
+        raise NotImplementedError(f"no batched engine trains {method!r}; batched: "
+                                  f"{[c.__name__ for e in ENGINES for c in e.METHODS]}")
     if config.target is not None or config.max_seconds is not None:
         raise NotImplementedError("batched runs stop at their iteration budget only (no target/max_seconds)")
     if config.precision != "fp32" or config.compile or config.channels_last:
@@ -132,7 +145,7 @@ def _start_run(method: str, data: Tensor, hyper: dict[str, Any], config: TrainCo
     return _Run(method=m, config=config, data=data, val=val, feeder=feeder, stream=stream, state=state)
 
 
-def _save(runs: Sequence[_Run], engine: BatchedGMEGAN) -> None:
+def _save(runs: Sequence[_Run], engine: BatchedMethod) -> None:
     """Write every run's checkpoint (nothing for runs without a folder) with its own random state in place of
     torch's global one, which is given back afterwards."""
     if all(r.state.ckpt is None for r in runs):
@@ -152,7 +165,7 @@ def _save(runs: Sequence[_Run], engine: BatchedGMEGAN) -> None:
             torch.cuda.set_rng_state(dev, engine.device)
 
 
-def _evaluate(runs: Sequence[_Run], engine: BatchedGMEGAN, eval_fn: EvalFn | None, n_val: int) -> None:
+def _evaluate(runs: Sequence[_Run], engine: BatchedMethod, eval_fn: EvalFn | None, n_val: int) -> None:
     """A history row for every run: ``eval_fn(method)`` and/or the default held-out energy distance of
     :func:`~gpelib.gan.train.train_gan` (:func:`held_out_energy`), on the run's single method (weights copied from
     the stack), in eval mode."""
@@ -232,9 +245,9 @@ def _loop(runs: Sequence[_Run], config: TrainConfig, shared: Tensor | None, eval
     return why
 
 
-def _engine(runs: Sequence[_Run]) -> BatchedGMEGAN:
-    """A stack of ``runs`` built from their single methods (weights and Adam states)."""
-    engine = BatchedGMEGAN([r.method for r in runs], [r.stream for r in runs])
+def _engine(runs: Sequence[_Run]) -> BatchedMethod:
+    """A stack of ``runs`` built from their single methods (weights and optimiser states)."""
+    engine = engine_for(runs[0].method.name)([r.method for r in runs], [r.stream for r in runs])
     engine.from_singles()
     return engine
 

@@ -219,7 +219,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     run = Path(args.run)
     cfg = _settings(args, None)
-    images, x, xv = _split(cfg)
+    # the held-out split is the one the run was trained beside (its own seed): --seed only seeds the generated images
+    images, x, xv = _split({**cfg, "seed": _settings(argparse.Namespace(run=args.run), None)["seed"]})
     enc = _load_module(run, "encoder", "encoder")
     _check_current(run)
     d = diagnose_encoder(enc, xv, data_scale=float(cfg["data_scale"]))
@@ -419,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="image path, its format from the suffix: .png, .jpg, .pdf, … (default "
                     "RUN/samples.png); the tensors go beside it as .safetensors")
     sp.set_defaults(func=cmd_sample)
-    sp = sub.add_parser("evaluate", help="reconstruction, GME cost, bi-Lipschitz statistics, generation metric")
+    sp = sub.add_parser("evaluate", help="reconstruction, GME cost, bi-Lipschitz statistics, generation metric; "
+                        "--seed seeds the generated images only (the held-out split is the run's own)")
     common(sp, None)
     sp.set_defaults(func=cmd_evaluate)
     sp = sub.add_parser("train-gan", help="GMEGAN (as printed / as released) or one of its seven baselines")
@@ -468,6 +470,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"gpe: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    except FloatingPointError as e:  # a non-finite loss or weights (gpelib.train_setup.NonFiniteLossError)
+        print(f"gpe: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a read-only run folder, a full disk, a folder where a file was expected
+        print(f"gpe: error: {e.strerror or type(e).__name__}: {e.filename or e} — check that the run folder is "
+              "writable and the disk has room", file=sys.stderr)
         return 2
     finally:
         shutdown(wait=ok)

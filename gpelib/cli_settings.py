@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +53,41 @@ class CLIError(Exception):
 
 # one validation layer for YAML files and flags: key -> (kind, rule); kinds: int, float, str, bool, betas
 _POS_INT = ("int", lambda v: v > 0, "a whole number > 0")
-_POS_FLOAT = ("float", lambda v: v > 0, "a number > 0")
-_OPT_POS_FLOAT = ("float?", lambda v: v > 0, "a number > 0 or null")
+_POS_FLOAT = ("float", lambda v: v > 0, "a finite number > 0")
+_OPT_POS_FLOAT = ("float?", lambda v: v > 0, "a finite number > 0 or null")
 _OPT_POS_INT = ("int?", lambda v: v > 0, "a whole number > 0 or null")
+_LR = ("float", lambda v: 0 < v <= 1, "a number in (0, 1]")
 _STAGE_SCHEMA = {"iterations": _POS_INT, "batch_size": ("int", lambda v: v >= 2, "a whole number ≥ 2"),
-                 "lr": _POS_FLOAT, "betas": ("betas", lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
+                 "lr": _LR, "betas": ("betas", lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
                  "target": _OPT_POS_FLOAT, "chunk_size": _OPT_POS_INT, "hidden": _POS_INT, "n_layers": _POS_INT}
 SCHEMA: dict[str, Any] = {
     "data": ("str", lambda v: bool(v), "a dataset name or a folder"), "root": ("str?", lambda v: True, "a folder"),
     "size": _OPT_POS_INT, "n_val": _POS_INT, "latent_dim": _POS_INT,
     "arch": ("str?", lambda v: v in ("mlp", "conv"), "mlp, conv or null"), "width": _POS_INT,
     "data_scale": _POS_FLOAT, "seed": ("int", lambda v: v >= 0, "a whole number ≥ 0"),
-    "device": ("str?", lambda v: True, "a torch device"),
+    "device": ("str?", lambda v: _device_problem(v) is None,
+               "a torch device this machine has (cpu, cuda, cuda:1, mps)"),
     "precision": ("str", lambda v: v in ("fp32", "bf16"), "fp32 or bf16"),
     "channels_last": ("bool", lambda v: True, "true or false"), "compile": ("bool", lambda v: True, "true or false"),
     **{stage: {k: _STAGE_SCHEMA[k] for k in DEFAULTS[stage]} for stage in STAGES},
 }
+
+
+def _device_problem(name: str) -> str | None:
+    """Why ``name`` is not a torch device this machine can train on, or ``None``."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        return "unknown device type"
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        return "no CUDA device here"
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        return f"this machine has {torch.cuda.device_count()} CUDA device(s)"
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        return "no MPS device here"
+    return None
 
 
 def _type_ok(kind: str, v: Any) -> bool:
@@ -77,8 +97,8 @@ def _type_ok(kind: str, v: Any) -> bool:
         kind = kind[:-1]
     if kind == "int":
         return isinstance(v, int) and not isinstance(v, bool)
-    if kind == "float":
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind == "float":  # finite: inf and nan pass every comparison they should fail (inf > 0)
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     if kind == "str":
         return isinstance(v, str)
     if kind == "bool":
@@ -105,7 +125,8 @@ def _validate(cfg: dict[str, Any], where: str, schema: dict[str, Any] | None = N
             continue
         kind, check, expected = rule
         if not _type_ok(kind, v) or (v is not None and not check(v)):
-            raise CLIError(f"{where}: {key} must be {expected}; got {v!r}")
+            why = f" ({_device_problem(v)})" if k == "device" and isinstance(v, str) else ""
+            raise CLIError(f"{where}: {key} must be {expected}; got {v!r}{why}")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

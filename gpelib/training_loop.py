@@ -288,9 +288,17 @@ class RunState:
         return True
 
     def save(self) -> None:
-        """Write the checkpoint (nothing without ``checkpoint_dir``)."""
+        """Write the checkpoint (nothing without ``checkpoint_dir``). Raises :class:`NonFiniteLossError` instead of
+        writing weights that are no longer finite, so the last checkpoint stays the last finite state."""
         if self.ckpt is None:
             return
+        bad = [f"{k}.{n}" for k, m in self.modules.items() for n, t in m.state_dict().items()
+               if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+        if bad:
+            raise NonFiniteLossError(
+                f"{self.name}: weights became non-finite by iteration {self.it} ({', '.join(bad[:3])}"
+                f"{', …' if len(bad) > 3 else ''}); not checkpointed, the checkpoint on disk (if any) is the last "
+                "finite state. Lower the learning rate, or check the data for NaN/inf")
         import torch.distributed as tdist
 
         world = self.info.world_size

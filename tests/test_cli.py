@@ -34,6 +34,11 @@ def test_chain_encoder_decoder_flow_sample_evaluate(tmp_path, capsys):
     for needle in ("GME cost", "spread", "reconstruction MSE", "FD-classifier", "encoder written by: commit",
                    "flow written by:", "torch "):
         assert needle in out, out
+    # another evaluation seed draws other generated images but scores the same held-out images (issue 30, item 10)
+    assert main(["evaluate", "--run", str(run), "--seed", "7"]) == 0
+    out7 = capsys.readouterr().out
+    line = next(k for k in out.splitlines() if k.startswith("reconstruction MSE"))
+    assert line in out7.splitlines() and "GME cost" in out7
 
 
 def test_config_file_and_flag_override(tmp_path):
@@ -104,7 +109,7 @@ def test_a_refused_command_leaves_the_run_settings_as_they_were(tmp_path, capsys
     ("latent_dim: ten\n", "latent_dim must be a whole number > 0; got 'ten'"),
     ("latent_dim: 5.7\n", "latent_dim must be a whole number > 0; got 5.7"),  # no silent int(5.7)
     ("encoder:\n  batch_size: '16'\n", "encoder.batch_size must be a whole number ≥ 2; got '16'"),
-    ("encoder:\n  lr: -1\n", "encoder.lr must be a number > 0; got -1"),
+    ("encoder:\n  lr: -1\n", "encoder.lr must be a number in (0, 1]; got -1"),
     ("arch: resnet\n", "arch must be mlp, conv or null"),
 ])
 def test_bad_settings_in_a_file_are_one_line_naming_key_and_file(tmp_path, capsys, yaml_text, needle):
@@ -121,7 +126,7 @@ def test_bad_settings_in_a_file_are_one_line_naming_key_and_file(tmp_path, capsy
     (["--latent-dim", "-2"], "latent_dim must be a whole number > 0; got -2"),
     (["--latent-dim", "0"], "latent_dim must be a whole number > 0; got 0"),
     (["--width", "0"], "width must be a whole number > 0"),
-    (["--lr", "-1"], "encoder.lr must be a number > 0"),
+    (["--lr", "-1"], "encoder.lr must be a number in (0, 1]"),
     (["--iterations", "0"], "encoder.iterations must be a whole number > 0"),
 ])
 def test_bad_flags_are_one_line(tmp_path, capsys, flags, needle):
@@ -210,3 +215,27 @@ def test_train_gan_variants_resume_fresh_and_one_line_errors(tmp_path, capsys):
         assert err.startswith("gpe: error:") and needle in err and "Traceback" not in err, (args, err)
     assert main([*base, "--method", "gmegan", "--fresh"]) == 0
     assert len(list(tmp_path.glob("gan/gan.replaced-*"))) >= 1
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--lr", "inf"], "encoder.lr must be a number in (0, 1]"),
+    (["--lr", "1e30"], "encoder.lr must be a number in (0, 1]"),
+    (["--data-scale", "inf"], "data_scale must be a finite number > 0"),
+    (["--device", "banana"], "unknown device type"),
+    (["--device", "cuda:7"], "device must be a torch device this machine has"),
+])
+def test_bad_settings_end_in_one_line_before_any_training(tmp_path, capsys, flags, needle):
+    """Issue 30, item 11: infinite or absurd numbers and devices this machine lacks are refused at validation."""
+    run = tmp_path / "r"
+    assert main(["train-encoder", "--data", "digits", "--run", str(run), *FAST, *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpe: error:") and needle in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (run / "encoder").exists()
+
+
+def test_an_infinite_learning_rate_in_a_config_file_is_refused(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("encoder:\n  lr: .inf\n")
+    assert main(["train-encoder", "--data", "digits", "--run", str(tmp_path / "r"), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"config file {cfg}: encoder.lr must be a number in (0, 1]; got inf" in err

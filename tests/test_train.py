@@ -70,6 +70,35 @@ def test_non_finite_loss_names_the_step():
                       val_data=data(20, seed=1))
 
 
+def test_weights_that_became_non_finite_are_never_checkpointed(tmp_path):
+    """Issue 30, item 8: a step can leave non-finite weights behind a finite loss (here: the third step writes a NaN
+    into a weight); the checkpoint written every iteration stops at the last finite state and the run says why."""
+    from gpelib.training_loop import fit
+
+    net = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    calls = []
+
+    def step(x):
+        calls.append(1)
+        opt.zero_grad()
+        loss = net(x).square().mean()
+        loss.backward()
+        opt.step()
+        if len(calls) == 3:
+            with torch.no_grad():
+                net.weight[0, 0] = float("nan")
+        return {"loss": loss.detach()}
+
+    config = TrainConfig(iterations=10, batch_size=4, eval_every=100, checkpoint_every=1, progress=False,
+                         checkpoint_dir=str(tmp_path / "ck"))
+    with pytest.raises(NonFiniteLossError, match="weights became non-finite by iteration 3"):
+        fit(name="toy", modules={"net": net}, optimizers={"opt": opt}, step=step, evaluate=lambda: {"val_loss": 0.0},
+            data=torch.randn(16, 3), config=config)
+    ck = load_checkpoint(tmp_path / "ck")
+    assert ck.config["iteration"] == 2 and bool(torch.isfinite(ck.weights["net"]["weight"]).all())
+
+
 def test_decoder_freezes_encoder_and_learns():
     g = torch.Generator().manual_seed(0)
     x = torch.tanh(torch.randn(200, 3, generator=g) @ torch.randn(3, 12, generator=g))  # 3-D manifold in R^12

@@ -72,12 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         import run_all
 
         only = args.only
-        if any(nb.name[:2] in ("07", "08", "09") for nb in run_all.discover(only)):  # the GAN notebooks need it
+        if any(nb.name[:2] in ("08", "09") for nb in run_all.discover(only)):  # equal-compute budgets need it
             import bench_gan
 
+            # 07 trains to plateaus (no step-time calibration); 08–09 price their images' settings only
+            images = [k for k in bench_gan.settings("paper") if not k.startswith("mixture")]
             print("GAN step-time calibration of the paper settings (bench_gan.py --profile paper --write):", flush=True)
             rc = bench_gan.main(["--profile", "paper", "--device", args.device, "--rounds", "1", "--steps", "7",
-                                 "--threads", str(os.cpu_count() or 1), "--write"])
+                                 "--threads", str(os.cpu_count() or 1), "--settings", *images, "--write"])
             if rc:
                 return rc
 

@@ -1,4 +1,5 @@
-"""Sweeps of GAN runs (gpelib.gan.experiments) and the process pool they run on (gpelib.parallel)."""
+"""Sweeps of GAN runs (gpelib.gan.experiments, gpelib.gan.mixture_jobs) and the process pool they run on
+(gpelib.parallel)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,25 @@ import pytest
 import torch
 
 from gpelib.gan import experiments as gx
+from gpelib.gan import mixture_jobs as mj
 from gpelib.metrics import ClassifierFeatures
 from gpelib.parallel import JobError, map_jobs
 
 TINY = dict(iterations=12, batch_size=16, eval_every=6, n_eval=120, arch_options={"hidden": 16})
+MIX = dict(TINY, n_val=100, n_track=60)  # mixture_job: energy on 100 held-out points, the other scores on 60
+
+
+def one(method, spec, seed=0, checkpoint_dir=None, **kw):
+    """The one run of a single-seed :func:`gpelib.gan.mixture_jobs.mixture_job`."""
+    (run,) = mj.mixture_job(method, spec, seeds=[seed], checkpoint_dirs=[checkpoint_dir] if checkpoint_dir else None,
+                            **{**MIX, **kw})
+    return run
 
 
 def test_mixture_job_scores_are_in_range_and_runs_are_reproducible():
     spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
-    a = gx.mixture_job("gmegan", spec, seed=3, **TINY)
-    b = gx.mixture_job("gmegan", spec, seed=3, **TINY)
+    a = one("gmegan", spec, seed=3)
+    b = one("gmegan", spec, seed=3)
     assert a.metrics == b.metrics
     m = a.metrics
     assert 0 <= m["modes_covered"] <= 4 and m["n_modes"] == 4
@@ -26,32 +36,53 @@ def test_mixture_job_scores_are_in_range_and_runs_are_reproducible():
     assert math.isfinite(m["energy"])
     assert a.samples.shape == (120, 2) and a.latents.shape == (120, 2) and a.modes.shape == (120,)
     assert list(a.history.iteration) == [0, 6, 12]
-    gan = gx.mixture_job("gan", spec, seed=3, **TINY)
+    for col in ("val_loss", "modes_covered", "transport_agreement", "cyclic3_encoder"):  # tracked while training
+        assert a.history[col].notna().all(), col
+    gan = one("gan", spec, seed=3)
     assert math.isnan(gan.metrics["monotonicity_encoder"])  # GAN has no encoder
+    assert gan.history.cyclic3_encoder.isna().all()
+
+
+def test_a_batched_group_scores_each_seed_as_its_single_run_does():
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    group = mj.mixture_job("wgan_gp", spec, seeds=[0, 1], **MIX)
+    for run in group:
+        alone = one("wgan_gp", spec, seed=run.seed)
+        assert run.metrics == pytest.approx(alone.metrics, abs=1e-4, nan_ok=True)
+
+
+def test_plateau_jobs_group_batched_seeds_and_give_each_run_its_folder(tmp_path):
+    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
+    variants = {gx.LABELS[m]: (m, {}) for m in ("gan", "veegan", "otm")}
+    jobs = mj.plateau_jobs(variants, specs=[spec], seeds=[0, 1, 2], checkpoint_root=tmp_path, **MIX)
+    assert [(j["method"], j["seeds"]) for j in jobs] == [("otm", [0, 1, 2]), ("gan", [0, 1, 2]), ("veegan", [0]),
+                                                         ("veegan", [1]), ("veegan", [2])]
+    folders = [d for j in jobs for d in j["checkpoint_dirs"]]
+    assert len(set(folders)) == 9 and all(str(tmp_path) in d for d in folders)
 
 
 def test_process_pool_gives_the_in_process_results_in_job_order():
     spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
-    jobs = [dict(method=m, spec=spec, seed=s, **TINY) for m, s in [("wgan_gp", 0), ("gan", 1), ("veegan", 2)]]
-    here = map_jobs(gx.mixture_job, jobs, n_workers=1, threads_per_worker=1)
-    pool = map_jobs(gx.mixture_job, jobs, n_workers=2, threads_per_worker=1)
-    assert [r.method for r in pool] == ["wgan_gp", "gan", "veegan"]
-    for a, b in zip(here, pool):
+    jobs = [dict(method=m, spec=spec, seeds=[s], **MIX) for m, s in [("wgan_gp", 0), ("gan", 1), ("veegan", 2)]]
+    here = map_jobs(mj.mixture_job, jobs, n_workers=1, threads_per_worker=1)
+    pool = map_jobs(mj.mixture_job, jobs, n_workers=2, threads_per_worker=1)
+    assert [r.method for (r,) in pool] == ["wgan_gp", "gan", "veegan"]
+    for (a,), (b,) in zip(here, pool):
         assert a.metrics == pytest.approx(b.metrics, rel=1e-5, nan_ok=True)
 
 
 def test_failing_job_names_itself():
     spec = gx.MixtureSpec(n=50, n_modes=4, dim=6)
     with pytest.raises(JobError, match=r"job 1 \(method='nogan'"):
-        map_jobs(gx.mixture_job, [dict(method="gan", spec=spec, **TINY), dict(method="nogan", spec=spec, **TINY)])
+        map_jobs(mj.mixture_job, [dict(method="gan", spec=spec, **MIX), dict(method="nogan", spec=spec, **MIX)])
     with pytest.raises(ValueError, match="n_workers"):
-        map_jobs(gx.mixture_job, [], n_workers=0)
+        map_jobs(mj.mixture_job, [], n_workers=0)
 
 
 def test_checkpointed_job_is_reused_not_retrained(tmp_path):
     spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
-    first = gx.mixture_job("gan", spec, checkpoint_dir=str(tmp_path / "ck"), **TINY)
-    again = gx.mixture_job("gan", spec, checkpoint_dir=str(tmp_path / "ck"), **TINY)
+    first = one("gan", spec, checkpoint_dir=str(tmp_path / "ck"))
+    again = one("gan", spec, checkpoint_dir=str(tmp_path / "ck"))
     assert again.metrics == first.metrics and again.seconds == first.seconds
 
 
@@ -116,12 +147,13 @@ def test_gan_validation_sets_are_held_out_from_training(tmp_path, monkeypatch):
         return real_train_gan(method, data, **kw)
 
     monkeypatch.setattr(gx, "train_gan", spy)
+    monkeypatch.setattr(mj, "train_gan", spy)
     spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
-    r = gx.mixture_job("gan", spec, seed=1, **TINY)
+    r = one("gan", spec, seed=1)
     data, val = seen[-1]
     assert val is not None and len(val) > 0 and val.shape[1:] == data.shape[1:]
     assert _rows_shared(val, data) == 0
-    again = gx.mixture_job("gan", spec, seed=2, **TINY)  # the held-out draw is fixed by the dataset, not the run
+    again = one("gan", spec, seed=2)  # the held-out draw is fixed by the dataset, not the run
     assert torch.equal(seen[-1][1], val)
     assert math.isfinite(r.metrics["energy"]) and math.isfinite(again.history.val_loss.iloc[-1])
 
@@ -153,7 +185,7 @@ def test_run_tables_count_gradient_updates_and_real_batches_per_network_side():
     assert budget("wgan_gp", n_critic=2)["critic_updates"] == 2 and budget("otm", t_steps=3)["generator_updates"] == 3
 
     spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
-    runs = [gx.mixture_job(m, spec, seed=0, hyper=h, **TINY) for m, h in [("wgan_gp", {}), ("otm", {"t_steps": 2})]]
+    runs = [one(m, spec, seed=0, hyper=h) for m, h in [("wgan_gp", {}), ("otm", {"t_steps": 2})]]
     t = gx.sweep_table(runs).set_index("method")
     it = TINY["iterations"]
     assert t.loc["wgan_gp", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [it, 5 * it, 5 * it]

@@ -1,7 +1,9 @@
-"""The seed-batched GAN engine (issue 28, item 2): :func:`train_gan_batched` trains ``K`` independent GMEGAN runs —
-seeds, and the λ-ablation variants of GMEGAN §6.4 which differ only in the scalar weights of eq. 5.2 — as one
-:class:`~gpelib.gan.batched.BatchedGMEGAN` in one process, and returns one :class:`~gpelib.gan.train.GANResult` per
-run, as :func:`~gpelib.gan.train.train_gan` would.
+"""The seed-batched GAN engine (issue 28, item 2): :func:`train_gan_batched` trains ``K`` independent runs of one
+method — seeds, and for GMEGAN the λ-ablation variants of GMEGAN §6.4, which differ only in the scalar weights of
+eq. 5.2 — as one batched model in one process (:data:`ENGINES`: :class:`~gpelib.gan.batched.BatchedGMEGAN`,
+:class:`~gpelib.gan.batched_critics.BatchedCritic` for GAN/WGAN/WGAN-GP/WGAN-div,
+:class:`~gpelib.gan.batched_critics.BatchedOTM`), and returns one :class:`~gpelib.gan.train.GANResult` per run, as
+:func:`~gpelib.gan.train.train_gan` would.
 
 Each run keeps what a single run has: its seed (the initial weights, the latents, the extra critic batches and the
 batch order all come from the generators the single run seeds), its data stream (its own
@@ -11,8 +13,8 @@ and description, so a run resumes exactly from it, batched again or alone with :
 
 What differs from ``K`` single runs: the values agree to float rounding, not bit for bit (``torch.baddbmm`` sums in
 another order than ``nn.Linear``'s ``addmm``); a run's ``seconds`` is its share ``1/K`` of each batched step's
-wall-clock; budgets are iterations only (no ``target``/``max_seconds`` stop, which would let runs leave the batch at
-different times); fp32 without ``compile``/``channels_last``; one process (no ``torchrun``).
+wall-clock; a run leaves the batch at its plateau (``stop``) or at the iteration cap (no ``target``/``max_seconds``
+stop); fp32 without ``compile``/``channels_last``; one process (no ``torchrun``).
 """
 
 from __future__ import annotations
@@ -268,13 +270,14 @@ def train_gan_batched(
     checkpoint_dirs: Sequence[str | None] | None = None,
     stop: PlateauStop | None = None,
 ) -> list[GANResult]:
-    """Train ``K = len(seeds)`` runs of the GMEGAN ``method`` (``"gmegan"``, ``"gmegan_mean"``,
-    ``"gmegan_released"``) as one batched model; run ``k`` is what ``train_gan(method, data, config=replace(config,
-    seed=seeds[k], checkpoint_dir=checkpoint_dirs[k]), hyper=hypers[k], …)`` trains, to float rounding.
+    """Train ``K = len(seeds)`` runs of ``method`` (one with a batched engine, :func:`engine_for`: the GMEGAN
+    variants, ``gan``, ``wgan``, ``wgan_gp``, ``wgan_div``, ``otm``) as one batched model; run ``k`` is what
+    ``train_gan(method, data, config=replace(config, seed=seeds[k], checkpoint_dir=checkpoint_dirs[k]),
+    hyper=hypers[k], …)`` trains, to float rounding.
 
     * ``data``: ``(N, *data_shape)`` shared by the runs, or one such tensor per run (same shape per point).
-    * ``hypers``: each run's hyper-parameters; they may differ only in ``lambda1``, ``lambda2``, ``lambda3`` and
-      ``transport_weight`` (:data:`~gpelib.gan.batched.RUN_SCALARS`).
+    * ``hypers``: each run's hyper-parameters; GMEGAN's may differ only in ``lambda1``, ``lambda2``, ``lambda3`` and
+      ``transport_weight`` (:data:`~gpelib.gan.batched.RUN_SCALARS`), the baselines' not at all.
     * ``config``: shared iterations, batch size, evaluation and checkpoint cadence, device; its ``seed`` and
       ``checkpoint_dir`` are replaced per run (``checkpoint_dirs``: one folder or ``None`` per run).
     * Validation as in :func:`~gpelib.gan.train.train_gan` (``val_data``, ``eval_fn``, ``n_val``), per run.

@@ -14,6 +14,16 @@ def _seed():
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread for the test: many tiny operations (GAN steps, small LAPACK calls), where thread start-up
+    dominates on a shared machine and one thread per process is how the notebooks' workers run."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
 def assert_committed_verdict(tmp_path):
     """``check(rows, "NN")``: the claim rows, written as ``reporting.save_verdict`` writes them under the quick
     profile, equal the committed ``figures/NN_verdict.csv`` in every column (ids and kinds included)."""

@@ -189,15 +189,6 @@ def test_a_missing_table_is_named():
         claims.decide(tables, profile="quick", settings=SETTINGS)
 
 
-@pytest.fixture
-def one_thread():
-    """The replay below is many tiny LAPACK calls: thread start-up dominates them on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _replayed_quick_tables() -> dict[str, pd.DataFrame]:
     """The quick run's tables the committed figures may lack (they came with the claims), recomputed as the
     notebook computes them: its torch generator's draws, cell by cell, up to Corollary 1."""

@@ -141,14 +141,6 @@ def _cfg(**kw):
     return TrainConfig(iterations=60, batch_size=16, eval_every=5, progress=False, **kw)
 
 
-@pytest.fixture
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_batched_runs_leave_the_batch_at_their_own_plateau_as_single_runs_do(tmp_path, one_thread):
     x = gaussian_mixture(400, n_modes=9, dim=100, seed=0).x
     datas = [x[:200], x[:400]]  # stop at iteration 20 and 40

@@ -275,6 +275,26 @@ class BatchedMethod:
     def step(self, x: Tensor) -> dict[str, Tensor]:
         raise NotImplementedError
 
+    def critic_loss(self, x_real: Tensor, x_fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """What each run's critic minimises, ``(K,)``, and its logged components."""
+        raise NotImplementedError
+
+    def _after_critic_step(self) -> None:
+        """Hook run after every critic update (WGAN's weight clipping)."""
+
+    def discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
+        """One critic update of every run on its real batch ``x[k]`` against ``G_k(y)`` (:meth:`critic_loss`, then
+        :meth:`_after_critic_step`); returns ``(K,)`` losses and components."""
+        with torch.no_grad():
+            fake = self.nets["generator"](self.latents(x.shape[1]))
+        opt = self.optimizers["critic"]
+        opt.zero_grad(set_to_none=True)
+        loss, parts = self.critic_loss(x, fake)
+        loss.sum().backward()
+        opt.step()
+        self._after_critic_step()
+        return {"d_loss": loss.detach(), **{k: v.detach() for k, v in parts.items()}}
+
     # -- randomness of each run ----------------------------------------------------------------------------------
 
     def latents(self, b: int) -> Tensor:
@@ -429,17 +449,6 @@ class BatchedGMEGAN(BatchedMethod):
         return n["generator"](n["r_inv"](tx) if self.hp.reconstruction == "r_inv" else tx)
 
     # -- updates --------------------------------------------------------------------------------------------------
-
-    def discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
-        """One critic update of every run on its real batch ``x[k]`` against ``G_k(y)``; returns ``(K,)`` losses."""
-        with torch.no_grad():
-            fake = self.nets["generator"](self.latents(x.shape[1]))
-        opt = self.optimizers["critic"]
-        opt.zero_grad(set_to_none=True)
-        loss, parts = self.critic_loss(x, fake)
-        loss.sum().backward()
-        opt.step()
-        return {"d_loss": loss.detach(), **{k: v.detach() for k, v in parts.items()}}
 
     def generator_step(self, x: Tensor) -> dict[str, Tensor]:
         """Every run's generator-side update on ``L_k`` (one Adam step of ``G, T, R_inv``, or ``updates="separate"``:

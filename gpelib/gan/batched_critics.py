@@ -78,20 +78,12 @@ class BatchedCritic(BatchedMethod):
         out = self.nets["critic"](x_fake)
         return F.softplus(-out).mean(dim=1) if self.kind is GAN else -out.mean(dim=1)
 
-    def discriminator_step(self, x: Tensor) -> dict[str, Tensor]:
-        """One critic update of every run on its real batch ``x[k]`` against ``G_k(y)``; ``(K,)`` logs."""
-        with torch.no_grad():
-            fake = self.nets["generator"](self.latents(x.shape[1]))
-        opt = self.optimizers["critic"]
-        opt.zero_grad(set_to_none=True)
-        loss, parts = self.critic_loss(x, fake)
-        loss.sum().backward()
-        opt.step()
+    @torch.no_grad()
+    def _after_critic_step(self) -> None:
+        """WGAN: every critic weight clipped to ``[−clip, clip]`` after each update."""
         if self.kind is WGAN:
-            with torch.no_grad():
-                for q in self.nets["critic"].parameters():
-                    q.clamp_(-self.hp.clip, self.hp.clip)
-        return {"d_loss": loss.detach(), **{k: v.detach() for k, v in parts.items()}}
+            for q in self.nets["critic"].parameters():
+                q.clamp_(-self.hp.clip, self.hp.clip)
 
     def generator_step(self, x: Tensor) -> dict[str, Tensor]:
         """One generator update of every run (critics frozen); ``(K,)`` logs."""

@@ -12,7 +12,7 @@ and its *tolerance* is
     tol = max(relative · max(|a|, |b|),  floor_multiple · floor),
 
 ``floor`` being the metric's noise floor at the run's sample size (what scoring held-out real data against itself at
-the same ``n`` gives, e.g. :func:`gpelib.gan.floors.mixture_floors`). The run's state:
+the same ``n`` gives, e.g. :func:`gpelib.gan.mixture_scores.mixture_floors`). The run's state:
 
 * ``improving`` — ``change > tol``: still better at the end (a longer budget may move it);
 * ``worsening`` — ``change < −tol``;

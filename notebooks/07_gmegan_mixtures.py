@@ -77,7 +77,6 @@ workers = None  # parallel training processes; None: one per CPU core (1 on a GP
 seed = 0
 
 # %%
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
@@ -128,8 +127,7 @@ reporting.save_table(table, out, "07_runs", keys=RUN_KEYS)
 # %%
 compute = gx.state_counts(table).assign(cap=S["cap"], min_iteration=S["min_iteration"])
 reporting.save_table(compute, out, "07_compute", keys=["dataset", "variant"])
-floor_table = pd.DataFrame([{"dataset": d, "metric": k, "n": S["n_val"] if k == "val_loss" else S["n_track"],
-                             "floor": v} for d, f in floors.items() for k, v in f.items()])
+floor_table = ms.floor_table(floors, n_track=S["n_track"], n_energy=S["n_val"])
 reporting.save_table(floor_table, out, "07_floors", keys=["dataset", "metric"])
 for k, spec in enumerate(S["datasets"]):  # the curves the plateaus are judged on (mean over seeds)
     h = history[history.dataset == spec.name].rename(columns={"variant": "label"})

@@ -17,7 +17,7 @@ from gpelib.data import gaussian_mixture
 from gpelib.gan import train_gan
 from gpelib.gan.batched_train import train_gan_batched
 from gpelib.gan.diagnostics import energy_distance
-from gpelib.gan.mixture_scores import HeldOutEnergy, history_floors, mixture_stop
+from gpelib.gan.mixture_scores import HeldOutEnergy, floor_table, history_floors, mixture_stop
 from gpelib.gan.tables import plateau_states, run_states, state_counts, states_by_run
 from gpelib.plateau import PlateauStop, Watch, combined_state, plateau_iteration, plateau_state
 from gpelib.train import TrainConfig
@@ -179,3 +179,9 @@ def test_train_gan_stops_at_plateau_and_a_resumed_run_stops_at_once(tmp_path, on
     with pytest.raises(ValueError, match="another model|stop"):  # a run stored under another rule is not resumed
         train_gan("gan", mix.x, latent_dim=2, config=cfg, arch_options={"hidden": 32}, eval_fn=track, stop=other)
     assert floors["val_loss"] > 0 and 0 <= floors["transport_agreement"] < 0.5
+
+
+def test_floor_table_names_the_sample_size_of_each_floor():
+    t = floor_table({"d": {"val_loss": 0.01, "modes_covered": 0.0}}, n_track=500, n_energy=1000)
+    assert t.to_dict("records") == [{"dataset": "d", "metric": "val_loss", "n": 1000, "floor": 0.01},
+                                    {"dataset": "d", "metric": "modes_covered", "n": 500, "floor": 0.0}]

@@ -92,7 +92,7 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, states: pd.DataFrame, *, p
         sm = summary[summary.dataset == name].set_index("variant")
         for how, ref, suffix in REFS:
             for key, claim, paper, ours, decision, compared in _claims(str(name), t, sm, how, ref):
-                own = [n for n in _states(st, [ref], key)] or [f"{ref} s{s}" for s in sorted(set(t.seed))]
+                own = list(_states(st, [ref], key)) or [f"{ref} s{s}" for s in sorted(set(t.seed))]
                 decided = at_plateau_or_inconclusive(decision, _states(st, compared, key), own=own)
                 rows.append(Claim.from_decision(f"{name}: {claim}", paper, ours, decided,
                                                 id=f"gmegan.fig5.{_shape(str(name))[2]}.{key}{suffix}", kind="paper",

@@ -12,9 +12,11 @@ rule built from them (SPEC §2 "Plateau", issue 28 item 1).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 
@@ -30,7 +32,7 @@ from .diagnostics import (
 )
 
 __all__ = ["TRACKED", "WATCHED", "HISTORY_COLUMNS", "HeldOutEnergy", "mixture_scores", "mixture_floors",
-           "history_floors", "watched_columns", "mixture_stop"]
+           "history_floors", "floor_table", "watched_columns", "mixture_stop"]
 
 TRACKED: dict[str, str] = {"modes_covered": "higher", "high_quality": "higher", "transport_agreement": "higher",
                            "cyclic3_encoder": "higher", "energy": "lower"}
@@ -60,7 +62,7 @@ def mixture_scores(method: Any, mix: Any, y: Tensor, fresh: Tensor, *, n_std: fl
                    full: bool = True, energy: bool = True) -> tuple[dict[str, float], Tensor]:
     """The scores of ``method``'s generator on the mixture ``mix`` (a :class:`~gpelib.data.Mixture`) at the latents
     ``y`` ``(n, 2)``, against ``fresh`` ``(≥ n, D)``, a draw of the mixture the run never trained on (module
-    docstring; :func:`~gpelib.gan.experiments.mixture_job` documents each score). In eval mode. ``full=False`` gives
+    docstring; :func:`~gpelib.gan.mixture_jobs.mixture_job` documents each score). In eval mode. ``full=False`` gives
     the scores tracked while training (:data:`TRACKED`); ``True`` adds the eq. A.2 fractions and ``cyclic3`` with the
     ideal encoder; ``energy=False`` leaves the energy distance out (a tracker computes it on more points,
     :class:`HeldOutEnergy`). Returns ``(scores, samples)``, the samples ``G(y)`` flattened on the CPU, ``(n, D)``."""
@@ -147,6 +149,14 @@ class HeldOutEnergy:
 def history_floors(mix: Any, n: int, **kw: Any) -> dict[str, float]:
     """:func:`mixture_floors` under the history's column names (:data:`HISTORY_COLUMNS`)."""
     return {_column(k): v for k, v in mixture_floors(mix, n, **kw).items()}
+
+
+def floor_table(floors: Mapping[str, Mapping[str, float]], *, n_track: int, n_energy: int) -> pd.DataFrame:
+    """The noise floors of :func:`history_floors` per dataset as a tidy table ``dataset, metric, n, floor``: ``n`` is
+    the sample size each floor was measured at (``n_energy`` for the energy distance, the history's ``val_loss``;
+    ``n_track`` for the other scores)."""
+    return pd.DataFrame([{"dataset": d, "metric": k, "n": n_energy if k == "val_loss" else n_track, "floor": v}
+                         for d, f in floors.items() for k, v in f.items()], columns=["dataset", "metric", "n", "floor"])
 
 
 def mixture_stop(floors: dict[str, float], *, method: str, min_iteration: int, **rule: float) -> PlateauStop:

@@ -22,7 +22,21 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["paper_values", "paper_table1", "GPEDataset", "gpe_dataset", "gpe_settings", "gmegan_settings"]
+__all__ = ["paper_values", "paper_table1", "GPEDataset", "gpe_dataset", "gpe_settings", "gmegan_settings",
+           "PIXEL_UNITS", "in_our_units"]
+
+#: Table 1's loss thresholds do not say in which pixel range the MSE was measured (issue 29). Our images are in
+#: [−1, 1] (:mod:`gpelib.data`); a mean squared error measured on [0, 1] pixels is a quarter of the same error on
+#: [−1, 1] pixels. Unit → the factor that turns a threshold stated in that unit into ours.
+PIXEL_UNITS = {"[-1, 1]": 1.0, "[0, 1]": 4.0}
+
+
+def in_our_units(threshold: float, unit: str) -> float:
+    """A reconstruction-MSE threshold stated for pixels in ``unit`` (a key of :data:`PIXEL_UNITS`), as the same
+    error on our [−1, 1] images: ``threshold × (2 / width of unit)²``."""
+    if unit not in PIXEL_UNITS:
+        raise ValueError(f"unknown pixel unit {unit!r}; expected one of {list(PIXEL_UNITS)}")
+    return float(threshold) * PIXEL_UNITS[unit]
 
 
 @lru_cache(maxsize=4)

@@ -282,6 +282,28 @@ def ratio_vs_beta(df: pd.DataFrame, *, x: str = "beta", y: str = "ratio", hue: s
     return _finish(fig, ax, title)
 
 
+def geometry_speed(family: pd.DataFrame, *, threshold: float, geometry: str = "spread",
+                   title: str | None = None) -> plt.Figure:
+    """Fresh-decoder iterations to ``threshold`` against each encoder's held-out ``geometry`` (issue 29): one point
+    per (encoder, seed) from :func:`gpelib.tables.encoder_family_table`, log-log; a decoder that never reached the
+    threshold is drawn at its budget as an open triangle (a lower bound)."""
+    f = family[np.isclose(family.threshold, threshold)]
+    fig, ax = plt.subplots(figsize=(5.4, 3.8))
+    for i, (name, g) in enumerate(f.groupby("method", sort=False)):
+        its = pd.to_numeric(g.iterations, errors="coerce").astype(float)
+        ax.plot(g[geometry][its.notna()], its[its.notna()], "o", color=f"C{i % 10}", label=name)
+        if its.isna().any():
+            ax.plot(g[geometry][its.isna()], g.budget[its.isna()], "^", mfc="none", color=f"C{i % 10}", ms=8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # decades only: minor labels collide on a short range
+    ax.set_xlabel({"spread": "held-out bi-Lipschitz spread q95/q05", "gme": "held-out GME cost"}.get(geometry,
+                                                                                                    geometry))
+    ax.set_ylabel(f"fresh-decoder iterations to loss {threshold:g}")
+    ax.legend(fontsize=7, ncol=2)
+    return _finish(fig, ax, title)
+
+
 def ratio_bars(df: pd.DataFrame, *, x: str = "method", y: str = "ratio", hue: str = "source",
                title: str | None = None) -> plt.Figure:
     """Grouped bars of a ratio per method and source (e.g. seconds per iteration ÷ VAE's, ours vs the paper): the

@@ -75,6 +75,9 @@ __all__ = [
     "fresh_decoder_sweep",
     "beta_label",
     "eps_label",
+    "AE_CONTROL",
+    "table1_entries",
+    "encoder_family",
     "embed",
     "reconstruct",
     "flow_metric_curve",
@@ -82,6 +85,7 @@ __all__ = [
     "step_time_rounds",
     "fresh_decoder_or_none",
     "PROTOCOL_FACTORS",
+    "PROTOCOL_THRESHOLD_SCALE",
     "protocol_map_runs",
 ]
 
@@ -228,6 +232,27 @@ def beta_label(beta: float) -> str:
     return f"VAE β={beta:g}"
 
 
+AE_CONTROL = "AE (VAE β=0)"
+"""Table 1's control row (issue 29): the β-sweep's β = 0 entry — the VAE's architecture and training with the KL
+term off, i.e. a plain autoencoder's encoder — under the same fresh-decoder protocol."""
+
+
+def table1_entries(runs: Mapping[str, Run]) -> dict[str, Run]:
+    """One seed's Table-1 runs from :func:`fresh_decoder_sweep`'s: the VAE and the GPE encoders as they are, the
+    β = 0 entry (when swept) renamed :data:`AE_CONTROL`, every other β-sweep entry left out."""
+    out = {k: r for k, r in runs.items() if not k.startswith("VAE β=")}
+    if beta_label(0.0) in runs:
+        out[AE_CONTROL] = runs[beta_label(0.0)]
+    return out
+
+
+def encoder_family(runs: Mapping[str, Run]) -> dict[str, Run]:
+    """One seed's every encoder with its fresh decoder (issue 29, "encoders as a family"): :func:`table1_entries`
+    plus the β-sweep's other VAEs under their :func:`beta_label` names."""
+    rest = {k: r for k, r in runs.items() if k.startswith("VAE β=") and k != beta_label(0.0)}
+    return table1_entries(runs) | rest
+
+
 def fresh_decoder_sweep(
     x: Tensor,
     x_val: Tensor,
@@ -328,7 +353,12 @@ PROTOCOL_FACTORS = {
     "standardised latents": "decoder input (as released)",
     "standardised + released loss": "decoder input and loss (as released)",
     "largest stable lr each": "learning rate (Fig. 8's protocol)",
+    "β = 0 (an AE)": "the KL term (β = 0: the VAE's encoder without KL)",
+    "thresholds in [0, 1] pixels": "pixel range of the thresholds (× 4 on our [−1, 1] images; same runs)",
 }
+#: Variants of the protocol map read at other thresholds than printed: name → factor on every threshold
+#: (:func:`gpelib.papers.in_our_units`; the map's rows keep the printed threshold).
+PROTOCOL_THRESHOLD_SCALE = {"thresholds in [0, 1] pixels": 4.0}
 
 
 def _stable_lrs(printed: Mapping[int, Mapping[str, Run]], new: Mapping[str, Mapping[int, Mapping[str, Run | None]]],
@@ -361,6 +391,7 @@ def protocol_map_runs(
     gpe: str,
     looser_gpe: str,
     per_sample_vae: str,
+    ae: str | None = None,
     decoder_config: TrainConfig,
     budget: int,
     lrs: Sequence[float],
@@ -377,6 +408,9 @@ def protocol_map_runs(
 
     * *as printed*: ``vae`` against ``gpe`` (the runs themselves, read at ``budget`` with :meth:`Run.until`);
       *looser ε*: ``looser_gpe`` instead of ``gpe``; *β' = 1 per sample*: ``per_sample_vae`` instead of ``vae``;
+      *β = 0 (an AE)*: ``ae`` (the β-sweep's β = 0 entry, when given) instead of ``vae``; *thresholds in [0, 1]
+      pixels*: the printed runs read at thresholds × 4 (:data:`PROTOCOL_THRESHOLD_SCALE`, applied by
+      :func:`gpelib.tables.protocol_map_table`);
     * *standardised latents* and *standardised + released loss*: new fresh decoders on both encoders
       (:func:`fresh_decoder` with ``standardize`` / ``objective="released"``);
     * *largest stable lr each*: new fresh decoders at each of ``lrs``; a learning rate is *stable* for a method when
@@ -416,6 +450,9 @@ def protocol_map_runs(
         "as printed": {s: {"VAE": cut(rr[vae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()},
         "looser ε": {s: {"VAE": cut(rr[vae]), "GPE": cut(rr[looser_gpe])} for s, rr in runs.items()},
         "β' = 1 per sample": {s: {"VAE": cut(rr[per_sample_vae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()},
+        **({"β = 0 (an AE)": {s: {"VAE": cut(rr[ae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()}}
+           if ae is not None else {}),
+        "thresholds in [0, 1] pixels": {s: {"VAE": cut(rr[vae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()},
         "standardised latents": new["standardised latents"],
         "standardised + released loss": new["standardised + released loss"],
     }

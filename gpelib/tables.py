@@ -42,6 +42,7 @@ __all__ = [
     "wallclock_table",
     "wallclock_race",
     "encoder_table",
+    "encoder_family_table",
     "certificate_table",
     "over_datasets",
     "with_paper_table2",
@@ -310,8 +311,9 @@ def compare_table1(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     """Our fresh-decoder counts beside the paper's Table 1, one row per method, aligned by position (VAE first,
     then the GPE encoders from the loosest ε to the tightest, as the paper lists them).
 
-    ``ours``: a :func:`threshold_table` for one dataset with exactly two thresholds, VAE first; ``paper``:
-    :func:`paper_table1` for the matching dataset. Missing counterparts are left empty.
+    ``ours``: a :func:`threshold_table` for one dataset with exactly two thresholds, VAE first (then any control
+    rows, e.g. :data:`gpelib.recipes.AE_CONTROL`); ``paper``: :func:`paper_table1` for the matching dataset. Missing
+    counterparts (the paper has no AE) are left empty.
     """
     thr = sorted(ours["threshold"].unique(), reverse=True)
     if len(thr) != 2:
@@ -322,7 +324,10 @@ def compare_table1(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
                  key=lambda m: -float(ours.loc[ours.method == m, "eps"].iloc[0]))
     p_vae = paper[~paper.method.str.startswith("GPE")]
     p_gpe = paper[paper.method.str.startswith("GPE")].sort_values("eps", ascending=False)
-    p_rows = list(p_vae.itertuples(index=False))[: len(vae)] + list(p_gpe.itertuples(index=False))
+    # counterparts by position within each family: VAE-like rows (the VAE, then controls such as the AE, which the
+    # paper does not have) against the paper's VAE rows, GPE rows against its GPE rows
+    p_rows = list(p_vae.itertuples(index=False))[: len(vae)]
+    p_rows += [None] * (len(vae) - len(p_rows)) + list(p_gpe.itertuples(index=False))
     t = ours.set_index(["method", "threshold"])
     rows = []
     for i, m in enumerate(vae + gpe):
@@ -396,6 +401,30 @@ def encoder_table(
     return pd.DataFrame(rows)
 
 
+def encoder_family_table(
+    runs_by_seed: Mapping[int, Mapping[str, Run]],
+    x_eval: Tensor,
+    thresholds: Iterable[float],
+    *,
+    window: int = 10,
+    data_scale: float = 1.0,
+    max_pairs: int = 20000,
+) -> pd.DataFrame:
+    """Encoders as a family (GPE Theorems 4–5: a bi-Lipschitz encoder conditions the fresh decoder's problem): per
+    seed and encoder, its held-out geometry (:func:`encoder_table` on ``x_eval``) beside its fresh decoder's
+    iterations to each threshold (:func:`threshold_table`). Columns: ``seed, method, threshold, iterations`` (``<NA>``:
+    never), ``budget``, ``gme`` (held-out GME cost, GPE eq. 14), ``spread`` (q95/q05 of ``‖Tx−Tx'‖/‖x−x'‖``: 1 for a
+    scaled isometry), ``ratio_q05``, ``ratio_q95``, ``spearman`` (rank correlation of pair distances)."""
+    geometry = ["method", "gme", "spread", "ratio_q05", "ratio_q95", "spearman"]
+    frames = []
+    for seed, runs in runs_by_seed.items():
+        geo = encoder_table(runs, x_eval, data_scale=data_scale, max_pairs=max_pairs)[geometry]
+        counts = threshold_table(runs, thresholds, window=window)[["method", "threshold", "iterations", "budget"]]
+        frames.append(counts.merge(geo, on="method", validate="many_to_one").assign(seed=seed))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["seed", *[c for c in out.columns if c != "seed"]]]
+
+
 def certificate_table(
     runs: Mapping[str, Run],
     splits: Mapping[str, Tensor],
@@ -419,16 +448,20 @@ def certificate_table(
 
 
 def protocol_map_table(variants: Mapping[str, Mapping[int, Mapping[str, Run | None]]], thresholds: Iterable[float],
-                       *, budget: int, window: int = 10, factors: Mapping[str, str] | None = None) -> pd.DataFrame:
+                       *, budget: int, window: int = 10, factors: Mapping[str, str] | None = None,
+                       threshold_scale: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The VAE/GPE fresh-decoder iteration ratio of each variant (``variants[name][seed] = {"VAE": run, "GPE":
     run}``, from :func:`gpelib.recipes.protocol_map_runs`) at each threshold: the median over seeds and its interval
     (:func:`gpelib.verdicts.ratio_summary`; a run that never reached a threshold within ``budget`` iterations is
     censored there). Columns: ``variant, factor, threshold, ratio, lower_bound, upper_bound, low, high, seeds,
-    coverage, text`` (:func:`gpelib.verdicts.format_ratio`)``, vae_iterations, gpe_iterations`` (per-seed counts)."""
+    coverage, text`` (:func:`gpelib.verdicts.format_ratio`)``, vae_iterations, gpe_iterations`` (per-seed counts).
+    A variant in ``threshold_scale`` is counted at each threshold × its factor (its row keeps the threshold)."""
     from .verdicts import censor, format_ratio, ratio_summary, value_text
 
     rows = []
+    thresholds = list(thresholds)
     for name, by_seed in variants.items():
+        scale = (threshold_scale or {}).get(name, 1.0)
         for t in thresholds:
             counts = {}
             for role in ("VAE", "GPE"):
@@ -436,7 +469,7 @@ def protocol_map_table(variants: Mapping[str, Mapping[int, Mapping[str, Run | No
                 for s in sorted(by_seed):
                     r = by_seed[s][role]
                     vals.append(None if r is None else iterations_to_reach(
-                        r.steps, t, column="mse" if "mse" in r.steps else "loss", window=window))
+                        r.steps, t * scale, column="mse" if "mse" in r.steps else "loss", window=window))
                 counts[role] = censor(vals, budget)
             r = ratio_summary(counts["VAE"], counts["GPE"])
             rows.append({"variant": name, "factor": (factors or {}).get(name, ""), "threshold": float(t), **vars(r),

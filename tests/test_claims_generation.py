@@ -18,11 +18,17 @@ FIGURES = Path(__file__).resolve().parents[1] / "figures"
 SEEDS = [0, 1, 2]
 MILESTONES = [500, 2000, 8000]
 IDS = ["gpe.fig9.flow_fd.milestones", "gpe.fig9.flow_fd_kid", "gpe.fig9.vae_flow_vs_prior",
-       "gpe.fig9.reconstruction", "gpe.fig9.memorisation"]
+       "gpe.fig9.reconstruction", "gpe.fig9.memorisation", "gpe.fig9.precision", "gpe.fig9.recall",
+       "gpe.fig9.density", "gpe.fig9.coverage"]
+# last-milestone sample-quality scores per seed (higher is better); defaults: GPE higher on each
+QUALITY = {"GPE": dict(precision=[0.95, 0.94, 0.96], recall=[0.9, 0.94, 0.91], density=[1.1, 1.05, 1.2],
+                       coverage=[0.93, 0.92, 0.95]),
+           "VAE": dict(precision=[0.9, 0.91, 0.9], recall=[0.73, 0.76, 0.75], density=[0.8, 0.85, 0.83],
+                       coverage=[0.87, 0.86, 0.9])}
 
 
 def _tables(*, fd=None, kid=None, no_flow=(450.0, 454.0, 394.0), mse=None, rate=None, metric="FD-classifier",
-            milestones=MILESTONES, n_fake=1000):
+            milestones=MILESTONES, n_fake=1000, quality=None):
     """The four tables of notebook 06. ``fd[method][milestone]`` and ``kid[method]`` (last milestone; earlier ones
     ×3) are per-seed lists; defaults: GPE better everywhere, every check passes."""
     fd = fd or {"GPE": {m: [v / (i + 1) for v in (240, 215, 238)] for i, m in enumerate(milestones)},
@@ -30,8 +36,10 @@ def _tables(*, fd=None, kid=None, no_flow=(450.0, 454.0, 394.0), mse=None, rate=
     kid = kid or {"GPE": [6000.0, 4300.0, 6900.0], "VAE": [12400.0, 12100.0, 12400.0]}
     mse = mse or {"GPE": [0.071, 0.061, 0.072], "VAE": [0.104, 0.106, 0.108]}
     rate = rate or {"GPE": [0.02, 0.029, 0.053], "VAE": [0.058, 0.044, 0.064]}
+    quality = {m: {**QUALITY[m], **(quality or {}).get(m, {})} for m in QUALITY}
     curve = pd.DataFrame([dict(method=m, flow_iteration=it, metric=metric, value=fd[m][it][i], n_fake=n_fake,
-                               kid=kid[m][i] * (1 if it == milestones[-1] else 3), seed=s)
+                               kid=kid[m][i] * (1 if it == milestones[-1] else 3), seed=s,
+                               **{q: v[i] * (1 if it == milestones[-1] else 0.5) for q, v in quality[m].items()})
                           for m in ("GPE", "VAE") for it in milestones for i, s in enumerate(SEEDS)])
     refs = pd.DataFrame([*(dict(seed=s, method=NO_FLOW, fd=no_flow[i], kid=18000.0) for i, s in enumerate(SEEDS)),
                          dict(seed=-1, method=f"{n_fake} training images", fd=112.0, kid=1600.0)])
@@ -47,11 +55,29 @@ def _decide(profile="quick", **kw):
     return {r.id: r for r in generation.decide(*_tables(**kw), profile=profile)}
 
 
+@pytest.mark.parametrize(("quality", "row", "outcome"), [
+    # what the quick run finds: the VAE's samples are more faithful (precision, density), GPE's more diverse
+    ({"VAE": dict(precision=[0.976, 0.977, 0.977])}, "gpe.fig9.precision", "fails"),
+    ({"GPE": dict(density=[0.85, 0.79, 0.83]), "VAE": dict(density=[1.23, 1.17, 1.19])}, "gpe.fig9.density",
+     "fails"),
+    ({"VAE": dict(coverage=[0.93, 0.925, 0.9])}, "gpe.fig9.coverage", "inconclusive"),
+])
+def test_sample_quality_rows_can_fail_or_stay_open(quality, row, outcome):
+    assert _decide(quality=quality)[row].outcome == outcome
+
+
+def test_a_curve_without_the_sample_quality_scores_is_refused():
+    curve, *rest = _tables()
+    with pytest.raises(ValueError, match=r"lacks the sample-quality columns \['coverage'\]"):
+        generation.decide(curve.drop(columns="coverage"), *rest, profile="quick")
+
+
 def test_everything_holds_when_gpe_is_better():
     rows = _decide()
     assert list(rows) == IDS
-    assert [r.outcome for r in rows.values()] == ["holds"] * 5
-    assert [r.kind for r in rows.values()] == ["paper"] * 4 + ["check"]
+    assert [r.outcome for r in rows.values()] == ["holds"] * 9
+    assert [r.kind for r in rows.values()] == ["paper"] * 4 + ["check"] * 5
+    assert rows["gpe.fig9.recall"].ours == "GPE 0.91 (0.9–0.94, 3 seeds) vs VAE 0.75 (0.73–0.76, 3 seeds)"
     head = rows["gpe.fig9.flow_fd_kid"]
     assert head.claim == ("GPE + CFM scores better than VAE + CFM after 8,000 flow iterations (FD-classifier and KID, "
                           "n = 1,000 vs held-out)")

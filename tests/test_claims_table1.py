@@ -19,25 +19,38 @@ BUDGET = 1000
 DATASETS = {"toy": {"paper": "MNIST", "eps": [0.03, 0.02], "thresholds": [0.1, 0.05]}}
 BETAS = [0.0, 0.1, 1.0]
 HEADLINE = "gpe.table1.mnist.eps2.loss_0.1"
-IDS = ["gpe.table1.mnist.eps1.loss_0.1", "gpe.table1.mnist.eps1.loss_0.022", HEADLINE,
-       "gpe.table1.mnist.eps2.loss_0.022", "gpe.table1.mnist.gap_widens", "gpe.table1.beta_sweep.mnist.loss_0.1",
-       "gpe.table1.beta_sweep.mnist.loss_0.022"]
+TABLE1 = ["gpe.table1.mnist.eps1.loss_0.1", "gpe.table1.mnist.eps1.loss_0.022", HEADLINE,
+          "gpe.table1.mnist.eps2.loss_0.022", "gpe.table1.mnist.gap_widens"]
+IDS = [*TABLE1, *(f"{i}.pixels01" for i in TABLE1), "gpe.table1.beta_sweep.mnist.loss_0.1",
+       "gpe.table1.beta_sweep.mnist.loss_0.022", "gpe.table1.mnist.ae_control.loss_0.1",
+       "gpe.table1.mnist.ae_control.loss_0.022", "gpe.mechanism.mnist.speed_follows_spread.loss_0.1",
+       "gpe.mechanism.mnist.speed_follows_gme.loss_0.1", "gpe.s84.mnist.larger_step_sizes"]
+KINDS = ["paper"] * 5 + ["check"] * 11 + ["paper"]
+AE = "AE (VAE β=0)"
 N = None  # never reached within the budget
 
 # per-seed counts, keyed by method then threshold index; defaults: GPE is faster and the gap widens
 COUNTS = {"VAE": ([100, 110, 120], [900, 950, 990]),
           "GPE ε=0.03": ([30, 35, 40], [300, 320, 340]),
-          "GPE ε=0.02": ([20, 22, 24], [60, 65, 70])}
+          "GPE ε=0.02": ([20, 22, 24], [60, 65, 70]),
+          AE: ([40, 45, 50], [400, 420, 440])}
+# the encoder family at the first threshold: method → (spread, GME cost, per-seed iterations); speed follows geometry
+FAMILY = {"GPE ε=0.02": (1.5, 0.02, [20, 22, 24]), "GPE ε=0.03": (2.0, 0.03, [30, 35, 40]),
+          AE: (4.0, 1.6, [40, 45, 50]), "VAE": (6.0, 13.0, [100, 110, 120]), "VAE β=1": (9.0, 20.0, [N] * 3)}
+# the lr sweep: method → per-lr stable flags per seed; GPE stays stable one step further than the VAE
+LR = {"VAE": {1e-3: [True] * 3, 3e-3: [True] * 3, 1e-2: [False] * 3},
+      "GPE": {1e-3: [True] * 3, 3e-3: [True] * 3, 1e-2: [True] * 3}}
 # per β: VAE counts at both thresholds (the GPE reference is the tightest encoder's COUNTS); the ratio grows with β
 SWEEP = {0.0: ([15, 18, 20], [40, 45, 50]), 0.1: ([100, 110, 120], [500, 520, 540]), 1.0: ([500, 550, 600], [N] * 3)}
 
 
-def _counts(counts: dict, datasets: dict = DATASETS) -> pd.DataFrame:
+def _counts(counts: dict, datasets: dict = DATASETS, factor: float = 1.0) -> pd.DataFrame:
+    """Per-seed counts at each dataset's thresholds × ``factor`` (4: the thresholds read in [0, 1] pixel units)."""
     rows = []
     for name, D in datasets.items():
         for s in SEEDS:
             for m, per_t in counts.items():
-                for t, its in zip(D["thresholds"], per_t):
+                for t, its in zip([factor * t for t in D["thresholds"]], per_t):
                     v = its[s]
                     rows.append(dict(seed=s, method=m, threshold=t, iterations=np.nan if v is None else v,
                                      budget=BUDGET, dataset=name))
@@ -55,6 +68,19 @@ def _sweep(sweep: dict, gpe: tuple, thresholds=(0.1, 0.05), ref="GPE ε=0.02") -
     return pd.DataFrame(rows)
 
 
+def _family(family: dict, thresholds=(0.1, 0.05)) -> pd.DataFrame:
+    """The encoder family's table as :func:`gpelib.tables.encoder_family_table` writes it (the second threshold:
+    never reached)."""
+    return pd.DataFrame([dict(seed=s, method=m, threshold=t, iterations=np.nan if t != thresholds[0] or its[s] is None
+                              else its[s], budget=BUDGET, gme=gme, spread=spread * (1 + s / 100))
+                         for m, (spread, gme, its) in family.items() for s in SEEDS for t in thresholds])
+
+
+def _lr(lr: dict) -> pd.DataFrame:
+    return pd.DataFrame([dict(method=m, lr=x, seed=s, final_val=0.1, stable=flags[s])
+                         for m, by_lr in lr.items() for x, flags in by_lr.items() for s in SEEDS])
+
+
 def _curves(vae: list, gpe: list, thresholds=(0.1, 0.07, 0.05), datasets=DATASETS, ref="GPE ε=0.02") -> pd.DataFrame:
     """Median counts per threshold (None: never), as :func:`gpelib.tables.threshold_curves` writes them."""
     return pd.concat([pd.DataFrame([dict(method=m, threshold=t, median=np.nan if v is None else v, budget=BUDGET,
@@ -63,11 +89,15 @@ def _curves(vae: list, gpe: list, thresholds=(0.1, 0.07, 0.05), datasets=DATASET
                       for name in datasets], ignore_index=True)
 
 
-def _decide(profile="quick", counts=None, sweep=None, curves=None, datasets=DATASETS, betas=BETAS):
+def _decide(profile="quick", counts=None, sweep=None, curves=None, datasets=DATASETS, betas=BETAS, family=None,
+            lr=None, counts_01=None):
     counts = COUNTS if counts is None else counts
-    rows = table1.decide(_counts(counts, datasets), _sweep(SWEEP if sweep is None else sweep, counts["GPE ε=0.02"]),
-                         _curves([100, 400, 900], [20, 40, 60]) if curves is None else curves, datasets=datasets,
-                         beta=0.1, betas=betas, sweep=next(iter(datasets)), budget=BUDGET, profile=profile)
+    rows = table1.decide(_counts(counts, datasets), _counts(counts if counts_01 is None else counts_01, datasets, 4),
+                         _sweep(SWEEP if sweep is None else sweep, counts["GPE ε=0.02"]),
+                         _curves([100, 400, 900], [20, 40, 60]) if curves is None else curves,
+                         _family(FAMILY if family is None else family), _lr(LR if lr is None else lr),
+                         datasets=datasets, beta=0.1, betas=betas, sweep=next(iter(datasets)), budget=BUDGET,
+                         profile=profile)
     return {r.id: r for r in rows}
 
 
@@ -75,7 +105,7 @@ def test_defaults_hold_and_read_as_the_notebook_wrote_them():
     rows = _decide()
     assert list(rows) == IDS
     assert {r.outcome for r in rows.values()} == {"holds"}
-    assert [r.kind for r in rows.values()] == ["paper"] * 5 + ["check"] * 2
+    assert [r.kind for r in rows.values()] == KINDS
     h = rows[HEADLINE]
     assert h.claim == "toy: GPE ε=0.02 reaches loss 0.1 in fewer fresh-decoder iterations than VAE (β=0.1)"
     assert h.paper == "MNIST (GPE eps=0.004, loss 0.1): VAE 80 vs GPE 47 (1.7×)"
@@ -87,6 +117,16 @@ def test_defaults_hold_and_read_as_the_notebook_wrote_them():
     gap, sweep = rows["gpe.table1.mnist.gap_widens"], rows["gpe.table1.beta_sweep.mnist.loss_0.022"]
     assert gap.ours == "5× [5, 5] at 0.1 → 14.6× [14.1, 15] at 0.05; medians never cross"
     assert sweep.ours == "β=0: 0.692× [0.667, 0.714]; β=0.1: 8× [7.71, 8.33]; β=1: > 15.4× [14.3, ∞]"
+    ae = rows["gpe.table1.mnist.ae_control.loss_0.1"]
+    assert ae.ours == "AE/GPE per seed: 40/20, 45/22, 50/24 (budget 1,000)" and ae.detail.startswith("2.05× ")
+    spread = rows["gpe.mechanism.mnist.speed_follows_spread.loss_0.1"]
+    assert spread.claim == ("toy: fresh-decoder iterations to loss 0.1 rise with the encoder's held-out bi-Lipschitz "
+                            "spread q95/q05 of ‖Tx−Tx'‖/‖x−x'‖ (Spearman ρ over 5 encoders > 0)")
+    assert spread.ours == ("ρ per seed 1.00, 1.00, 1.00; medians over seeds, spread → iterations: GPE ε=0.02 1.52 → "
+                           "22, GPE ε=0.03 2.02 → 35, AE (VAE β=0) 4.04 → 45, VAE 6.06 → 110, VAE β=1 9.09 → never")
+    steps = rows["gpe.s84.mnist.larger_step_sizes"]
+    assert steps.ours == "largest stable lr per seed (grid 0.001, 0.003, 0.01): GPE 0.01, 0.01, 0.01; VAE 0.003, " \
+                         "0.003, 0.003"
 
 
 @pytest.mark.parametrize(("counts", "row", "outcome"), [
@@ -123,6 +163,39 @@ def test_beta_sweep_can_fail_or_stay_open(sweep, row, outcome):
     assert rows[row].outcome == outcome and rows[row].kind == "check"
 
 
+@pytest.mark.parametrize(("kw", "row", "outcome"), [
+    # the AE's decoder is the faster one on every seed (what the quick run finds), or the seeds disagree
+    (dict(counts={**COUNTS, AE: ([10, 11, 12], [30, 33, 36])}), "gpe.table1.mnist.ae_control.loss_0.1", "fails"),
+    (dict(counts={**COUNTS, AE: ([10, 40, 50], [30, 33, 36])}), "gpe.table1.mnist.ae_control.loss_0.1",
+     "inconclusive"),
+    # neither reaches the lower threshold: censored on both sides
+    (dict(counts={**COUNTS, AE: ([40, 45, 50], [N] * 3), "GPE ε=0.02": ([20, 22, 24], [N] * 3)}),
+     "gpe.table1.mnist.ae_control.loss_0.022", "inconclusive"),
+    # speed against geometry: reversed on every seed, or the AE breaks the order (ρ still > 0), or no decoder
+    # reaches the threshold (every count ties: ρ undefined)
+    (dict(family={m: (1 / sp, g, its) for m, (sp, g, its) in FAMILY.items()}),
+     "gpe.mechanism.mnist.speed_follows_spread.loss_0.1", "fails"),
+    (dict(family={**FAMILY, AE: (4.0, 1.6, [10, 11, 12])}), "gpe.mechanism.mnist.speed_follows_gme.loss_0.1", "holds"),
+    (dict(family={m: (sp, g, [N] * 3) for m, (sp, g, _) in FAMILY.items()}),
+     "gpe.mechanism.mnist.speed_follows_spread.loss_0.1", "inconclusive"),
+    # step sizes: GPE unstable where the VAE is stable (the quick run's lr sweep), equal, or the seeds disagree
+    (dict(lr={"VAE": LR["GPE"], "GPE": LR["VAE"]}), "gpe.s84.mnist.larger_step_sizes", "fails"),
+    (dict(lr={"VAE": LR["VAE"], "GPE": LR["VAE"]}), "gpe.s84.mnist.larger_step_sizes", "fails"),
+    (dict(lr={"GPE": {**LR["GPE"], 1e-2: [True, False, False]}, "VAE": {**LR["VAE"], 3e-3: [False] * 3}}),
+     "gpe.s84.mnist.larger_step_sizes", "holds"),
+    (dict(lr={**LR, "GPE": {**LR["GPE"], 1e-2: [True, False, False]}}), "gpe.s84.mnist.larger_step_sizes",
+     "inconclusive"),
+])
+def test_control_mechanism_and_step_size_rows_can_fail_or_stay_open(kw, row, outcome):
+    assert _decide(**kw)[row].outcome == outcome
+
+
+def test_largest_stable_lr_is_per_seed():
+    lr = _lr({"GPE": {1e-3: [True] * 3, 3e-3: [True, False, True], 1e-2: [False, False, True]}})
+    assert table1.largest_stable_lr(lr, "GPE") == {0: 3e-3, 1: 1e-3, 2: 1e-2}
+    assert table1.largest_stable_lr(_lr({"GPE": {1e-3: [False] * 3}}), "GPE") == {0: 0.0, 1: 0.0, 2: 0.0}
+
+
 def test_crossing_is_named():
     rows = _decide(curves=_curves([10, 400, 900], [20, 40, N]))
     assert rows["gpe.table1.mnist.gap_widens"].ours.endswith("; medians cross at threshold 0.07")
@@ -146,11 +219,14 @@ def test_every_profile_emits_the_headline(profile):
     datasets = S["datasets"]
     counts = {"VAE": ([100, 110, 120], [900, 950, 990])}
     counts |= {f"GPE ε={e:g}": ([20, 22, 24], [60, 65, 70]) for D in datasets.values() for e in D["eps"]}
+    counts |= {AE: ([40, 45, 50], [400, 420, 440])}
     tight = f"GPE ε={min(datasets[S['sweep']]['eps']):g}"
     th = datasets[S["sweep"]]["thresholds"]
-    rows = table1.decide(_counts(counts, datasets), _sweep(SWEEP, counts[tight], th, ref=tight),
+    rows = table1.decide(_counts(counts, datasets), _counts(counts, datasets, 4),
+                         _sweep(SWEEP, counts[tight], th, ref=tight),
                          pd.concat([_curves([100, 900], [20, 60], th, {n: D}, ref=f"GPE ε={min(D['eps']):g}")
                                     for n, D in datasets.items()], ignore_index=True),
+                         _family(FAMILY, th), _lr(LR),
                          datasets=datasets, beta=S["beta"], betas=sorted(SWEEP), sweep=S["sweep"], budget=BUDGET,
                          profile=profile)
     ids = [r.id for r in rows]
@@ -171,11 +247,38 @@ def test_committed_quick_run_gives_the_committed_verdict(assert_committed_verdic
     sweep_counts = pd.read_csv(FIGURES / "04_beta_sweep_counts.csv", **READ)
     curves = pd.concat([pd.read_csv(FIGURES / f"04_threshold_curves_{n}.csv", **READ) for n in S["datasets"]],
                        ignore_index=True)
-    rows = table1.decide(counts, sweep_counts, curves, datasets=S["datasets"], beta=S["beta"], betas=S["betas"],
-                         sweep=S["sweep"], budget=S["decoder_iterations"], profile="quick")
+    family = pd.read_csv(FIGURES / "04_encoder_family.csv", **READ)
+    lr_sweep = pd.read_csv(FIGURES / "04_protocol_lr_sweep.csv", **READ)
+    counts_01 = pd.read_csv(FIGURES / "04_iterations_to_threshold_01.csv", **READ)
+    rows = table1.decide(counts, counts_01, sweep_counts, curves, family, lr_sweep, datasets=S["datasets"],
+                         beta=S["beta"], betas=S["betas"], sweep=S["sweep"], budget=S["decoder_iterations"],
+                         profile="quick")
     assert_committed_verdict(rows, "04")
 
 
 def test_committed_protocol_map_gives_the_committed_conclusion():
     pmap = pd.read_csv(FIGURES / "04_protocol_map.csv", **READ)
-    assert table1.conclusion(pmap) == (FIGURES / "04_conclusion.md").read_text().strip()
+    sides = {u: pd.read_csv(FIGURES / f, **READ)
+             for u, f in (("[-1, 1]", "04_table1.csv"), ("[0, 1]", "04_table1_01.csv"))}
+    expected = table1.conclusion(pmap) + "\n\n" + table1.units_conclusion(sides)
+    assert expected == (FIGURES / "04_conclusion.md").read_text().strip()
+
+
+def _side(gpe_counts: tuple, budget: int = 3000, thresholds=(0.1, 0.022)) -> pd.DataFrame:
+    """A compare_table1 table: the VAE, one GPE row with our counts (None: never) beside the paper's 47 and 308."""
+    a, b = (f"iterations ≤ {t:g}" for t in thresholds)
+    return pd.DataFrame([
+        {"method": "VAE", a: 600, b: np.nan, "decoder budget": budget, "paper method": "VAE", "paper ≤ 0.1": 80,
+         "paper ≤ 0.022": 280899},
+        {"method": "GPE ε=0.02", a: gpe_counts[0], b: np.nan if gpe_counts[1] is None else gpe_counts[1],
+         "decoder budget": budget, "paper method": "GPE eps=0.004", "paper ≤ 0.1": 47, "paper ≤ 0.022": 308}])
+
+
+def test_units_conclusion_names_the_reading_closer_to_the_papers_counts():
+    # [-1, 1]: 181 and never within 3,000 (≥ 0.99 decades off 308); [0, 1]: 20 and 350 — closer to 47 and 308
+    text = table1.units_conclusion({"[-1, 1]": _side((181, None)),
+                                    "[0, 1]": _side((20, 350), thresholds=(0.4, 0.088))})
+    assert "GPE ε=0.02 ≤ 0.022: > 3,000 (paper 308)" in text and "GPE ε=0.02 ≤ 0.088: 350 (paper 308)" in text
+    assert text.endswith("closer to our counts read in **[0, 1]** pixel units (0.21 decades against 0.79 in [-1, 1]).")
+    flipped = table1.units_conclusion({"[-1, 1]": _side((50, 300)), "[0, 1]": _side((5, 9), thresholds=(0.4, 0.088))})
+    assert "read in **[-1, 1]** pixel units" in flipped

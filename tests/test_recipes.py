@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gpelib import papers, plots, tables
+from gpelib import papers, plots, recipes, tables
 from gpelib.recipes import METHODS, Run, default_mds_weight, fresh_decoder, train_method
 from gpelib.tables import (
     iterations_to_reach,
@@ -301,6 +301,13 @@ def test_compare_table1_aligns_our_rows_with_the_papers():
     celeba = tables.compare_table1(ours, papers.paper_table1(papers.paper_values(), "CelebA"))
     assert celeba["paper method"].iloc[:2].tolist() == ["VAE", "GPE eps=0.0007"]
     assert pd.isna(celeba["paper method"].iloc[2])  # the paper has one GPE row for CelebA
+    # a control row (the AE) has no counterpart in the paper and takes none of the GPE rows'
+    runs[recipes.AE_CONTROL] = _run("VAE", [0.4, 0.1, 0.04], [1.0] * 3)
+    ctl = tables.compare_table1(threshold_table(runs, [0.1, 0.02], window=1),
+                                papers.paper_table1(papers.paper_values(), "MNIST"))
+    assert ctl.method.tolist() == ["VAE", recipes.AE_CONTROL, "GPE ε=0.03", "GPE ε=0.01"]
+    assert ctl["paper method"].iloc[[0, 2, 3]].tolist() == ["VAE", "GPE eps=0.03", "GPE eps=0.004"]
+    assert pd.isna(ctl["paper method"].iloc[1]) and pd.isna(ctl["paper ≤ 0.1"].iloc[1])
 
 
 # ---------------------------------------------------------------- one seeding rule

@@ -20,6 +20,10 @@ id                                     kind    rule
                                                a training image than the held-out ``quantile`` is) is at most
                                                twice the ``quantile`` (:func:`~gpelib.verdicts.at_most`): ours, a
                                                floor under the scores above
+``gpe.fig9.<precision|recall|density|   check   GPE + CFM is higher than VAE + CFM on that score at the last
+coverage>``                                    milestone (:func:`~gpelib.verdicts.greater`, paired): the scores
+                                               that split "better" into fidelity (precision, density) and
+                                               diversity (recall, coverage) (issue 29)
 =====================================  ======  ================================================================
 """
 
@@ -28,9 +32,16 @@ from __future__ import annotations
 import pandas as pd
 
 from ..experiments_generation import NO_FLOW
-from ..verdicts import HOLDS, Claim, all_of, at_most, less, seeds_text
+from ..verdicts import HOLDS, Claim, all_of, at_most, greater, less, seeds_text
 
-__all__ = ["decide"]
+__all__ = ["decide", "QUALITY"]
+
+#: The sample-quality scores of the curve table (:class:`gpelib.metrics.SampleQuality`), higher is better for each,
+#: with what each measures (Kynkäänniemi et al. 2019; Naeem et al. 2020).
+QUALITY = {"precision": "fidelity: share of samples inside the real data's k-NN balls",
+           "recall": "diversity: share of real images inside the samples' k-NN balls",
+           "density": "fidelity: mean count of real k-NN balls a sample falls in (÷ k)",
+           "coverage": "diversity: share of real images whose k-NN ball holds a sample"}
 
 
 def decide(curve: pd.DataFrame, reference_scores: pd.DataFrame, reconstruction: pd.DataFrame,
@@ -38,13 +49,17 @@ def decide(curve: pd.DataFrame, reference_scores: pd.DataFrame, reconstruction: 
     """The verdict rows of notebook 06 (see the module's table).
 
     ``curve``: ``06_flow_metric_curve.csv`` — per (``seed``, ``method`` GPE / VAE, ``flow_iteration``) the
-    ``metric`` name (``FID`` or ``FD-classifier``), its ``value``, ``kid`` and ``n_fake``.
+    ``metric`` name (``FID`` or ``FD-classifier``), its ``value``, ``kid``, ``n_fake`` and the :data:`QUALITY`
+    scores.
     ``reference_scores``: ``06_reference_scores.csv`` — per seed the ``fd`` of ``"VAE without flow"``, and one row of
     the training images' own ``fd`` and ``kid`` (the level of real data at the same n).
     ``reconstruction``: ``06_reconstruction.csv`` — per (``seed``, ``method``) the held-out ``reconstruction_mse``.
     ``memorisation``: ``06_memorisation.csv`` — per (``seed``, ``method``) the memorisation ``rate`` and the
     ``quantile`` it is calibrated at (:func:`gpelib.metrics.memorisation`).
     """
+    missing = [q for q in QUALITY if q not in curve]
+    if missing:
+        raise ValueError(f"the flow-metric curve lacks the sample-quality columns {missing} (SampleQuality)")
     label = "FD-classifier" if curve["metric"].iloc[0] != "FID" else "FID"
     n_fake = int(curve["n_fake"].iloc[0])
     it = int(curve.flow_iteration.max())
@@ -58,6 +73,15 @@ def decide(curve: pd.DataFrame, reference_scores: pd.DataFrame, reconstruction: 
     by_it = curve.pivot_table(index=["flow_iteration", "seed"], columns="method", values="value")
     per_milestone = {m: less(g["GPE"].tolist(), g["VAE"].tolist()) for m, g in by_it.groupby(level=0)}
     lower_at = [m for m, d in per_milestone.items() if d.outcome == HOLDS]
+    quality = [
+        Claim.from_decision(
+            f"GPE + CFM has the higher {q} than VAE + CFM after {it:,} flow iterations ({what})",
+            "— (the paper reports FID only)",
+            f"GPE {seeds_text(g)} vs VAE {seeds_text(v)}", greater(g, v), id=f"gpe.fig9.{q}", kind="check",
+            profile=profile)
+        for q, what in QUALITY.items()
+        for g, v in [tuple(curve[(curve.flow_iteration == it) & (curve.method == m)].sort_values("seed")[q].tolist()
+                           for m in ("GPE", "VAE"))]]
     return [
         Claim.from_decision(
             f"GPE + CFM scores better ({label}) than VAE + CFM at every matched flow-iteration milestone",
@@ -92,4 +116,5 @@ def decide(curve: pd.DataFrame, reference_scores: pd.DataFrame, reconstruction: 
             f"{seeds_text(rate['GPE'].tolist())}, VAE {seeds_text(rate['VAE'].tolist())} (≈ {q:g} without copying)",
             at_most(rate["GPE"].tolist() + rate["VAE"].tolist(), 2 * q), id="gpe.fig9.memorisation", kind="check",
             profile=profile),
+        *quality,
     ]

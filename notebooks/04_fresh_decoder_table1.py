@@ -43,6 +43,12 @@
 # loose MNIST value) and ε = 0.02 (the tightest held-out level an encoder-only pilot reached within the quick budget;
 # the paper's 0.004 is out of reach at lr 1e-3). `smoke`: scikit-learn's 8×8 digits. `paper`: the paper's datasets,
 # latent sizes, ε and thresholds.
+#
+# **Decision rule and its error rate.** A row *holds* when the order-statistics interval of the median over seeds lies
+# on the claim's side, *fails* when it lies on the other, else it is *inconclusive* (`gpelib.verdicts`). With 3 seeds
+# that interval is the seeds' range (75 % coverage), so a decided row needs every seed to agree: if there were no
+# effect (each seed's sign a fair coin), a false *holds* would come out with probability 1/8 and a false *fails* with
+# 1/8 — a one-sided sign test at p = 0.125; with 5 seeds, 1/32 each.
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"

@@ -45,6 +45,12 @@
 # **What decides the verdicts.** Per seed: the level is the *best baseline's* final held-out loss, and GPE holds the
 # claim if its shifted curve reaches that level before that baseline first does; over seeds the median of the time
 # ratio and its interval decide (`gpelib.verdicts`).
+#
+# **Decision rule and its error rate.** A row *holds* when the order-statistics interval of the median over seeds lies
+# on the claim's side, *fails* when it lies on the other, else it is *inconclusive* (`gpelib.verdicts`). With 3 seeds
+# that interval is the seeds' range (75 % coverage), so a decided row needs every seed to agree: if there were no
+# effect (each seed's sign a fair coin), a false *holds* would come out with probability 1/8 and a false *fails* with
+# 1/8 — a one-sided sign test at p = 0.125; with 5 seeds, 1/32 each.
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"

@@ -35,6 +35,12 @@
 # density / coverage** (k-nearest-neighbour balls, k = 5: fidelity and diversity apart), and a **memorisation check**
 # in pixel space (how many samples lie closer to a training image than 95 % of held-out images do: ≈ 5 % unless the
 # generator copies). The reference level is the same scores for as many *training* images.
+#
+# **Decision rule and its error rate.** A row *holds* when the order-statistics interval of the median over seeds lies
+# on the claim's side, *fails* when it lies on the other, else it is *inconclusive* (`gpelib.verdicts`). With 3 seeds
+# that interval is the seeds' range (75 % coverage), so a decided row needs every seed to agree: if there were no
+# effect (each seed's sign a fair coin), a false *holds* would come out with probability 1/8 and a false *fails* with
+# 1/8 — a one-sided sign test at p = 0.125; with 5 seeds, 1/32 each.
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"

@@ -248,17 +248,18 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
         return dict(datasets=[gx.ImageSpec("digits", n_val=300)], archs=["mlp", "dcgan"], seeds=[0], latent=8,
                     batch=batch, units=20, multiple=10, milestones=(0.5, 1.0), evaluations=4, best_k=1, n_fake=300,
                     n_real=300, n_counts=300, reference="held_out", classifier_epochs=1,
-                    classifier_width=16)
+                    classifier_width=16, undecided=None)
     if p == "quick":
         # the packaged MNIST digits at their own 28×28 px (GMEGAN's image claims, on the real digits the quick profile
         # has). The convolutional architecture is the width-16 DCGAN (its GMEGAN step costs about 2.3× the 16-px one on
-        # one core); the other two are fully connected
+        # one core); the other two are fully connected. One seed: these runs show the protocol at work, they decide
+        # nothing (QUICK_IMAGES_UNDECIDED)
         mnist = gx.ImageSpec("mnist_5k", n_val=1000)
-        return dict(datasets=[mnist], archs=["mlp", "mlp_deep", "dcgan_narrow"], seeds=[0, 1, 2], latent=16,
+        return dict(datasets=[mnist], archs=["mlp", "mlp_deep", "dcgan_narrow"], seeds=[0], latent=16,
                     batch=batch,
                     units=QUICK_GAN_UNITS, multiple=10, milestones=late, evaluations=20, best_k=3, n_fake=1000,
                     n_real=1000, n_counts=2000, reference="held_out", classifier_epochs=15,
-                    classifier_width=16)
+                    classifier_width=16, undecided=QUICK_IMAGES_UNDECIDED)
     # GMEGAN §6.3: 300 epochs (CIFAR10: 781 iterations an epoch), FID from 5,000 vs 5,000 images at epochs 250–300,
     # relative std on 10,000 (CIFAR10) / 22,000 (Tiny ImageNet) samples
     epochs = int(papers.gmegan_settings("CIFAR10")["epochs"])
@@ -267,7 +268,7 @@ def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
                 archs=list(PAPER_ARCHITECTURES), seeds=[0, 1, 2], latent=100, batch=batch, units=781 * epochs,
                 multiple=781, milestones=tuple(e / epochs for e in range(epochs - 50, epochs + 1, 5)),
                 evaluations=60, best_k=5, n_fake=5000, n_real=5000, n_counts=10000, reference="held_out",
-                classifier_epochs=15, classifier_width=32)
+                classifier_epochs=15, classifier_width=32, undecided=None)
 
 
 QUICK_GAN_UNITS = 60
@@ -276,8 +277,18 @@ the quick suite's 45-minute budget on two cores, issue 14; measured from empty, 
 09 311 s, of which training 3.9 s of wall-clock per unit, the rest scoring and held-out evaluations. 150 units at
 16×16 px fitted before the digits went to their own size, where a DCGAN step costs 2× and the width-32 classifier's
 features 5× more — hence ``classifier_width`` 16). The quick profile shows the protocol at work, it cannot train
-these GANs to convergence on two cores: at 600 units (16 px) no run had converged either, and the convergence check,
-not the budget, decides that such claims stay inconclusive."""
+these GANs to their plateau on two cores: its rows are ``n/a`` for the reason :data:`QUICK_IMAGES_UNDECIDED`
+gives."""
+
+
+QUICK_IMAGES_UNDECIDED = (
+    "n/a on two cores, decided by the paper profile: no image setting reaches its plateau within the quick suite "
+    "(issue 28; reproduce/probe_gan_images.py, reproduce/measurements/) — on the 16-px digits GMEGAN's "
+    "FD-classifier still falls at 10,000 iterations (554–683 against a floor of 36 at n = 1,000); on the 8-px "
+    "digits most runs plateau after 2,000–8,250 iterations (GAN never), but 08–09 at plateau would add at least 15 "
+    "minutes of training to a quick suite already at about 90")
+"""Notebooks 08–09 under ``quick``: why their rows are ``n/a`` (:meth:`gpelib.verdicts.Claim.undecided`), measured
+by ``reproduce/probe_gan_images.py`` on this 2-core machine (the CSVs in ``reproduce/measurements/``)."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:

@@ -178,6 +178,13 @@ class Claim:
         ``inconclusive`` for lack of budget)."""
         return cls(id=id, kind=kind, claim=claim, paper=paper, ours=ours, outcome=NA, seeds=seeds, note=why)
 
+    def undecided(self, why: str) -> Claim:
+        """This row as one the profile cannot decide (``n/a``), its numbers kept for the record and ``why`` naming the
+        profile that can (SPEC §2: a claim the budget cannot reach is ``n/a``, never ``inconclusive``)."""
+        if self.kind == "sanity":
+            raise ValueError(f"a sanity row is never n/a ({self.id})")
+        return replace(self, outcome=NA, note="; ".join(n for n in (why, self.note) if n))
+
     def as_row(self) -> dict[str, Any]:
         """``id, kind, claim, paper, ours, outcome, seeds, detail, note``: the columns of ``NN_verdict.csv``."""
         return asdict(self)

@@ -116,6 +116,14 @@ def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
                                                                           for c in CLAIMS]
 
 
+def test_a_profile_that_cannot_reach_the_plateau_gives_n_a_with_its_reason_and_keeps_the_numbers():
+    decided, why = _decide(_tables()), "n/a on two cores, decided by the paper profile: the probe says so"
+    rows = _decide(_tables(), undecided=why)
+    assert [r.id for r in rows] == [r.id for r in decided] and {r.outcome for r in rows} == {"n/a"}
+    assert all(r.note.startswith(why) and r.ours == d.ours and r.detail == d.detail for r, d in zip(rows, decided))
+    assert profiles.preset("08", "quick")["undecided"] and profiles.preset("08", "paper")["undecided"] is None
+
+
 def test_the_first_dataset_of_the_preset_has_no_segment_whatever_its_name():
     for name in ("digits", "mnist_5k", "cifar10"):
         assert _rows(_tables(name=name)).keys() == _rows(_tables()).keys()
@@ -138,7 +146,7 @@ def test_committed_quick_run(assert_committed_verdict):
     s = profiles.preset("08", "quick")
     runs, summary, late = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("runs", "summary", "late_improvement"))
     rows = gan_images.decide(runs, summary, late, profile="quick", metric=runs["metric"].iloc[0], archs=s["archs"],
-                             seeds=s["seeds"], datasets=[d.name for d in s["datasets"]])
+                             seeds=s["seeds"], datasets=[d.name for d in s["datasets"]], undecided=s["undecided"])
     assert_committed_verdict(rows, "08")
 
 

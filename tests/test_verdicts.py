@@ -422,3 +422,13 @@ def test_a_level_met_before_any_training_is_time_zero_not_an_error():
     assert math.isinf(r.ratio) and V.format_ratio(V.ratio_summary([0], [2])) == "0×"
     with pytest.raises(ValueError, match="≥ 0"):
         V.sooner([-1], [2])
+
+
+def test_undecided_keeps_the_row_and_names_why():
+    row = V.Claim(id="gpe.x.y", kind="paper", claim="c", paper="p", ours="3 vs 4", outcome="inconclusive", seeds=3,
+                detail="a − b -1 [-2, 0.5]", note="paired")
+    na = row.undecided("decided by the paper profile")
+    assert (na.outcome, na.note, na.ours, na.detail, na.seeds) == ("n/a", "decided by the paper profile; paired",
+                                                                   "3 vs 4", "a − b -1 [-2, 0.5]", 3)
+    with pytest.raises(ValueError, match="sanity"):
+        V.Claim(id="gpe.x.z", kind="sanity", claim="c", paper="p", ours="o", outcome="sanity").undecided("why")

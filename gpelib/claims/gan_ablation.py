@@ -35,7 +35,7 @@ UNITS = ("arch", "seed")
 
 def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, profile: str, metric: str,
            archs: Sequence[str], seeds: Sequence[int], ablations: Sequence[str] = tuple(gx.ABLATIONS),
-           full: Mapping[str, tuple[str, str]] = gx.ABLATED) -> list[Claim]:
+           full: Mapping[str, tuple[str, str]] = gx.ABLATED, undecided: str | None = None) -> list[Claim]:
     """The verdict rows of notebook 09: per GMEGAN reading of ``full`` (as printed, as released), the three claims of
     the module docstring, in that order.
 
@@ -45,9 +45,14 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
     dataset, variant, arch, seed). ``metric``: the score's name (``"FID"`` or ``"FD-classifier"``); ``archs``,
     ``seeds``: the preset's (their product is the number of pairs, for the note). ``ablations``: the suffixes of the
     variants' names, the full method's ``""`` first, then λ1, λ2, λ3 = 0; ``full``: how → (display name, method).
+    ``undecided``: the preset's reason why this profile cannot decide the claims (every row ``n/a`` with it, the
+    numbers kept), ``None`` to decide.
     """
     if len(ablations) != 4 or ablations[0] != "":
         raise ValueError(f"ablations are the full method's '' then λ1, λ2, λ3 = 0; got {list(ablations)}")
+    if undecided:  # the profile's runs cannot reach the claims' plateau (the preset says why): n/a, numbers kept
+        return [r.undecided(undecided) for r in decide(runs, summary, late, profile=profile, metric=metric,
+                                                       archs=archs, seeds=seeds, ablations=ablations, full=full)]
     note = f"paired by (architecture, seed): 'seeds' counts the {len(archs) * len(seeds)} pairs"
     sm = summary.set_index("variant")
     rows: list[Claim] = []

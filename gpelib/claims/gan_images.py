@@ -45,7 +45,8 @@ def dataset_segment(name: str, first: bool) -> str:
 
 
 def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, profile: str, metric: str,
-           archs: Sequence[str], seeds: Sequence[int], datasets: Sequence[str] | None = None) -> list[Claim]:
+           archs: Sequence[str], seeds: Sequence[int], datasets: Sequence[str] | None = None,
+           undecided: str | None = None) -> list[Claim]:
     """The verdict rows of notebook 08: per dataset, per GMEGAN reading (as printed, as released), the four claims
     of the module docstring, in that order.
 
@@ -55,12 +56,17 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
     ``relative_std_std`` and, when the runs have a kernel distance, ``kid_mean``, per dataset and variant);
     ``late``: ``08_late_improvement.csv`` (by dataset, variant, arch, seed). ``metric``: the score's name
     (``"FID"`` or ``"FD-classifier"``); ``archs``, ``seeds``: the preset's (their product is the number of pairs,
-    for the note); ``datasets``: the preset's dataset names in order (default: their order in ``runs``).
+    for the note); ``datasets``: the preset's dataset names in order (default: their order in ``runs``);
+    ``undecided``: the preset's reason why this profile cannot decide the claims (every row ``n/a`` with it, the
+    numbers kept), ``None`` to decide.
     """
     kid = "kid_mean" in summary
     note = f"paired by (architecture, seed): 'seeds' counts the {len(archs) * len(seeds)} pairs"
     names = list(datasets) if datasets is not None else list(pd.unique(runs["dataset"]))
     rows: list[Claim] = []
+    if undecided:  # the profile's runs cannot reach the claims' plateau (the preset says why): n/a, numbers kept
+        return [r.undecided(undecided) for r in decide(runs, summary, late, profile=profile, metric=metric,
+                                                       archs=archs, seeds=seeds, datasets=datasets)]
     for i, name in enumerate(names):
         t, lt = runs[runs.dataset == name], late[late.dataset == name]
         sm = summary[summary.dataset == name].set_index("variant")

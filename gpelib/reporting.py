@@ -243,7 +243,8 @@ def read_verdict(csv: str | Path) -> pd.DataFrame:
 
 def findings_block(fig_dir: str | Path) -> str:
     """The README's first screen: per paper, how many claims hold / fail / are inconclusive (and the sanity
-    checks), the :data:`HEADLINES` verdicts one line each — all read from ``fig_dir``'s ``NN_verdict.csv`` files and
+    checks), the :data:`HEADLINES` verdicts one line each (an ``n/a`` one with the first part of its note: why,
+    and which profile decides) — all read from ``fig_dir``'s ``NN_verdict.csv`` files and
     ``runs.json``'s profiles. No date and no wall time (they are in ``report.md``, a timing file), so a rerun that
     changes no verdict leaves the README as it was. Raises if a headline claim is missing."""
     import json
@@ -278,7 +279,9 @@ def findings_block(fig_dir: str | Path) -> str:
         if hit is None or not len(hit):
             raise KeyError(f"headline claim {claim_id!r} not found in {nb}_verdict.csv")
         r = hit.iloc[0]
-        lines.append(f"- **{what}** — {r['claim']}: **{r['outcome']}** (ours: {r['ours']}; paper: {r['paper']})")
+        note = str(r.get("note", "")).strip()
+        why = f" — {note.split('; ')[0]}" if r["outcome"] == "n/a" and note else ""  # the reason: the note's first part
+        lines.append(f"- **{what}** — {r['claim']}: **{r['outcome']}**{why} (ours: {r['ours']}; paper: {r['paper']})")
     lines += ["", README_END]
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ __all__ = [
     "wallclock_frame",
     "iteration_ratios",
     "compare_table1",
+    "table1_sides",
     "wallclock_table",
     "wallclock_race",
     "encoder_table",
@@ -347,6 +348,18 @@ def compare_table1(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
         if c.startswith(("iterations ≤", "paper ≤", "paper encoder")):
             df[c] = df[c].astype("Int64")
     return df
+
+
+def table1_sides(counts: pd.DataFrame, datasets: Mapping[str, Mapping[str, Any]], paper_values: pd.DataFrame
+                 ) -> pd.DataFrame:
+    """:func:`compare_table1` for every dataset of ``datasets`` (name → settings with the ``paper`` dataset's name):
+    the :func:`seed_medians` of that dataset's ``counts`` beside the paper's Table 1, stacked with a ``dataset``
+    column."""
+    from .papers import paper_table1
+
+    return pd.concat([compare_table1(seed_medians(counts[counts.dataset == name]),
+                                     paper_table1(paper_values, D["paper"])).assign(dataset=name)
+                      for name, D in datasets.items()], ignore_index=True)
 
 
 def wallclock_table(runs: Mapping[str, Run], levels: Iterable[float]) -> pd.DataFrame:

@@ -103,9 +103,7 @@ reporting.save_table(counts, out, "04_iterations_to_threshold", keys=["dataset",
 # iteration counts are closer to.
 
 # %%
-side = pd.concat([tables.compare_table1(tables.seed_medians(counts[counts.dataset == name]),
-                                        papers.paper_table1(paper_values, D["paper"])).assign(dataset=name)
-                  for name, D in S["datasets"].items()], ignore_index=True)
+side = tables.table1_sides(counts, S["datasets"], paper_values)  # seed medians beside the paper's Table 1
 reporting.save_table(side, out, "04_table1")
 display(side)
 counts_01 = pd.concat([tables.over_seeds(tables.threshold_table, R["main"],  # thresholds read in [0, 1] pixels
@@ -113,9 +111,7 @@ counts_01 = pd.concat([tables.over_seeds(tables.threshold_table, R["main"],  # t
                                          window=S["window"]).assign(dataset=name) for name, R in results.items()],
                       ignore_index=True)
 reporting.save_table(counts_01, out, "04_iterations_to_threshold_01", keys=["dataset", "seed", "method", "threshold"])
-side_01 = pd.concat([tables.compare_table1(tables.seed_medians(counts_01[counts_01.dataset == name]),
-                                           papers.paper_table1(paper_values, D["paper"])).assign(dataset=name)
-                     for name, D in S["datasets"].items()], ignore_index=True)
+side_01 = tables.table1_sides(counts_01, S["datasets"], paper_values)
 reporting.save_table(side_01, out, "04_table1_01")
 display(side_01)
 

@@ -308,6 +308,14 @@ def test_compare_table1_aligns_our_rows_with_the_papers():
     assert ctl.method.tolist() == ["VAE", recipes.AE_CONTROL, "GPE ε=0.03", "GPE ε=0.01"]
     assert ctl["paper method"].iloc[[0, 2, 3]].tolist() == ["VAE", "GPE eps=0.03", "GPE eps=0.004"]
     assert pd.isna(ctl["paper method"].iloc[1]) and pd.isna(ctl["paper ≤ 0.1"].iloc[1])
+    # per dataset, stacked: each dataset's seed medians beside its own paper dataset's row
+    counts = pd.concat([threshold_table(runs, [0.1, 0.02], window=1).assign(seed=s, dataset=d)
+                        for d in ("a", "b") for s in (0, 1)], ignore_index=True)
+    sides = tables.table1_sides(counts, {"a": {"paper": "MNIST"}, "b": {"paper": "CelebA"}}, papers.paper_values())
+    assert sides.dataset.tolist() == ["a"] * 4 + ["b"] * 4
+    b = sides[sides.dataset == "b"]["paper method"].tolist()
+    assert b[0] == "VAE" and b[2] == "GPE eps=0.0007" and pd.isna(b[1]) and pd.isna(b[3])
+    assert sides[sides.dataset == "a"]["iterations ≤ 0.1"].tolist() == ctl["iterations ≤ 0.1"].tolist()
 
 
 # ---------------------------------------------------------------- one seeding rule

@@ -263,6 +263,16 @@ def test_findings_block_counts_per_paper_and_kind_and_quotes_the_headlines(tmp_p
     monkeypatch.setattr(reporting, "HEADLINES", [("04", "x", "gpe.no_such_claim")])
     with pytest.raises(KeyError, match="no_such_claim"):
         reporting.findings_block(tmp_path)
+    # an n/a headline says why (its note's first part), a decided one does not repeat its note
+    why = "decided by the paper profile: too slow; paired by seed"
+    pd.DataFrame([dict(profile="quick", id="gmegan.fig6.lowest_fd", kind="paper", claim="lowest FD", paper="p",
+                       ours="o", outcome="n/a", seeds="", detail="", note=why)]
+                 ).to_csv(tmp_path / "08_verdict.csv", index=False)
+    monkeypatch.setattr(reporting, "HEADLINES", [("08", "Fig. 6", "gmegan.fig6.lowest_fd"),
+                                                 ("04", "Table 1", "gpe.faster_at_0.1")])
+    block = reporting.findings_block(tmp_path)
+    assert "- **Fig. 6** — lowest FD: **n/a** — decided by the paper profile: too slow (ours: o; paper: p)" in block
+    assert "- **Table 1** — faster at 0.1: **holds** (ours: o; paper: p)" in block
 
 
 def test_update_readme_replaces_only_the_marked_block(tmp_path):

@@ -261,6 +261,7 @@ display(reporting.verdict_table(rows))
 # ## What decides the claim (from the protocol map's numbers) and which pixel unit Table 1's counts support
 
 # %%
-text = conclusion + "\n\n" + table1.units_conclusion({"[-1, 1]": side, "[0, 1]": side_01})
+text = conclusion + "\n\n" + table1.units_conclusion({"[-1, 1]": side, "[0, 1]": side_01},
+                                                     {name: D["thresholds"] for name, D in S["datasets"].items()})
 reporting.save_conclusion(text, out, "04")
 print(text)

@@ -260,7 +260,9 @@ def test_committed_protocol_map_gives_the_committed_conclusion():
     pmap = pd.read_csv(FIGURES / "04_protocol_map.csv", **READ)
     sides = {u: pd.read_csv(FIGURES / f, **READ)
              for u, f in (("[-1, 1]", "04_table1.csv"), ("[0, 1]", "04_table1_01.csv"))}
-    expected = table1.conclusion(pmap) + "\n\n" + table1.units_conclusion(sides)
+    S = profiles.preset("04", "quick")
+    expected = table1.conclusion(pmap) + "\n\n" + table1.units_conclusion(
+        sides, {n: D["thresholds"] for n, D in S["datasets"].items()})
     assert expected == (FIGURES / "04_conclusion.md").read_text().strip()
 
 
@@ -269,16 +271,31 @@ def _side(gpe_counts: tuple, budget: int = 3000, thresholds=(0.1, 0.022)) -> pd.
     a, b = (f"iterations ≤ {t:g}" for t in thresholds)
     return pd.DataFrame([
         {"method": "VAE", a: 600, b: np.nan, "decoder budget": budget, "paper method": "VAE", "paper ≤ 0.1": 80,
-         "paper ≤ 0.022": 280899},
+         "paper ≤ 0.022": 280899, "dataset": "toy"},
         {"method": "GPE ε=0.02", a: gpe_counts[0], b: np.nan if gpe_counts[1] is None else gpe_counts[1],
-         "decoder budget": budget, "paper method": "GPE eps=0.004", "paper ≤ 0.1": 47, "paper ≤ 0.022": 308}])
+         "decoder budget": budget, "paper method": "GPE eps=0.004", "paper ≤ 0.1": 47, "paper ≤ 0.022": 308,
+         "dataset": "toy"}])
 
 
 def test_units_conclusion_names_the_reading_closer_to_the_papers_counts():
     # [-1, 1]: 181 and never within 3,000 (≥ 0.99 decades off 308); [0, 1]: 20 and 350 — closer to 47 and 308
+    toy = {"toy": [0.1, 0.022]}
     text = table1.units_conclusion({"[-1, 1]": _side((181, None)),
-                                    "[0, 1]": _side((20, 350), thresholds=(0.4, 0.088))})
+                                    "[0, 1]": _side((20, 350), thresholds=(0.4, 0.088))}, toy)
     assert "GPE ε=0.02 ≤ 0.022: > 3,000 (paper 308)" in text and "GPE ε=0.02 ≤ 0.088: 350 (paper 308)" in text
     assert text.endswith("closer to our counts read in **[0, 1]** pixel units (0.21 decades against 0.79 in [-1, 1]).")
-    flipped = table1.units_conclusion({"[-1, 1]": _side((50, 300)), "[0, 1]": _side((5, 9), thresholds=(0.4, 0.088))})
+    flipped = table1.units_conclusion({"[-1, 1]": _side((50, 300)), "[0, 1]": _side((5, 9), thresholds=(0.4, 0.088))},
+                                      toy)
     assert "read in **[-1, 1]** pixel units" in flipped
+    # stacked datasets: each read at its own thresholds (the other dataset's columns are empty on its rows), cells
+    # the paper does not print left out
+    other = _side((30, 90), thresholds=(0.01, 0.005)).assign(dataset="two", **{"paper ≤ 0.1": np.nan,
+                                                                              "paper ≤ 0.022": np.nan})
+    other.loc[1, ["paper ≤ 0.01", "paper ≤ 0.005"]] = [40, np.nan]
+    both = table1.units_conclusion({"[-1, 1]": pd.concat([_side((181, None)), other], ignore_index=True),
+                                    "[0, 1]": pd.concat([_side((20, 350), thresholds=(0.4, 0.088)), other.rename(
+                                        columns={"iterations ≤ 0.01": "iterations ≤ 0.04",
+                                                 "iterations ≤ 0.005": "iterations ≤ 0.02"})], ignore_index=True)},
+                                   {"toy": [0.1, 0.022], "two": [0.01, 0.005]})
+    assert "two GPE ε=0.02 ≤ 0.01: 30 (paper 40)" in both and "two GPE ε=0.02 ≤ 0.04: 30 (paper 40)" in both
+    assert "≤ 0.005" not in both and "≤ 0.02:" not in both.replace("≤ 0.022", "")

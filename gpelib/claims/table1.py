@@ -302,29 +302,38 @@ def conclusion(protocol_map: pd.DataFrame) -> str:
 
 
 
-def _log_distance(side: pd.DataFrame) -> tuple[float, str]:
-    """Median ``|log10(ours / paper)|`` over the GPE cells of one :func:`gpelib.tables.compare_table1` table (never
-    reached: our budget, a lower bound) and the cells as text."""
-    by_t = lambda prefix: sorted((c for c in side if c.startswith(prefix)),  # noqa: E731 — loosest threshold first
-                                 key=lambda c: -float(c.split("≤ ")[1]))
+def _log_distance(side: pd.DataFrame, unit: str, thresholds: Mapping[str, Sequence[float]]) -> tuple[float, str]:
+    """Median ``|log10(ours / paper)|`` over the GPE cells of stacked :func:`gpelib.tables.compare_table1` tables
+    read in ``unit`` (``dataset`` → its printed ``thresholds``, loosest first: our columns are
+    ``iterations ≤ <threshold in our units>``, the paper's the same cells as printed; never reached: our budget, a
+    lower bound; a cell the paper does not print is left out) and the cells as text."""
     dist, cells = [], []
-    for _, r in side[side.method.str.startswith("GPE") & side["paper method"].notna()].iterrows():
-        for ours, paper in zip(by_t("iterations ≤ "), by_t("paper ≤ ")):
-            never = pd.isna(r[ours])
-            mine = float(r["decoder budget"] if never else r[ours])
-            dist.append(abs(np.log10(mine / float(r[paper]))))
-            cells.append(f"{r.method} ≤ {ours.split('≤ ')[1]}: {'> ' if never else ''}{mine:,.0f} "
-                         f"(paper {float(r[paper]):,.0f})")
+    for name, ts in thresholds.items():
+        t = side[side.dataset == name]
+        label = f"{name} " if len(thresholds) > 1 else ""
+        paper_cols = sorted((c for c in t if c.startswith("paper ≤ ") and t[c].notna().any()),
+                            key=lambda c: -float(c.split("≤ ")[1]))
+        ours_cols = [f"iterations ≤ {papers.in_our_units(x, unit):g}" for x in ts]
+        for _, r in t[t.method.str.startswith("GPE") & t["paper method"].notna()].iterrows():
+            for ours, paper in zip(ours_cols, paper_cols):
+                if pd.isna(r[paper]):
+                    continue
+                never = pd.isna(r[ours])
+                mine = float(r["decoder budget"] if never else r[ours])
+                dist.append(abs(np.log10(mine / float(r[paper]))))
+                cells.append(f"{label}{r.method} ≤ {ours.split('≤ ')[1]}: {'> ' if never else ''}{mine:,.0f} "
+                             f"(paper {float(r[paper]):,.0f})")
     return (float(np.median(dist)) if dist else np.nan), "; ".join(cells)
 
 
-def units_conclusion(sides: Mapping[str, pd.DataFrame]) -> str:
+def units_conclusion(sides: Mapping[str, pd.DataFrame], thresholds: Mapping[str, Sequence[float]]) -> str:
     """Which pixel unit Table 1's printed iteration counts support (issue 29): for each reading (``sides``: unit →
-    our :func:`gpelib.tables.compare_table1` table read in it), the median over the GPE cells of ``|log10(ours /
+    our :func:`gpelib.tables.table1_sides` table read in it; ``thresholds``: dataset → its printed thresholds), the
+    median over the GPE cells of ``|log10(ours /
     paper)|`` (a count never reached within our budget enters at the budget, so its distance is a lower bound when
     the paper's count is below it); the reading with the smaller distance is the one the paper's counts support.
     Our encoders and budgets differ from the paper's, so this says which unit is *of the paper's order*, no more."""
-    found = {u: _log_distance(t) for u, t in sides.items()}
+    found = {u: _log_distance(t, u, thresholds) for u, t in sides.items()}
     ok = {u: d for u, (d, _) in found.items() if np.isfinite(d)}
     text = "**Table 1's pixel unit.** " + " ".join(
         f"Read in {u}: {cells} (median |log10(ours/paper)| {d:.2f})." for u, (d, cells) in found.items())

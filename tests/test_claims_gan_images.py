@@ -122,6 +122,7 @@ def test_a_profile_that_cannot_reach_the_plateau_gives_n_a_with_its_reason_and_k
     assert [r.id for r in rows] == [r.id for r in decided] and {r.outcome for r in rows} == {"n/a"}
     assert all(r.note.startswith(why) and r.ours == d.ours and r.detail == d.detail for r, d in zip(rows, decided))
     assert profiles.preset("08", "quick")["undecided"] and profiles.preset("08", "paper")["undecided"] is None
+    assert "; " not in profiles.preset("08", "quick")["undecided"]  # the README quotes a note up to its first "; "
 
 
 def test_the_first_dataset_of_the_preset_has_no_segment_whatever_its_name():

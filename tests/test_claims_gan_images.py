@@ -159,3 +159,17 @@ def test_the_notebooks_compute_table_from_the_committed_runs(tmp_path):
                                 batch_size=s["batch"], by=("dataset", "arch", "variant"))
     reporting.save_table(compute, tmp_path, "08_compute", keys=["dataset", "arch", "variant"])
     assert (tmp_path / "08_compute.csv").read_bytes() == (FIGURES / "08_compute.csv").read_bytes()
+
+
+def test_the_quick_reason_quotes_the_committed_probe_measurements():
+    """The numbers in profiles.QUICK_IMAGES_UNDECIDED are those of reproduce/measurements/ (probe_gan_images.py)."""
+    root = Path(__file__).resolve().parents[1] / "reproduce" / "measurements"
+    why = profiles.preset("08", "quick")["undecided"]
+    px16 = pd.read_csv(root / "probe_gan_images_summary_mnist_5k_16px.csv")
+    gmegan = px16[px16.method == "gmegan"]
+    assert f"{gmegan.fd_last.min():.0f}–{gmegan.fd_last.max():.0f} against a floor of " \
+           f"{px16.floor_level.iloc[0]:.0f}" in why
+    assert (gmegan.state == "improving").all()  # "still falls at 10,000 iterations"
+    px8 = pd.read_csv(root / "probe_gan_images_summary_digits_8px.csv")
+    assert f"{px8.plateau_at.min():,.0f}–{px8.plateau_at.max():,.0f} iterations" in why
+    assert px8[px8.method == "gan"].plateau_at.isna().all() and "(GAN never)" in why

@@ -8,17 +8,21 @@ A checkpoint is a folder::
       state.pt             # optimiser states + RNG states + history; loaded with torch.load(weights_only=True)
 
 The folder is written to a temporary sibling and swapped in with ``os.replace``, so a crash mid-write leaves the
-previous checkpoint intact.
+previous checkpoint intact. The swap holds an exclusive ``flock`` on ``.<name>.lock`` beside the folder and every
+reader a shared one (:func:`_guarded`), so a reader (``gpe info``/``evaluate``/``sample`` beside a running training)
+never sees the moment between the swap's two renames, and never mistakes it for a crashed swap to repair.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,14 +79,38 @@ def _atomic_dir(path: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
 
 
+@contextlib.contextmanager
+def _guarded(path: Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold ``flock`` on ``<parent>/.<name>.lock``: exclusive to swap or repair the checkpoint ``path``, shared to read
+    it. Swaps are two renames long, so a reader waits at most that. Where the lock file cannot be made (a read-only
+    folder, which nobody can be writing to, or a folder that does not exist yet) nothing is locked."""
+    try:
+        fh = open(path.parent / f".{path.name}.lock", "a+")
+    except OSError:
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _swap_in(tmp: Path, path: Path) -> None:
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(path, old)
-    os.replace(tmp, path)
+    with _guarded(path, exclusive=True):
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:  # the new one could not move in: the previous one goes back
+                os.replace(old, path)
+            raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -149,14 +177,17 @@ def _complete(p: Path) -> bool:
 def _recover(path: Path) -> None:
     """A kill between :func:`_swap_in`'s two renames leaves the last good checkpoint at ``.NAME.old-PID`` and nothing
     at ``NAME``: move the newest complete one back, so the next run resumes instead of restarting from 0."""
-    if path.exists() or not path.parent.is_dir():
+    if path.exists() or not path.parent.is_dir() or not any(path.parent.glob(f".{path.name}.old-*")):
         return
-    olds = sorted((p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and _complete(p)),
-                  key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.replace(olds[-1], path)
-        for p in olds[:-1]:
-            shutil.rmtree(p, ignore_errors=True)
+    with _guarded(path, exclusive=True):  # a swap in progress holds it: what we see after it is a crashed one
+        if path.exists():
+            return
+        olds = sorted((p for p in path.parent.glob(f".{path.name}.old-*") if p.is_dir() and _complete(p)),
+                      key=lambda p: p.stat().st_mtime)
+        if olds:
+            os.replace(olds[-1], path)
+            for p in olds[:-1]:
+                shutil.rmtree(p, ignore_errors=True)
 
 
 def checkpoint_exists(path: str | Path) -> bool:
@@ -164,13 +195,20 @@ def checkpoint_exists(path: str | Path) -> bool:
     swap is moved back first (:func:`_recover`)."""
     p = Path(path)
     _recover(p)
-    return _complete(p)
+    with _guarded(p, exclusive=False):
+        return _complete(p)
 
 
 def load_checkpoint(path: str | Path, *, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`. Never unpickles arbitrary objects."""
     p = Path(path)
-    if not checkpoint_exists(p):
+    _recover(p)
+    with _guarded(p, exclusive=False):  # the three files of one checkpoint, not of two around a swap
+        return _read(p, map_location)
+
+
+def _read(p: Path, map_location: str | torch.device) -> Checkpoint:
+    if not _complete(p):
         raise FileNotFoundError(
             f"no complete checkpoint at {p}: expected {p}/config.json, {p}/weights.safetensors and {p}/state.pt"
         )

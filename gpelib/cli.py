@@ -43,11 +43,17 @@ from .cli_settings import (  # noqa: F401 (_settings, DEFAULTS: read by the test
     _settings,
     _settings_for,
     _stage_defaults,
+    _stage_transaction,
     _type_ok,
     _validate,
 )
 
 __all__ = ["main", "build_parser"]
+
+#: A training command checkpoints every tenth of its iterations and at least this often (and at Ctrl-C/SIGTERM).
+CHECKPOINT_MINUTES = 5.0
+#: ``gpe sample -n`` at most (10,000 64×64 RGB images are 0.5 GB of float32); the image shows the first GRID_LIMIT.
+SAMPLE_LIMIT, GRID_LIMIT = 10_000, 1024
 
 def _report(res, run: Path, stage: str, message: str) -> None:
     """Rank 0 writes ``RUN/<stage>_history.csv`` and prints one line."""
@@ -79,6 +85,7 @@ def _train_config(cfg: dict[str, Any], stage: str, run: Path):
         eval_every=max(int(s["iterations"]) // 20, 1),
         target=s.get("target"), chunk_size=s.get("chunk_size"), data_scale=float(cfg["data_scale"]),
         checkpoint_dir=str(run / stage), checkpoint_every=max(int(s["iterations"]) // 10, 1),
+        checkpoint_minutes=CHECKPOINT_MINUTES,
         precision=cfg.get("precision", "fp32"), channels_last=bool(cfg.get("channels_last", False)),
         compile=bool(cfg.get("compile", False)),
     )
@@ -192,8 +199,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
     from .plots import image_grid
 
-    if args.n < 1:
-        raise CLIError(f"-n must be at least 1; got {args.n}")
+    if not 1 <= args.n <= SAMPLE_LIMIT:
+        raise CLIError(f"-n must be between 1 and {SAMPLE_LIMIT:,}; got {args.n} (more samples: call "
+                       "gpelib.flows.LatentGenerator.generate in batches from Python)")
     run = Path(args.run)
     out = Path(args.out) if args.out else run / "samples.png"
     formats = plt.figure().canvas.get_supported_filetypes()
@@ -203,7 +211,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
                        f"{', '.join('.' + f for f in sorted(formats))}")
     gen = _generator(run)
     x = gen.generate(args.n, seed=args.seed)
-    fig = image_grid(x, nrow=int(max(1, round(args.n**0.5))))
+    shown = x[:GRID_LIMIT]
+    fig = image_grid(shown, nrow=int(max(1, round(len(shown) ** 0.5))))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=130, bbox_inches="tight")  # the format the suffix names (png, jpg, pdf, svg, …)
     plt.close(fig)
@@ -354,12 +363,10 @@ def cmd_train_gan(args: argparse.Namespace) -> None:
     iterations = args.iterations or 5000
     cfg = TrainConfig(iterations=iterations, batch_size=batch, seed=args.seed, device=args.device,
                       eval_every=args.eval_every or max(iterations // 20, 1), checkpoint_dir=str(run / "gan"),
-                      checkpoint_every=max(iterations // 10, 1))
+                      checkpoint_every=max(iterations // 10, 1), checkpoint_minutes=CHECKPOINT_MINUTES)
     if args.method not in METHODS:
         raise CLIError(f"unknown method {args.method!r}; known: {', '.join(METHODS)}")
-    with _locked(run):
-        if args.fresh:
-            _set_aside(run, "gan")
+    with _locked(run), _stage_transaction(run, "gan", args.fresh):
         try:
             res = train_gan(args.method, x, arch=arch, latent_dim=latent, config=cfg, hyper=hyper, val_data=held_out)
         except ValueError as e:
@@ -415,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_train_flow)
     sp = sub.add_parser("sample", help="generate images: decoder(flow(noise))")
     sp.add_argument("--run", "--run-dir", dest="run", required=True)
-    sp.add_argument("-n", type=int, default=64)
+    sp.add_argument("-n", type=int, default=64, help=f"how many samples (at most {SAMPLE_LIMIT:,}; the image shows "
+                    f"the first {GRID_LIMIT}, the .safetensors file holds all)")
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--out", help="image path, its format from the suffix: .png, .jpg, .pdf, … (default "
                     "RUN/samples.png); the tensors go beside it as .safetensors")
@@ -448,13 +456,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _error_line(e: Exception) -> str | None:
+    """The one line ``gpe: error: …`` says for an expected failure (its notes — e.g. what the run folder holds after
+    it — appended), or ``None`` for an unexpected one (a bug: the traceback is shown)."""
+    from .data import DatasetFormatError, DatasetNotFoundError
+
+    notes = "".join(f"; {n}" for n in getattr(e, "__notes__", ()))
+    if isinstance(e, (CLIError, DatasetNotFoundError, DatasetFormatError, FloatingPointError)):
+        return f"{e}{notes}"  # FloatingPointError: a non-finite loss or weights (train_setup.NonFiniteLossError)
+    if isinstance(e, (FileNotFoundError, ValueError, KeyError)):
+        return f"{type(e).__name__}: {e}{notes}"
+    if isinstance(e, OSError):  # a read-only run folder, a full disk, a folder where a file was expected
+        return (f"{e.strerror or type(e).__name__}: {e.filename or e} — check that the run folder is writable and the "
+                f"disk has room{notes}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     for k in ("batch_size", "latent_dim", "data_scale", "chunk_size"):
         if not hasattr(args, k):
             setattr(args, k, None)
-    from .data import DatasetFormatError, DatasetNotFoundError
     from .distributed import init_from_env, shutdown
 
     ok = False
@@ -462,21 +485,14 @@ def main(argv: list[str] | None = None) -> int:
         init_from_env()  # under torchrun: one process group, the trainers run data-parallel
         args.func(args)
         ok = True
-    except CLIError as e:
-        print(f"gpe: error: {e}", file=sys.stderr)
-        return 2
-    except (DatasetNotFoundError, DatasetFormatError) as e:
-        print(f"gpe: error: {e}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, KeyError) as e:
-        print(f"gpe: error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 2
-    except FloatingPointError as e:  # a non-finite loss or weights (gpelib.train_setup.NonFiniteLossError)
-        print(f"gpe: error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:  # a read-only run folder, a full disk, a folder where a file was expected
-        print(f"gpe: error: {e.strerror or type(e).__name__}: {e.filename or e} — check that the run folder is "
-              "writable and the disk has room", file=sys.stderr)
+    except KeyboardInterrupt as e:  # gpelib.train.TrainingInterrupted says where its checkpoint is
+        print(f"gpe: stopped: {e or 'interrupted'}", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 — the kinds below become one line; anything else is a bug: traceback
+        line = _error_line(e)
+        if line is None:
+            raise
+        print(f"gpe: error: {line}", file=sys.stderr)
         return 2
     finally:
         shutdown(wait=ok)

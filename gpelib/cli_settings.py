@@ -234,34 +234,97 @@ def _set_aside(run: Path, stage: str) -> Path | None:
     return aside
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link where the file system has them (a checkpoint's files are replaced, never rewritten in place)."""
+    import os
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _restore(kept: Path, run: Path, stage: str) -> None:
+    """Put ``kept`` (a stage folder set aside, its history inside it) back as ``RUN/<stage>``."""
+    import shutil
+
+    hist = kept / f"{stage}_history.csv"
+    if hist.exists():
+        hist.replace(run / hist.name)
+    kept.replace(run / stage)
+    shutil.rmtree(kept, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _stage_transaction(run: Path, stage: str, fresh: bool):
+    """All or nothing for ``RUN/<stage>`` and ``RUN/<stage>_history.csv`` (issue 30 item 8): a command that fails with
+    an error leaves them as they were before it — the previous checkpoint, or nothing — never a partial or broken
+    stage; with ``--fresh`` the stage it set aside comes back. A kept copy (hard links) sits at
+    ``RUN/.<stage>.before-<pid>`` while the command runs. An interrupted command (Ctrl-C, SIGTERM) keeps what it
+    trained — its checkpoint was written at the interruption — so that the same command resumes it. Call under the
+    run folder's lock; copies left by a killed command are removed first."""
+    import os
+    import shutil
+
+    if not _main_process():
+        yield
+        return
+    for stale in run.glob(f".{stage}.before-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    hist = run / f"{stage}_history.csv"
+    kept = _set_aside(run, stage) if fresh else None
+    if kept is None and (run / stage).is_dir():
+        kept = run / f".{stage}.before-{os.getpid()}"
+        shutil.copytree(run / stage, kept, copy_function=_link_or_copy)
+        if hist.exists():
+            shutil.copy2(hist, kept / hist.name)
+    try:
+        yield
+    except KeyboardInterrupt:
+        if kept is not None and not fresh:
+            shutil.rmtree(kept, ignore_errors=True)
+        raise
+    except Exception as e:
+        shutil.rmtree(run / stage, ignore_errors=True)
+        hist.unlink(missing_ok=True)
+        if kept is not None:
+            _restore(kept, run, stage)
+        if not isinstance(e, CLIError):  # a refusal wrote nothing; a failure says what the folder holds now
+            what = "the one before this command" if kept is not None else "not trained, as before this command"
+            e.add_note(f"{run / stage} is {what}" + (" (--fresh undone)" if fresh and kept is not None else ""))
+        raise
+    if kept is not None and not fresh:
+        shutil.rmtree(kept, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _settings_for(run: Path, cfg: dict[str, Any], stage: str | None = None, fresh: bool = False):
     """Under the run folder's lock (:func:`_locked`), store ``cfg`` in ``RUN/config.yaml`` for the command's duration
     (a killed run resumes with it), and put the previous file back when the command fails with an error: a refused or
     crashing command leaves the run's settings as they were (issue 13), so later commands still match the
-    checkpoints."""
+    checkpoints — and its stage as it was (:func:`_stage_transaction`)."""
     path = run / "config.yaml"
     from .train import ResumeMismatchError
 
     with _locked(run):
         before = path.read_text() if path.is_file() else None
-        if fresh and stage is not None and _main_process():
-            _set_aside(run, stage)
-        _save_settings(run, cfg)
-        try:
-            yield
-        except ResumeMismatchError as e:
+
+        def put_back() -> None:
             if _main_process():
                 if before is None:
                     path.unlink(missing_ok=True)
                 else:
                     path.write_text(before)
-            raise CLIError(f"{str(e).split(' Delete the folder')[0]} To start the {stage or 'stage'} over, add "
-                           f"--fresh (the old one is kept as {run}/{stage}.replaced-<date-time>).") from None
-        except Exception:
-            if _main_process():
-                if before is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    path.write_text(before)
-            raise
+
+        with _stage_transaction(run, stage, fresh) if stage is not None else contextlib.nullcontext():
+            _save_settings(run, cfg)
+            try:
+                yield
+            except ResumeMismatchError as e:
+                put_back()
+                raise CLIError(f"{str(e).split(' Delete the folder')[0]} To start the {stage or 'stage'} over, add "
+                               f"--fresh (the old one is kept as {run}/{stage}.replaced-<date-time>).") from None
+            except Exception:
+                put_back()
+                raise

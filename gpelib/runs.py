@@ -109,7 +109,7 @@ def shift_wallclock(history: pd.DataFrame, seconds: float, *, column: str = "sec
 #: Part of every shared run folder's name (:func:`run_folder`): bump it when a change in gpelib alters what a run
 #: with given settings trains, so that checkpoints written by the older code are not reused.
 RUN_PROTOCOL = 1
-_NOT_SETTINGS = ("checkpoint_dir", "checkpoint_every", "resume", "progress")
+_NOT_SETTINGS = ("checkpoint_dir", "checkpoint_every", "checkpoint_minutes", "resume", "progress")
 
 
 def _settings(config: TrainConfig | None) -> dict | None:

@@ -47,6 +47,7 @@ from .training_loop import (
     ResumeMismatchError,
     RunState,
     StepFn,
+    TrainingInterrupted,
     _seed,
     data_parallel,
     fit,
@@ -57,6 +58,7 @@ from .training_loop import _Batches as _Batches  # re-exported: tests draw batch
 
 __all__ = [
     "adam",
+    "TrainingInterrupted",
     "TrainConfig",
     "HistoryResult",
     "TrainResult",

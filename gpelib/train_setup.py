@@ -37,7 +37,9 @@ class TrainConfig:
 
     ``target``: stop as soon as the validation metric is ≤ target (checked every ``eval_every`` iterations).
     ``max_seconds``: training wall-clock budget. ``checkpoint_dir``: if set, a checkpoint is written there every
-    ``checkpoint_every`` iterations (0: only at the end) and training resumes from it when ``resume`` is true.
+    ``checkpoint_every`` iterations (0: only at the end), at least every ``checkpoint_minutes`` of wall clock (one
+    process), at Ctrl-C/SIGTERM (:class:`gpelib.training_loop.TrainingInterrupted`) and at the end; training resumes
+    from it when ``resume`` is true.
 
     Speed (GPU): ``precision="bf16"`` (autocast; pairwise distances stay fp32), ``channels_last`` (NHWC images),
     ``compile`` (``torch.compile`` of the trained networks' forward; a string is the compile mode, e.g.
@@ -56,6 +58,7 @@ class TrainConfig:
     max_seconds: float | None = None
     checkpoint_dir: str | None = None
     checkpoint_every: int = 0
+    checkpoint_minutes: float | None = None
     resume: bool = True
     progress: bool = True
     chunk_size: int | None = None

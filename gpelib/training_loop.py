@@ -15,8 +15,10 @@ import contextlib
 import json
 import math
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ __all__ = [
     "EvalFn",
     "fit",
     "observe_milestones",
+    "TrainingInterrupted",
 ]
 
 
@@ -124,8 +127,8 @@ class _Batches:
 
 
 # settings that may differ between a run and its resumption (budgets, bookkeeping, hardware)
-_RESUMABLE_CHANGES = {"iterations", "max_seconds", "target", "checkpoint_dir", "checkpoint_every", "resume", "progress",
-                      "device", "eval_every", "val_batch_size", "chunk_size"}
+_RESUMABLE_CHANGES = {"iterations", "max_seconds", "target", "checkpoint_dir", "checkpoint_every", "checkpoint_minutes",
+                      "resume", "progress", "device", "eval_every", "val_batch_size", "chunk_size"}
 
 
 def _changed_settings(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -363,6 +366,70 @@ class RunState:
         )
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM stopped :func:`fit`. It is raised after the iteration in progress, once that
+    iteration's checkpoint is written (``checkpoint``; ``None`` without a ``checkpoint_dir``), so that the same call
+    resumes exactly there. A second signal stops at once."""
+
+    def __init__(self, name: str, iteration: int, checkpoint: Path | None) -> None:
+        where = (f"; its checkpoint is {checkpoint}: the same command resumes from it" if checkpoint is not None
+                 else " (no checkpoint_dir: nothing was kept)")
+        super().__init__(f"{name}: interrupted at iteration {iteration}{where}")
+        self.iteration, self.checkpoint = iteration, checkpoint
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[list[int]]:
+    """While training, SIGINT and SIGTERM are noted (the list it yields) instead of stopping the step in the middle of
+    an optimiser update; a second one raises :class:`KeyboardInterrupt` at once. Only signals whose handler is
+    Python's default are taken over, and only in the main thread (where Python runs handlers)."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+
+    previous = {}
+    for sig, default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL)):
+        if signal.getsignal(sig) is default:
+            previous[sig] = signal.signal(sig, note)
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Saves:
+    """When :func:`fit` checkpoints: every ``checkpoint_every`` iterations, after ``checkpoint_minutes`` of wall clock
+    since the last checkpoint (in one process only: several processes' clocks would disagree on the iteration), and
+    at a SIGINT/SIGTERM, which then stops the run (:class:`TrainingInterrupted`)."""
+
+    def __init__(self, run: RunState, config: TrainConfig, caught: list[int]) -> None:
+        self.run, self.config, self.caught, self.last = run, config, caught, time.monotonic()
+
+    def after_step(self) -> None:
+        run, c = self.run, self.config
+        if self.caught:
+            self.interrupt()
+        due = bool(c.checkpoint_every) and run.it % c.checkpoint_every == 0
+        if not due and c.checkpoint_minutes and run.info.world_size == 1:
+            due = time.monotonic() - self.last >= 60 * c.checkpoint_minutes
+        if due:
+            run.save()
+            self.last = time.monotonic()
+
+    def interrupt(self) -> None:
+        if self.run.info.world_size > 1:  # the processes saw the signal at different iterations: no common checkpoint
+            raise KeyboardInterrupt
+        self.run.save()
+        raise TrainingInterrupted(self.run.name, self.run.it, self.run.ckpt)
+
+
 def fit(
     *,
     name: str,
@@ -411,32 +478,35 @@ def fit(
     stopped = "target" if reached(first) else "plateau" if settled() else "iterations"
     running: list[float] = []
     bar = _progress(config.iterations, name, config.progress and dist_info().is_main, initial=run.it)
-    try:
-        while stopped == "iterations" and run.it < config.iterations:
-            if config.max_seconds is not None and run.seconds >= config.max_seconds:
-                stopped = "time"
-                break
-            batch = feeder.next()
-            t0 = time.perf_counter()
-            with autocast:
-                out = step(batch)
-            running.append(run.record_step(*_step_done(out, t0, device, info)))
-            bar.update(1)
-            if run.it % config.eval_every == 0 or run.it == config.iterations:
-                val = evaluate_now(float(np.mean(running)))
-                running = []
-                bar.set_postfix(train=f"{run.rows[-1]['train_loss']:.4g}", val=f"{val:.4g}")
-                if reached(val):
-                    stopped = "target"
-                elif settled():
-                    stopped = "plateau"
-            if config.checkpoint_every and run.it % config.checkpoint_every == 0:
-                run.save()
-    finally:
-        bar.close()
-    if running:
-        evaluate_now(float(np.mean(running)))
-    run.save()
+    with _deferred_signals() as caught:
+        saves = _Saves(run, config, caught)
+        try:
+            while stopped == "iterations" and run.it < config.iterations:
+                if config.max_seconds is not None and run.seconds >= config.max_seconds:
+                    stopped = "time"
+                    break
+                batch = feeder.next()
+                t0 = time.perf_counter()
+                with autocast:
+                    out = step(batch)
+                running.append(run.record_step(*_step_done(out, t0, device, info)))
+                bar.update(1)
+                if run.it % config.eval_every == 0 or run.it == config.iterations:
+                    val = evaluate_now(float(np.mean(running)))
+                    running = []
+                    bar.set_postfix(train=f"{run.rows[-1]['train_loss']:.4g}", val=f"{val:.4g}")
+                    if reached(val):
+                        stopped = "target"
+                    elif settled():
+                        stopped = "plateau"
+                saves.after_step()
+        finally:
+            bar.close()
+        if running:
+            evaluate_now(float(np.mean(running)))
+        if caught:  # during the last evaluation: the run is complete, and still the caller asked to stop
+            saves.interrupt()
+        run.save()
     return run.result(stopped)
 
 

@@ -83,3 +83,40 @@ def test_a_checkpoint_left_aside_by_an_interrupted_swap_is_recovered(tmp_path):
     os.replace(p, tmp_path / ".ck.old-12345")  # killed after the first rename of the swap, before the second
     assert checkpoint_exists(p) and not (tmp_path / ".ck.old-12345").exists()
     assert load_checkpoint(p).config["iteration"] == 7
+
+
+_WRITER = """
+import sys, torch
+from torch import nn
+from gpelib.checkpoint import save_checkpoint
+m = nn.Linear(64, 64)
+for i in range(int(sys.argv[2])):
+    with torch.no_grad():
+        m.weight.fill_(float(i))
+    save_checkpoint(sys.argv[1], modules={"m": m}, config={"iteration": i})
+"""
+
+
+def test_readers_beside_a_writing_training_neither_crash_it_nor_read_a_torn_checkpoint(tmp_path):
+    """Issue 30 item 9: ``gpe info/evaluate/sample`` read a checkpoint while the training swaps new ones in. Before the
+    swap and the repair of a crashed swap were locked, a reader could take the writer's ``.ck.old-PID`` for a crashed
+    swap and move it back (the writer then died: 'Directory not empty'), or read config and weights of two different
+    checkpoints."""
+    import subprocess
+    import sys
+
+    from gpelib.checkpoint import checkpoint_exists, load_checkpoint
+
+    ck = tmp_path / "ck"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(ck), "400"], stderr=subprocess.PIPE, text=True)
+    reads = 0
+    while writer.poll() is None:
+        if checkpoint_exists(ck):
+            c = load_checkpoint(ck)
+            assert float(c.weights["m"]["weight"][0, 0]) == c.config["iteration"], "config and weights of two saves"
+            reads += 1
+    err = writer.stderr.read()
+    assert writer.returncode == 0, err
+    assert reads > 10
+    assert load_checkpoint(ck).config["iteration"] == 399
+    assert not list(tmp_path.glob(".ck.old-*")) and not list(tmp_path.glob(".ck.tmp-*"))

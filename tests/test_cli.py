@@ -25,7 +25,8 @@ def test_chain_encoder_decoder_flow_sample_evaluate(tmp_path, capsys):
     assert main(["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "s.jpg")]) == 0
     assert (tmp_path / "s.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG where a JPEG was asked for
     capsys.readouterr()
-    for bad, needle in ((["-n", "-3"], "-n must be at least 1"), (["--out", str(tmp_path / "s.xyz")], "format")):
+    for bad, needle in ((["-n", "-3"], "-n must be between 1 and 10,000"), (["-n", "200000"], "in batches"),
+                        (["--out", str(tmp_path / "s.xyz")], "format")):
         assert main(["sample", "--run", str(run), *bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("gpe: error:") and needle in err and "Traceback" not in err

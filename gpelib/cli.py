@@ -111,13 +111,44 @@ def _need(run: Path, stage: str) -> Path:
 
 
 def _load_module(run: Path, stage: str, name: str):
+    """``RUN/<stage>``'s network ``name``, rebuilt from its ``config.json`` — one ``gpe: error:`` line naming the file
+    when the config no longer describes the weights (edited by hand, or from another run)."""
     from .checkpoint import load_checkpoint
     from .models import build_model
 
     ck = load_checkpoint(_need(run, stage))
-    model = build_model(ck.config["modules"][name])
-    model.load_state_dict(ck.weights[name])
+    try:
+        model = build_model(ck.config["modules"][name])
+        model.load_state_dict(ck.weights[name])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        lines = [k.strip() for k in str(e).splitlines() if k.strip()] or [type(e).__name__]
+        why = lines[1] if lines[0].endswith(":") and len(lines) > 1 else lines[0]  # torch: a header, then the cause
+        raise CLIError(f"{run / stage / 'config.json'} does not describe the weights beside it ({type(e).__name__}: "
+                       f"{why}); was it edited? Restore it, or train the stage again: gpe train-{stage} --run {run} "
+                       "--fresh") from None
     return model.eval()
+
+
+def _stage_config(run: Path, stage: str) -> dict[str, Any]:
+    """``RUN/<stage>/config.json``, or one ``gpe: error:`` line naming the file and the fix."""
+    import json
+
+    path = run / stage / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CLIError(f"{path} is not valid JSON ({e}); restore it, or train the stage again: gpe train-{stage} "
+                       f"--run {run} --fresh") from None
+
+
+def _same_images(run: Path, enc, shape: tuple[int, ...], cfg: dict[str, Any]) -> None:
+    """The images of this command have the shape the run's encoder was trained on (``--data``/``--size`` naming
+    other images than the run's are refused before any training)."""
+    want = tuple(getattr(enc, "config", {}).get("data_shape") or ())
+    if want and tuple(shape) != want:
+        raise CLIError(f"--data {cfg['data']} --size {cfg.get('size')} gives images of shape {tuple(shape)}, but the "
+                       f"encoder in {run / 'encoder'} was trained on {want}; use that run's data and size (see "
+                       f"{run / 'config.yaml'}), or train another --run")
 
 
 def cmd_train_encoder(args: argparse.Namespace) -> None:
@@ -141,6 +172,7 @@ def cmd_train_decoder(args: argparse.Namespace) -> None:
     cfg = _settings(args, "decoder")
     enc = _load_module(run, "encoder", "encoder")
     images, x, xv = _split(cfg)
+    _same_images(run, enc, images.shape, cfg)
     with _settings_for(run, cfg, "decoder", args.fresh):
         _seed_models(cfg, "decoder")
         dec = make_decoder(images.shape, int(cfg["latent_dim"]), arch=cfg["arch"], width=int(cfg["width"]))
@@ -157,7 +189,8 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
     run = Path(args.run)
     cfg = _settings(args, "flow")
     enc = _load_module(run, "encoder", "encoder")
-    _, x, xv = _split(cfg)
+    images, x, xv = _split(cfg)
+    _same_images(run, enc, images.shape, cfg)
     with _settings_for(run, cfg, "flow", args.fresh):
         d = int(cfg["latent_dim"])
         _seed_models(cfg, "velocity")
@@ -171,7 +204,6 @@ def cmd_train_flow(args: argparse.Namespace) -> None:
 def _check_current(run: Path, stages: tuple[str, ...] = ("decoder", "flow")) -> None:
     """Refuse a decoder or flow trained on another encoder than ``RUN/encoder`` holds now (the encoder was retrained
     after them): their checkpoints record the encoder's weights hash."""
-    import json
 
     from .checkpoint import checkpoint_exists, weights_hash
 
@@ -179,10 +211,10 @@ def _check_current(run: Path, stages: tuple[str, ...] = ("decoder", "flow")) -> 
     for stage in stages:
         if not checkpoint_exists(run / stage):
             continue
-        recorded = json.loads((run / stage / "config.json").read_text()).get("encoder_hash")
+        recorded = _stage_config(run, stage).get("encoder_hash")
         if recorded is not None and recorded != current:
             raise CLIError(f"{run / stage} was trained on an earlier encoder (the encoder in {run / 'encoder'} was "
-                           f"retrained since); train it again: gpe train-{stage} --run {run}")
+                           f"retrained since); train it again: gpe train-{stage} --run {run} --fresh")
 
 
 def _generator(run: Path):
@@ -231,6 +263,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     # the held-out split is the one the run was trained beside (its own seed): --seed only seeds the generated images
     images, x, xv = _split({**cfg, "seed": _settings(argparse.Namespace(run=args.run), None)["seed"]})
     enc = _load_module(run, "encoder", "encoder")
+    _same_images(run, enc, images.shape, cfg)
     _check_current(run)
     d = diagnose_encoder(enc, xv, data_scale=float(cfg["data_scale"]))
     lines = [f"held-out points: {len(xv)} of {images.name}",
@@ -259,7 +292,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_info(args: argparse.Namespace) -> None:
     """``gpe info RUN``: each stage's checkpoint — iterations, optimiser settings, what wrote it, which encoder it was
     trained on and whether that is still the encoder in ``RUN/encoder`` — and the stages kept aside by ``--fresh``."""
-    import json
 
     from .checkpoint import checkpoint_exists, weights_hash
 
@@ -272,7 +304,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         if not checkpoint_exists(run / stage):
             lines.append(f"  {stage}: not trained")
             continue
-        c = json.loads((run / stage / "config.json").read_text())
+        c = _stage_config(run, stage)
         t = c.get("train_config", {})
         line = (f"  {stage}: {c.get('iteration', '?')} iterations (of {t.get('iterations', '?')}), lr {t.get('lr')}, "
                 f"batch {t.get('batch_size')}, seed {t.get('seed')}")
@@ -292,15 +324,13 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def _provenance_lines(run: Path) -> list[str]:
     """What wrote each stage's checkpoint: commit and package versions from its ``config.json``."""
-    import json
 
     from .provenance import summary
 
     lines = []
     for stage in STAGES:
-        cfg = run / stage / "config.json"
-        if cfg.is_file():
-            prov = json.loads(cfg.read_text()).get("provenance")
+        if (run / stage / "config.json").is_file():
+            prov = _stage_config(run, stage).get("provenance")
             who = summary(prov) if prov else "unknown (a checkpoint from before gpelib recorded it)"
             lines.append(f"{stage} written by: {who}")
     return lines
@@ -338,6 +368,8 @@ def cmd_train_gan(args: argparse.Namespace) -> None:
     from .train import TrainConfig
 
     run = Path(args.run)
+    if run.exists() and not run.is_dir():
+        raise CLIError(f"--run {run} is a file; a run is a folder (made if needed): name another path")
     hyper: dict[str, Any] = {}
     for item in args.set or []:
         key, sep, value = item.partition("=")

@@ -152,6 +152,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _settings(args: argparse.Namespace, stage: str | None) -> dict[str, Any]:
     """defaults < RUN/config.yaml < --config < flags."""
     run = Path(args.run)
+    if run.exists() and not run.is_dir():
+        raise CLIError(f"--run {run} is a file; a run is a folder (made if needed): name another path")
     cfg = dict(DEFAULTS)
     if (run / "config.yaml").is_file():
         cfg = _merge(cfg, _read_yaml(run / "config.yaml"))

@@ -240,3 +240,50 @@ def test_an_infinite_learning_rate_in_a_config_file_is_refused(tmp_path, capsys)
     assert main(["train-encoder", "--data", "digits", "--run", str(tmp_path / "r"), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert f"config file {cfg}: encoder.lr must be a number in (0, 1]; got inf" in err
+
+
+def _edit_json(path, change):
+    import json
+
+    c = json.loads(path.read_text())
+    change(c)
+    path.write_text(json.dumps(c))
+
+
+@pytest.mark.parametrize("case", ["run_is_a_file", "gan_run_is_a_file", "set_abc", "size", "edited_width",
+                                  "edited_kind", "corrupt_flow_json", "stale_remedy"])
+def test_issue30_item11_faults_end_in_one_line_with_the_fix(trained_run, tmp_path, capsys, case):
+    """Each of these printed a traceback, a bare ``JSONDecodeError`` without the file, or a remedy that was refused."""
+    run = trained_run
+    (tmp_path / "afile").write_text("")
+    argv, needles = {
+        "run_is_a_file": (["train-encoder", "--run", str(tmp_path / "afile"), *FAST], ["is a file"]),
+        "gan_run_is_a_file": (["train-gan", "--run", str(tmp_path / "afile")], ["is a file"]),
+        "set_abc": (["train-gan", "--run", str(tmp_path / "g"), "--iterations", "4", "--set", "lambda1=abc"],
+                    ["lambda1='abc'", "must be float | None"]),
+        "size": (["train-decoder", "--run", str(run), "--size", "12", *FAST],
+                 ["shape (1, 12, 12)", "trained on (1, 8, 8)"]),
+        "edited_width": (["train-decoder", "--run", str(run), *FAST],
+                         ["encoder/config.json does not describe the weights", "size mismatch", "--fresh"]),
+        "edited_kind": (["evaluate", "--run", str(run)], ["encoder/config.json does not describe the weights"]),
+        "corrupt_flow_json": (["sample", "--run", str(run), "-n", "4", "--out", str(tmp_path / "s.png")],
+                              ["flow/config.json is not valid JSON", "gpe train-flow", "--fresh"]),
+        "stale_remedy": (["evaluate", "--run", str(run)], ["trained on an earlier encoder", "--fresh"]),
+    }[case]
+    enc = run / "encoder" / "config.json"
+    if case == "edited_width":
+        _edit_json(enc, lambda c: c["modules"]["encoder"].update(width=7))
+    elif case == "edited_kind":
+        _edit_json(enc, lambda c: c["modules"].update(encoder={"kind": "nope"}))
+    elif case == "corrupt_flow_json":
+        (run / "flow" / "config.json").write_text("{bad")
+    elif case == "stale_remedy":
+        assert main(["train-encoder", "--run", str(run), "--seed", "2", "--fresh", *FAST]) == 0
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpe: error:") and err.count("\n") == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    if case == "stale_remedy":  # and the remedy it prints is accepted
+        assert main(["train-decoder", "--run", str(run), "--fresh", *FAST]) == 0

@@ -132,6 +132,30 @@ def _adam(modules: list[nn.Module], lr: float, betas: tuple[float, float]) -> to
 # --------------------------------------------------------------------------------------------------------------
 
 
+
+def _fits(annotation: str, value: Any) -> bool:
+    """Whether ``value`` has a ``Hyper`` field's annotated type (``float | None``, ``int``, ``str``, ``bool``,
+    ``tuple[float, float]``): a whole number passes for a float, nothing else is coerced (``"abc"`` for a learning
+    rate fails here, not as a tensor error mid-training). An annotation this does not read passes."""
+    import math
+
+    def one(kind: str) -> bool | None:
+        if kind == "None":
+            return value is None
+        if kind == "float":
+            return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if kind == "int":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if kind in ("str", "bool"):
+            return isinstance(value, {"str": str, "bool": bool}[kind])
+        if kind == "tuple[float, float]":
+            return isinstance(value, (list, tuple)) and len(value) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+        return None
+
+    answers = [one(k.strip()) for k in annotation.split("|")]
+    return any(a for a in answers) or any(a is None for a in answers)
+
 class GANMethod(ABC):
     """One generative-adversarial method: networks, optimisers and one training iteration.
 
@@ -156,6 +180,10 @@ class GANMethod(ABC):
         unknown = sorted(set(hyper) - set(known))
         if unknown:
             raise ValueError(f"unknown hyper-parameters {unknown} for method {self.name!r}; known: {known}")
+        for f in fields(self.Hyper):
+            if f.name in hyper and not _fits(str(f.type), hyper[f.name]):
+                raise ValueError(f"hyper-parameter {f.name}={hyper[f.name]!r} of method {self.name!r} must be "
+                                 f"{f.type}")
         if "betas" in hyper:
             hyper["betas"] = tuple(hyper["betas"])
         self.hp = self._resolve(self.Hyper(**hyper))

@@ -201,7 +201,7 @@ def _nb06(p: str) -> dict[str, Any]:
                     flow_milestones=[10, 20], n_fake=200, classifier_epochs=1, sample_steps=10, **common)
     if p == "quick":  # notebook 04's VAE (β 0.1) and GPE ε=0.02 runs, loaded from the shared run folders
         return dict(**MNIST_5K_RUNS, latent=MNIST_5K["latent"], eps=min(MNIST_5K["eps"]),
-                    flow_milestones=[500, 2000, 8000], n_fake=MNIST_5K_HELD_OUT,
+                    flow_milestones=[500, 1000, 2000, 4000, 6000, 8000], n_fake=MNIST_5K_HELD_OUT,
                     classifier_epochs=15, sample_steps=50, **common)
     g = papers.gpe_dataset("MNIST")
     return dict(dataset="mnist", latent=g.latent_dim, n_val=10000, seeds=[0, 1, 2], arch=None, hidden=256,

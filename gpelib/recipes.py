@@ -489,7 +489,8 @@ def flow_metric_curve(
     (:func:`gpelib.metrics.sample_quality`).
 
     Returns ``(curve, generator)``: a tidy DataFrame (method, flow_iteration, metric, value = the Fréchet distance,
-    n_real, n_fake, extractor, [kid, precision, recall, density, coverage,] flow_seconds, flow_val_loss) and the
+    n_real, n_fake, extractor, [kid, kid_mean, kid_std, precision, recall, density, coverage,] flow_seconds,
+    flow_val_loss) and the
     :class:`gpelib.flows.LatentGenerator` at the last milestone. Its arguments pickle, so curves of several seeds or
     latent spaces can run as jobs of :func:`train_runs` (``fn=flow_metric_curve``).
     """
@@ -513,7 +514,8 @@ def flow_metric_curve(
         if quality:
             q = sample_quality(extractor, real, fake)
             scores = dict(metric=q.metric, value=q.fd, n_real=q.n_real, n_fake=q.n_fake, extractor=q.extractor,
-                          kid=q.kid, precision=q.precision, recall=q.recall, density=q.density, coverage=q.coverage)
+                          kid=q.kid, kid_mean=q.kid_mean, kid_std=q.kid_std, precision=q.precision,
+                          recall=q.recall, density=q.density, coverage=q.coverage)
         else:
             s = frechet_score(extractor, real, fake)
             scores = dict(metric=s.metric, value=s.value, n_real=s.n_real, n_fake=s.n_fake, extractor=s.extractor)

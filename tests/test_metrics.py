@@ -326,6 +326,27 @@ def test_kernel_distance_is_centred_on_zero_for_one_distribution_and_positive_fo
     assert shifted > 10 * same.std(ddof=1)
 
 
+def test_kid_over_subsets_agrees_with_the_full_estimate_and_its_spread_shrinks_with_the_subset():
+    r = np.random.default_rng(4)
+    a, b = r.normal(size=(80, 5)), r.normal(size=(60, 5)) + 0.4
+    # one subset of every point of each set (in another order) is the full-sample estimate: the U-statistic is
+    # invariant to the order of the points
+    mean, std = metrics.kid_subsets(a, b, n_subsets=1, subset_size=60)
+    assert std == 0.0
+    assert metrics.kid_subsets(a[:60], b, n_subsets=1, subset_size=60)[0] == pytest.approx(
+        metrics.kernel_distance(a[:60], b), rel=1e-9)
+    # many subsets: their mean estimates the same MMD² (unbiased at every size), their spread is larger for smaller
+    # subsets, and the draws are seeded
+    m20, s20 = metrics.kid_subsets(a, b, n_subsets=200, subset_size=20, seed=1)
+    m40, s40 = metrics.kid_subsets(a, b, n_subsets=200, subset_size=40, seed=1)
+    full = metrics.kernel_distance(a, b)
+    assert abs(m20 - full) < 4 * s20 / math.sqrt(200) and abs(m40 - full) < 4 * s40 / math.sqrt(200)
+    assert s20 > s40 > 0
+    assert metrics.kid_subsets(a, b, n_subsets=200, subset_size=20, seed=1) == (m20, s20)
+    with pytest.raises(ValueError, match="subset_size"):
+        metrics.kid_subsets(a, b, subset_size=61)
+
+
 def test_prdc_limits():
     r = np.random.default_rng(3)
     real = r.normal(size=(200, 6))

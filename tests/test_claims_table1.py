@@ -299,3 +299,10 @@ def test_units_conclusion_names_the_reading_closer_to_the_papers_counts():
                                    {"toy": [0.1, 0.022], "two": [0.01, 0.005]})
     assert "two GPE ε=0.02 ≤ 0.01: 30 (paper 40)" in both and "two GPE ε=0.02 ≤ 0.04: 30 (paper 40)" in both
     assert "≤ 0.005" not in both and "≤ 0.02:" not in both.replace("≤ 0.022", "")
+
+
+def test_the_beta_sweep_refuses_settings_that_did_not_make_its_table():
+    """Before: the row labelled the table's ratios with the settings' β values, zipped — a preset with more β than
+    the table printed the ratio of β = 0.1 as that of β = 0.0383."""
+    with pytest.raises(ValueError, match="the β-sweep counts hold β"):
+        _decide(betas=[*BETAS, 0.5])

@@ -71,7 +71,8 @@ def _per_seed(counts: pd.DataFrame, method: str, threshold: float, budget: int) 
     return censor(c.iterations.tolist(), budget)
 
 
-def _unit_text(unit: str, t: float, t_printed: float) -> str:
+def _unit_text(unit: str, t_printed: float) -> str:
+    """Nothing in our own pixel unit; else which printed threshold this converted one is."""
     return "" if unit == OUR_UNIT else f" (the paper's {t_printed:g} read in {unit} pixel units)"
 
 
@@ -91,7 +92,7 @@ def _table1_rows(counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: pd.Da
             pv, pgv = p_vae[f"iterations_threshold_{j}"], pg[f"iterations_threshold_{j}"]
             vae, gpe = _per_seed(counts, VAE, t, budget), _per_seed(counts, g, t, budget)
             rows.append(Claim.from_decision(
-                f"{name}: {g} reaches loss {t:g}{_unit_text(unit, t, t0)} in fewer fresh-decoder iterations than "
+                f"{name}: {g} reaches loss {t:g}{_unit_text(unit, t0)} in fewer fresh-decoder iterations than "
                 f"VAE (β={beta:g})",
                 f"{D['paper']} ({pg.method}, loss {p_vae[f'threshold_{j}']:g}): VAE {pv:,.0f} vs GPE {pgv:,.0f} "
                 f"({pv / pgv:.3g}×)",
@@ -130,6 +131,10 @@ def _sweep_rows(sweep_counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: 
     """Our β sweep (not in the paper: β was lost from its text): at each threshold, the VAE/GPE ratio (tightest ε,
     per seed) grows with β (:func:`gpelib.verdicts.grows` over the β values in increasing order)."""
     gpe_ref = eps_label(min(D["eps"]))
+    swept = sorted(float(b) for b in sweep_counts["beta"].unique())
+    if swept != sorted(float(b) for b in betas):  # the labels below come from the table: they must be these
+        raise ValueError(f"{name}: the β-sweep counts hold β = {swept}, the settings name {sorted(betas)}; rerun the "
+                         "notebook with the settings that made the table")
     rows = []
     for j, t in enumerate(D["thresholds"], start=1):  # where no VAE reaches a threshold, the row cannot decide
         r = [ratio_summary(*(_per_seed(g, m, t, budget) for m in (VAE, gpe_ref)))
@@ -137,7 +142,7 @@ def _sweep_rows(sweep_counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: 
         rows.append(Claim.from_decision(
             f"{name}: the GPE advantage at loss {t:g} grows with β (β=0: a VAE ≈ an AE)",
             "not in the paper (β not printed); SPEC §1 asks for the sweep",
-            "; ".join(f"β={b:g}: {format_ratio(x)}" for b, x in zip(sorted(betas), r)), grows(r),
+            "; ".join(f"β={b:g}: {format_ratio(x)}" for b, x in zip(swept, r)), grows(r),
             id=f"gpe.table1.beta_sweep.{_slug(D['paper'])}.loss_{p.iloc[0][f'threshold_{j}']:g}", kind="check",
             profile=profile))
     return rows

@@ -138,7 +138,9 @@ def per_sample_beta_one(latent_dim: int, pixels: int) -> float:
 
 def _nb04(p: str) -> dict[str, Any]:
     a = _ae(p)
-    common = dict(encoder_lr=a["lr"], beta=0.1, window=10, hidden=256, **a)
+    # the encoder family's members beyond Table 1's (issue 29): a third, looser ε and the AE+MDS (λ_MDS = 1/D)
+    common = dict(encoder_lr=a["lr"], beta=0.1, window=10, hidden=256, family=dict(eps=[0.05], methods=["ae+mds"]),
+                  **a)
     if p == "smoke":
         return dict(datasets={"digits": DIGITS}, seeds=[0], arch=None, n_val=100, vae_iterations=40, encoder_cap=30,
                     encoder_eval=10, decoder_iterations=40, eval_every=20, sweep="digits",

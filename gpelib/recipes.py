@@ -76,6 +76,8 @@ __all__ = [
     "beta_label",
     "eps_label",
     "AE_CONTROL",
+    "FAMILY_ONLY",
+    "family_label",
     "table1_entries",
     "encoder_family",
     "embed",
@@ -112,21 +114,23 @@ def table1_run(
     checkpoint_root: str | Path | None = None,
 ) -> Run:
     """One entry of GPE Table 1: ``kind="vae"`` trains a β-VAE jointly (``vae_config``), freezes its mean encoder and
-    trains a fresh decoder (``decoder_config``); ``kind="gpe"`` trains a GPE encoder to ``eps`` (``encoder_config``
-    with ``target=eps``) and its decoder the same way. Every decoder starts from the same weights
+    trains a fresh decoder (``decoder_config``) — as does every other jointly trained method of
+    :data:`gpelib.runs.METHODS` (``"ae"``, ``"ae+mds"``, ``"vae+mds"``: the encoder family's extra members);
+    ``kind="gpe"`` trains a GPE encoder to ``eps`` (``encoder_config`` with ``target=eps``) and its decoder the same
+    way. Every decoder starts from the same weights
     (``decoder_config.seed + 1``). ``name`` defaults to ``"VAE"`` / :func:`eps_label`. ``checkpoint_root``: see
     :func:`train_method` (the VAE's fresh decoder goes to ``fresh-decoder-<hash>/`` inside the VAE's folder)."""
     kw = dict(arch=arch, width=width, hidden=hidden)
-    if kind == "vae":
-        vae = train_method("vae", x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val,
+    if kind in ("vae", "ae", "ae+mds", "vae+mds"):
+        vae = train_method(kind, x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val,
                            checkpoint_root=checkpoint_root, **kw)
         if checkpoint_root is not None:
             from .checkpoint import content_hash
 
-            folder = _method_folder(checkpoint_root, "vae", x, x_val, latent_dim, vae_config, None, beta, None, kw)
+            folder = _method_folder(checkpoint_root, kind, x, x_val, latent_dim, vae_config, None, beta, None, kw)
             decoder_config = replace(decoder_config, checkpoint_dir=str(
                 folder / f"fresh-decoder-{content_hash(_settings(decoder_config), 12)}"))
-        return fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name=name or "VAE", **kw)
+        return fresh_decoder(vae, x, config=decoder_config, val_data=x_val, name=name or LABELS[kind], **kw)
     if kind == "gpe":
         if eps is None:
             raise ValueError("a GPE entry of Table 1 needs its ε (eps)")
@@ -136,7 +140,8 @@ def table1_run(
         if name:
             run.method = name
         return run
-    raise ValueError(f"kind must be 'vae' or 'gpe'; got {kind!r}")
+    raise ValueError(f"kind must be 'gpe' or a jointly trained method ('vae', 'ae', 'ae+mds', 'vae+mds'); got "
+                     f"{kind!r}")
 
 
 def stage_configs(settings: Mapping[str, Any], *, seed: int, device: str | None = None) -> dict[str, TrainConfig]:
@@ -237,20 +242,33 @@ AE_CONTROL = "AE (VAE β=0)"
 term off, i.e. a plain autoencoder's encoder — under the same fresh-decoder protocol."""
 
 
+FAMILY_ONLY = " (family)"
+"""The suffix of :func:`fresh_decoder_sweep`'s entries that are members of the encoder family only (a third ε, the
+AE+MDS): not rows of Table 1, listed by :func:`encoder_family` without it."""
+
+
+def family_label(label: str) -> str:
+    """The sweep's name of a family-only entry: ``label`` + :data:`FAMILY_ONLY`."""
+    return label + FAMILY_ONLY
+
+
 def table1_entries(runs: Mapping[str, Run]) -> dict[str, Run]:
     """One seed's Table-1 runs from :func:`fresh_decoder_sweep`'s: the VAE and the GPE encoders as they are, the
-    β = 0 entry (when swept) renamed :data:`AE_CONTROL`, every other β-sweep entry left out."""
-    out = {k: r for k, r in runs.items() if not k.startswith("VAE β=")}
+    β = 0 entry (when swept) renamed :data:`AE_CONTROL`, every other β-sweep entry and every family-only entry left
+    out."""
+    out = {k: r for k, r in runs.items() if not k.startswith("VAE β=") and not k.endswith(FAMILY_ONLY)}
     if beta_label(0.0) in runs:
         out[AE_CONTROL] = runs[beta_label(0.0)]
     return out
 
 
 def encoder_family(runs: Mapping[str, Run]) -> dict[str, Run]:
-    """One seed's every encoder with its fresh decoder (issue 29, "encoders as a family"): :func:`table1_entries`
-    plus the β-sweep's other VAEs under their :func:`beta_label` names."""
+    """One seed's every encoder with its fresh decoder (issue 29, "encoders as a family"): :func:`table1_entries`,
+    the β-sweep's other VAEs under their :func:`beta_label` names and the family-only entries (a third ε, the AE+MDS)
+    under their own."""
     rest = {k: r for k, r in runs.items() if k.startswith("VAE β=") and k != beta_label(0.0)}
-    return table1_entries(runs) | rest
+    extra = {k.removesuffix(FAMILY_ONLY): r for k, r in runs.items() if k.endswith(FAMILY_ONLY)}
+    return table1_entries(runs) | rest | extra
 
 
 def fresh_decoder_sweep(
@@ -265,6 +283,8 @@ def fresh_decoder_sweep(
     decoder_config: TrainConfig,
     beta: float = 0.1,
     extra_betas: Sequence[float] = (),
+    family_eps: Sequence[float] = (),
+    family_methods: Sequence[str] = (),
     device: str | None = None,
     n_workers: int | None = None,
     arch: str | None = None,
@@ -273,10 +293,12 @@ def fresh_decoder_sweep(
     checkpoint_root: str | Path | None = None,
 ) -> dict[int, dict[str, Run]]:
     """:func:`fresh_decoder_runs` for every seed (each config's ``seed`` replaced), plus a VAE for each of
-    ``extra_betas`` (named :func:`beta_label`), every (seed, entry) one job of :func:`train_runs`;
-    ``checkpoint_root``: see :func:`train_method` (finished runs are loaded, not retrained).
+    ``extra_betas`` (named :func:`beta_label`) and the encoder family's extra members — a GPE encoder at each of
+    ``family_eps``, a jointly trained encoder of each of ``family_methods`` (e.g. ``"ae+mds"``), named
+    :func:`family_label` — every (seed, entry) one job of :func:`train_runs`; ``checkpoint_root``: see
+    :func:`train_method` (finished runs are loaded, not retrained).
 
-    Returns ``{seed: {"VAE": ..., "GPE ε=…": ..., "VAE β=…": ...}}``.
+    Returns ``{seed: {"VAE": ..., "GPE ε=…": ..., "VAE β=…": ..., "… (family)": ...}}``.
     """
     common = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden, checkpoint_root=checkpoint_root)
     jobs, keys = [], []
@@ -286,6 +308,8 @@ def fresh_decoder_sweep(
         entries = [("VAE", dict(kind="vae", beta=beta))]
         entries += [(eps_label(e), dict(kind="gpe", eps=e, beta=beta)) for e in eps_values]
         entries += [(beta_label(b), dict(kind="vae", beta=b, name="VAE")) for b in extra_betas]
+        entries += [(family_label(eps_label(e)), dict(kind="gpe", eps=e, beta=beta)) for e in family_eps]
+        entries += [(family_label(LABELS[m]), dict(kind=m, beta=beta)) for m in family_methods]
         for label, entry in entries:
             jobs.append(dict(x=x, x_val=x_val, **cfgs, **common, **entry))
             keys.append((s, label))

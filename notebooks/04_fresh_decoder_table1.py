@@ -81,9 +81,12 @@ results, per_dataset = {}, []
 for name, D in S["datasets"].items():
     images = data.load_dataset(name, data_root, **D["load"])  # a missing dataset raises with the expected layout
     train, val = images.split(S["n_val"], seed=0)  # one fixed split for every seed
-    extra = [b for b in S["betas"] if b != S["beta"]] if name == S["sweep"] else []
+    swept = name == S["sweep"]  # the β sweep and the encoder family's extra members (a third ε, the AE+MDS)
+    extra = [b for b in S["betas"] if b != S["beta"]] if swept else []
     by_seed = recipes.fresh_decoder_sweep(train.images, val.images, seeds=seeds, latent_dim=D["latent"],
                                           eps_values=D["eps"], **cfgs, beta=S["beta"], extra_betas=extra, device=device,
+                                          family_eps=S["family"]["eps"] if swept else (),
+                                          family_methods=S["family"]["methods"] if swept else (),
                                           arch=S["arch"], hidden=S["hidden"],
                                           checkpoint_root=reporting.run_checkpoints(profile))  # shared with 03
     main = {s: recipes.table1_entries(runs) for s, runs in by_seed.items()}  # VAE, GPE ε…, the AE control

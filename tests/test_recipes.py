@@ -621,3 +621,27 @@ def test_table1_encoders_are_the_encoders_the_sweep_then_loads(tmp_path):
         pd.testing.assert_frame_equal(gpe.encoder_history, enc[s]["GPE"].history)
         assert sweep[s]["VAE"].info["stopped"] == enc[s]["VAE"].info["stopped"]
     assert not torch.equal(next(enc[0]["GPE"].encoder.parameters()), next(enc[1]["GPE"].encoder.parameters()))
+
+
+def test_family_only_entries_stay_out_of_table1_and_join_the_family_under_their_own_names():
+    runs = {k: k for k in ("VAE", "GPE ε=0.02", "GPE ε=0.03", "VAE β=0", "VAE β=1",
+                           recipes.family_label("GPE ε=0.05"), recipes.family_label("AE+MDS"))}
+    assert list(recipes.table1_entries(runs)) == ["VAE", "GPE ε=0.02", "GPE ε=0.03", recipes.AE_CONTROL]
+    family = recipes.encoder_family(runs)
+    assert list(family) == ["VAE", "GPE ε=0.02", "GPE ε=0.03", recipes.AE_CONTROL, "VAE β=1", "GPE ε=0.05", "AE+MDS"]
+    assert family["AE+MDS"] == recipes.family_label("AE+MDS")
+
+
+def test_a_family_sweep_trains_the_extra_members_and_names_them(tmp_path):
+    """``fresh_decoder_sweep``'s family members on a tiny budget: an AE+MDS with a fresh decoder (its encoder frozen)
+    and a GPE encoder at a third ε, both under their family labels."""
+    x = torch.randn(48, 6)
+    cfg = TrainConfig(iterations=4, batch_size=16, eval_every=2, progress=False, device="cpu")
+    out = recipes.fresh_decoder_sweep(x[:40], x[40:], seeds=[0], latent_dim=2, eps_values=[0.5], vae_config=cfg,
+                                      encoder_config=cfg, decoder_config=cfg, family_eps=[0.9],
+                                      family_methods=["ae+mds"], n_workers=1, arch="mlp", hidden=8)
+    runs = out[0]
+    assert set(runs) == {"VAE", "GPE ε=0.5", "GPE ε=0.9 (family)", "AE+MDS (family)"}
+    assert runs["AE+MDS (family)"].method == "AE+MDS" and runs["AE+MDS (family)"].iterations == 4
+    with pytest.raises(ValueError, match="kind must be 'gpe' or a jointly trained method"):
+        recipes.table1_run("flow", x, x, latent_dim=2, vae_config=cfg, encoder_config=cfg, decoder_config=cfg)

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from .models import encode, eval_mode, make_decoder, make_encoder
 from .parallel import default_workers, map_jobs
-from .runs import LABELS, METHODS, Run, _method_folder
+from .runs import LABELS, METHODS, REGISTRY, Run, _method_folder
 from .train import TrainConfig, evaluate_gme, train_autoencoder, train_decoder, train_encoder
 
 __all__ = ["OFFSET", "init_models", "default_mds_weight", "train_gpe_encoder", "train_method", "train_runs",
@@ -131,25 +131,26 @@ def train_method(
     Returns:
         A :class:`Run`; for GPE ``history`` is the decoder's and ``info["eps"]`` the encoder's held-out GME cost.
     """
-    if method not in METHODS:
+    if method not in REGISTRY:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    spec = REGISTRY[method]
     kw = dict(arch=arch, width=width, hidden=hidden)
     if checkpoint_root is not None:
-        enc_cfg = (encoder_config or config) if method == "gpe" else None
+        enc_cfg = (encoder_config or config) if spec.two_phase else None
         folder = _method_folder(checkpoint_root, method, data, val_data, latent_dim, config, enc_cfg, beta,
                                 mds_weight, kw)
         if enc_cfg is not None:
             encoder_config = replace(enc_cfg, checkpoint_dir=str(folder / "encoder"))
-        config = replace(config, checkpoint_dir=str(folder / ("decoder" if method == "gpe" else "joint")))
-    if method == "gpe":
+        config = replace(config, checkpoint_dir=str(folder / ("decoder" if spec.two_phase else "joint")))
+    if spec.two_phase:
         enc_run = train_gpe_encoder(data, latent_dim=latent_dim, config=encoder_config or config, val_data=val_data,
                                     name=method, **kw)
         return fresh_decoder(enc_run, data, config=config, val_data=val_data, name=method, **kw)
-    variational = method.startswith("vae")
+    variational = spec.variational
     enc, dec = init_models(data.shape[1:], latent_dim, seed=config.seed, variational=variational, **kw)
     kl = beta if variational else 0.0
     lam = 0.0
-    if method.endswith("+mds"):
+    if spec.mds:
         lam = default_mds_weight(data.shape[1:]) if mds_weight is None else float(mds_weight)
     res = train_autoencoder(enc, dec, data, kl_weight=kl, mds_weight=lam, config=config, val_data=val_data,
                             name=method)

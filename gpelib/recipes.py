@@ -52,7 +52,7 @@ from .methods import (
     train_method,
     train_runs,
 )
-from .runs import LABELS, METHODS, RUN_PROTOCOL, Run, _method_folder, _settings, run_folder
+from .runs import LABELS, METHODS, REGISTRY, RUN_PROTOCOL, Run, _method_folder, _settings, run_folder
 from .train import (
     TrainConfig,
 )
@@ -121,7 +121,7 @@ def table1_run(
     (``decoder_config.seed + 1``). ``name`` defaults to ``"VAE"`` / :func:`eps_label`. ``checkpoint_root``: see
     :func:`train_method` (the VAE's fresh decoder goes to ``fresh-decoder-<hash>/`` inside the VAE's folder)."""
     kw = dict(arch=arch, width=width, hidden=hidden)
-    if kind in ("vae", "ae", "ae+mds", "vae+mds"):
+    if kind in REGISTRY and not REGISTRY[kind].two_phase:
         vae = train_method(kind, x, latent_dim=latent_dim, config=vae_config, beta=beta, val_data=x_val,
                            checkpoint_root=checkpoint_root, **kw)
         if checkpoint_root is not None:

@@ -16,10 +16,32 @@ from torch import Tensor, nn
 
 from .train_setup import HistoryResult, TrainConfig
 
-__all__ = ["METHODS", "LABELS", "HISTORY_COLUMNS", "Run", "shift_wallclock", "RUN_PROTOCOL", "run_folder"]
+__all__ = ["Method", "REGISTRY", "METHODS", "LABELS", "HISTORY_COLUMNS", "Run", "shift_wallclock", "RUN_PROTOCOL",
+           "run_folder"]
 
-METHODS: tuple[str, ...] = ("gpe", "vae", "ae", "vae+mds", "ae+mds")
-LABELS: dict[str, str] = {"gpe": "GPE", "vae": "VAE", "ae": "AE", "vae+mds": "VAE+MDS", "ae+mds": "AE+MDS"}
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the GPE paper (§8.2–8.4, SPEC §1): what its training optimises, so that nothing dispatches on
+    the spelling of its name.
+
+    ``two_phase``: GPE — the encoder on the GME cost alone until ε (Algorithm 1), then the decoder on reconstruction
+    with the encoder frozen (Algorithm 2); otherwise encoder and decoder train jointly on ``MSE + β·KL/d`` (the KL
+    term only when ``variational``: a Gaussian encoder) ``+ λ_MDS · MDS`` (only when ``mds``)."""
+
+    name: str
+    label: str
+    variational: bool = False
+    mds: bool = False
+    two_phase: bool = False
+
+
+#: The methods by name, in the paper's order (:func:`gpelib.methods.train_method` trains each).
+REGISTRY: dict[str, Method] = {m.name: m for m in (
+    Method("gpe", "GPE", two_phase=True), Method("vae", "VAE", variational=True), Method("ae", "AE"),
+    Method("vae+mds", "VAE+MDS", variational=True, mds=True), Method("ae+mds", "AE+MDS", mds=True))}
+METHODS: tuple[str, ...] = tuple(REGISTRY)
+LABELS: dict[str, str] = {k: m.label for k, m in REGISTRY.items()}
 HISTORY_COLUMNS = ["method", "phase", "iteration", "seconds", "train_loss", "val_loss"]
 
 
@@ -138,5 +160,5 @@ def _method_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor
                    kw: Mapping[str, object]) -> Path:
     """:func:`run_folder` of one :func:`train_method` call (β only for the VAEs, the encoder phase only for GPE)."""
     return run_folder(root, method, data, val_data, latent_dim=latent_dim, config=config,
-                      encoder_config=encoder_config, beta=beta if method.startswith("vae") else None,
+                      encoder_config=encoder_config, beta=beta if REGISTRY[method].variational else None,
                       mds_weight=mds_weight, **kw)

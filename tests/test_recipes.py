@@ -476,7 +476,8 @@ def test_shared_run_folders_resume_finished_runs_and_separate_settings(tmp_path)
     a = train_method("gpe", x, latent_dim=3, config=dec, encoder_config=enc, val_data=xv, checkpoint_root=tmp_path)
     folders = sorted(p.name for p in tmp_path.iterdir())
     assert len(folders) == 1 and folders[0].startswith("gpe-s0-")
-    assert {p.name for p in (tmp_path / folders[0]).iterdir()} == {"encoder", "decoder"}
+    # (and each checkpoint's lock file, .<name>.lock: gpelib.checkpoint)
+    assert {p.name for p in (tmp_path / folders[0]).iterdir() if not p.name.startswith(".")} == {"encoder", "decoder"}
     assert run_folder(tmp_path, "gpe", x, xv, latent_dim=3, config=dec, encoder_config=enc, beta=None,
                       mds_weight=None, arch=None, width=32, hidden=256).name == folders[0]
     b = table1_run("gpe", x, xv, latent_dim=3, vae_config=dec, encoder_config=dataclasses.replace(enc, target=None),
@@ -495,7 +496,7 @@ def test_shared_run_folders_resume_finished_runs_and_separate_settings(tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 3 and [n[:7] for n in names] == ["gpe-s0-", "gpe-s1-", "vae-s0-"]
     vae_dir = tmp_path / next(n for n in names if n.startswith("vae"))
-    assert {p.name.split("-")[0] for p in vae_dir.iterdir()} == {"joint", "fresh"}
+    assert {p.name.split("-")[0] for p in vae_dir.iterdir() if not p.name.startswith(".")} == {"joint", "fresh"}
 
 
 def test_run_until_is_the_shorter_run_of_the_same_settings():

@@ -539,3 +539,31 @@ def test_a_no_op_rerun_leaves_no_run_folder(monkeypatch, tmp_path):
     (tmp_path / "figures" / "report.md").write_text("r")
     assert run_all.main(["--profile", "quick", "--only", "01"]) == 0
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_nbval_runs_the_notebooks_on_a_fresh_runs_folder_unless_one_is_named(tmp_path):
+    """Issue 30 item 1: ``pytest notebooks --nbval-lax`` in a checkout with trained ``runs/`` passed with training
+    broken, because the notebooks loaded the old checkpoints. ``notebooks/conftest.py`` gives the session a fresh
+    temporary ``GPE_RUNS_DIR`` (and removes it) unless the caller named one, as ``make test`` does."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "probe.py").write_text(
+        "import os\n"
+        "def pytest_collection_finish(session):\n"
+        f"    open({str(tmp_path / 'seen')!r}, 'w').write(os.environ.get('GPE_RUNS_DIR', ''))\n")
+    env = {k: v for k, v in os.environ.items() if k != "GPE_RUNS_DIR"}
+    env["PYTHONPATH"] = str(tmp_path)
+    cmd = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "probe", "-p", "no:cacheprovider", "--nbval-lax",
+           "notebooks/00_quickstart.ipynb"]
+    out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = Path((tmp_path / "seen").read_text())
+    assert seen.name.startswith("gpe-nbval-runs-") and root not in seen.parents
+    assert not seen.exists()  # removed at the end of the session
+    named = tmp_path / "mine"
+    out = subprocess.run(cmd, cwd=root, env={**env, "GPE_RUNS_DIR": str(named)}, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and (tmp_path / "seen").read_text() == str(named)

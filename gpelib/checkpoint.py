@@ -146,6 +146,7 @@ def save_checkpoint(
         mode = _file_mode()
         for f in ("weights.safetensors", "state.pt", "config.json"):  # safetensors alone would write 0600
             os.chmod(tmp / f, mode)
+        os.chmod(tmp, _file_mode(0o777))  # the folder as mkdir makes it (mkdtemp's is 0700, unreadable to others)
         _swap_in(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -153,11 +154,11 @@ def save_checkpoint(
     return path
 
 
-def _file_mode() -> int:
-    """The mode a plain new file gets under this process's umask (``0o666 & ~umask``)."""
+def _file_mode(base: int = 0o666) -> int:
+    """The mode a plain new file (``base`` 0o666; a folder: 0o777) gets under this process's umask."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return base & ~mask
 
 
 def _json_default(o: Any) -> Any:

@@ -70,6 +70,11 @@ def test_checkpoint_files_share_one_mode(tmp_path):
     p = save_checkpoint(tmp_path / "ck", modules={"m": nn.Linear(2, 2)}, config={}, state={"x": 1})
     modes = {f: stat.S_IMODE((p / f).stat().st_mode) for f in ("weights.safetensors", "state.pt", "config.json")}
     assert len(set(modes.values())) == 1, modes  # not 0600 weights beside 0644 state (issue 13, item 10)
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o777 & ~mask  # the folder as mkdir makes it, not mkdtemp's 0700
 
 
 def test_a_checkpoint_left_aside_by_an_interrupted_swap_is_recovered(tmp_path):

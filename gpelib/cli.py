@@ -76,19 +76,16 @@ def _split(cfg: dict[str, Any]):
 
 
 def _train_config(cfg: dict[str, Any], stage: str, run: Path):
-    from .train import TrainConfig
+    from .settings import Stage
 
     s = cfg[stage]
-    return TrainConfig(
-        iterations=int(s["iterations"]), batch_size=int(s["batch_size"]), lr=float(s["lr"]),
-        betas=tuple(float(b) for b in s["betas"]), seed=int(cfg["seed"]), device=cfg["device"],
-        eval_every=max(int(s["iterations"]) // 20, 1),
-        target=s.get("target"), chunk_size=s.get("chunk_size"), data_scale=float(cfg["data_scale"]),
-        checkpoint_dir=str(run / stage), checkpoint_every=max(int(s["iterations"]) // 10, 1),
-        checkpoint_minutes=CHECKPOINT_MINUTES,
-        precision=cfg.get("precision", "fp32"), channels_last=bool(cfg.get("channels_last", False)),
-        compile=bool(cfg.get("compile", False)),
-    )
+    it = int(s["iterations"])
+    return Stage(iterations=it, batch_size=int(s["batch_size"]), lr=float(s["lr"]), betas=tuple(s["betas"]),
+                 eval_every=max(it // 20, 1), target=s.get("target")).config(
+        seed=int(cfg["seed"]), device=cfg["device"], chunk_size=s.get("chunk_size"),
+        data_scale=float(cfg["data_scale"]), checkpoint_dir=str(run / stage), checkpoint_every=max(it // 10, 1),
+        checkpoint_minutes=CHECKPOINT_MINUTES, precision=cfg.get("precision", "fp32"),
+        channels_last=bool(cfg.get("channels_last", False)), compile=bool(cfg.get("compile", False)))
 
 
 def _seed_models(cfg: dict[str, Any], role: str) -> None:

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 
 from . import papers
 from .data import MNIST_5K_HELD_OUT
-from .settings import PROFILES, TRAINING, pick, resolve_profile, stage_settings
+from .settings import PROFILES, TRAINING, Stage, pick, resolve_profile, stage_settings, stages
 
-__all__ = ["PROFILES", "TRAINING", "MNIST_5K", "MNIST_5K_RUNS", "resolve_profile", "pick", "stage_settings", "preset",
+__all__ = ["PROFILES", "TRAINING", "MNIST_5K", "MNIST_5K_RUNS", "resolve_profile", "pick", "stage_settings", "Stage",
+           "stages", "preset",
            "per_sample_beta_one", "NOTEBOOKS", "DryRun", "dry_run", "dry_run_from_env", "DRY_RUN_RULES"]
 
 T = TypeVar("T")
@@ -65,14 +66,19 @@ _PAPER_IMAGES = {"mnist": ("MNIST", {}), "cifar10": ("CIFAR10", {}), "celeba": (
 def _nb00(p: str) -> dict[str, Any]:
     """The quickstart: the whole GPE pipeline in about a minute on two cores (``quick``)."""
     a, f = stage_settings(p, "encoder"), stage_settings(p, "flow")
-    common = dict(lr=a["lr"], batch=a["batch_size"], flow_lr=f["lr"], flow_batch=f["batch_size"], arch="mlp",
-                  hidden=256)
+    common = dict(lr=a["lr"], encoder_lr=a["lr"], batch=a["batch_size"], flow_lr=f["lr"], flow_batch=f["batch_size"],
+                  arch="mlp", hidden=256)
     if p == "smoke":
-        return dict(dataset="digits", latent=8, encoder_iterations=30, decoder_iterations=30, flow_iterations=30,
-                    eps=None, sample_steps=10, **common)
-    return dict(dataset="mnist_5k", latent=30, encoder_iterations=3000 if p == "quick" else 20000,
-                decoder_iterations=2000 if p == "quick" else 20000, flow_iterations=4000 if p == "quick" else 50000,
-                eps=0.03, sample_steps=50, **common)
+        it = dict(encoder_cap=30, decoder_iterations=30, flow_iterations=30)
+        extra = dict(dataset="digits", latent=8, eps=None, sample_steps=10)
+    else:
+        it = dict(encoder_cap=3000 if p == "quick" else 20000, decoder_iterations=2000 if p == "quick" else 20000,
+                  flow_iterations=4000 if p == "quick" else 50000)
+        extra = dict(dataset="mnist_5k", latent=30, eps=0.03, sample_steps=50)
+    # twenty held-out scores per stage
+    evals = dict(encoder_eval=max(it["encoder_cap"] // 20, 1), eval_every=max(it["decoder_iterations"] // 20, 1),
+                 flow_eval=max(it["flow_iterations"] // 20, 1))
+    return dict(**extra, **it, **evals, **common)
 
 
 def _nb10(p: str) -> dict[str, Any]:
@@ -97,7 +103,8 @@ def _nb01(p: str) -> dict[str, Any]:
     # three training seeds (initialisation and batches) on one fixed draw of each mixture (issue 29: every counted
     # row on at least three seeds); smoke: one
     return dict(n=200 if p == "smoke" else 1000, n_eval={"smoke": 150, "quick": 500, "paper": 1000}[p],
-                mixtures=[(9, 100), (12, 500)], iterations=it, beta=0.1, seeds=[0] if p == "smoke" else [0, 1, 2],
+                mixtures=[(9, 100), (12, 500)], iterations=it, eval_every=max(it // 10, 1), beta=0.1,
+                seeds=[0] if p == "smoke" else [0, 1, 2],
                 **_ae(p))
 
 
@@ -364,9 +371,9 @@ def _samples(v: int, d: DryRun) -> int:
 #: statistic (latent, hidden, window, k), and notebook 10's exact computations, whose cost is the same in every
 #: profile (≈ 30 s).
 DRY_RUN_RULES: dict[str, Callable[[Any, DryRun], Any]] = {
-    **dict.fromkeys(("iterations", "encoder_iterations", "decoder_iterations", "flow_iterations", "vae_iterations",
-                     "encoder_cap", "units", "cap", "min_iteration"), _budget),
-    **dict.fromkeys(("encoder_eval", "eval_every", "multiple"), _interval),
+    **dict.fromkeys(("iterations", "decoder_iterations", "flow_iterations", "vae_iterations", "encoder_cap", "units",
+                     "cap", "min_iteration"), _budget),
+    **dict.fromkeys(("encoder_eval", "eval_every", "flow_eval", "multiple"), _interval),
     **dict.fromkeys(("n", "n_val", "n_track", "n_eval", "n_fake", "n_real", "n_counts"), _samples),
     "batch": lambda v, d: min(v, d.max_batch), "flow_batch": lambda v, d: min(v, d.max_batch),
     "seeds": lambda v, d: list(v)[: d.seeds],

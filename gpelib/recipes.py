@@ -53,6 +53,7 @@ from .methods import (
     train_runs,
 )
 from .runs import LABELS, METHODS, REGISTRY, RUN_PROTOCOL, Run, _method_folder, _settings, run_folder
+from .settings import stages
 from .train import (
     TrainConfig,
 )
@@ -150,14 +151,9 @@ def stage_configs(settings: Mapping[str, Any], *, seed: int, device: str | None 
     :func:`table1_run` takes them: ``vae_config`` (joint VAE), ``encoder_config`` (GPE encoder cap; set ``target``),
     ``decoder_config`` (fresh decoder). Notebooks 04–06 build them here, so that equal settings give equal configs
     and therefore the same shared run folders (:func:`run_folder`)."""
-    S = settings
-    common = dict(batch_size=S["batch"], seed=seed, device=device)
-    return dict(
-        vae_config=TrainConfig(iterations=S["vae_iterations"], lr=S["lr"], eval_every=S["eval_every"], **common),
-        encoder_config=TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], eval_every=S["encoder_eval"],
-                                   **common),
-        decoder_config=TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], eval_every=S["eval_every"],
-                                   **common))
+    st = stages(settings, "joint", "encoder", "decoder")  # gpelib.settings.STAGE_KEYS: the one renaming
+    return {f"{key}_config": st[name].config(seed=seed, device=device)
+            for key, name in (("vae", "joint"), ("encoder", "encoder"), ("decoder", "decoder"))}
 
 
 def step_time_rounds(

@@ -8,13 +8,18 @@ the experiments has to import the presets.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import papers
 
-__all__ = ["PROFILES", "TRAINING", "resolve_profile", "pick", "stage_settings"]
+if TYPE_CHECKING:
+    from .train_setup import TrainConfig
+
+__all__ = ["PROFILES", "TRAINING", "STAGE_KEYS", "Stage", "resolve_profile", "pick", "stage_settings", "stages"]
 
 PROFILES = ("smoke", "quick", "paper")
 T = TypeVar("T")
@@ -58,3 +63,88 @@ def pick(profile: str, table: Mapping[str, T]) -> T:
 def stage_settings(profile: str, stage: str) -> dict[str, Any]:
     """A copy of ``TRAINING[profile][stage]`` (``batch_size``, ``lr``, ``betas``)."""
     return dict(pick(stage, pick(resolve_profile(profile), TRAINING)))
+
+
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _finite(v: Any) -> bool:  # inf and nan pass every comparison they should fail (inf > 0)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+#: Each field of :class:`Stage`: (its test, what it must be) — the one statement of what a stage accepts, read by
+#: :class:`Stage` and by the ``gpe`` command's configuration check (:mod:`gpelib.cli_settings`).
+STAGE_RULES: dict[str, tuple[Any, str]] = {
+    "iterations": (lambda v: _whole(v) and v > 0, "a whole number > 0"),
+    "batch_size": (lambda v: _whole(v) and v >= 2, "a whole number ≥ 2"),
+    "lr": (lambda v: _finite(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "betas": (lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(_finite(b) and 0 <= b < 1 for b in v),
+              "two numbers in [0, 1)"),
+    "eval_every": (lambda v: _whole(v) and v > 0, "a whole number > 0"),
+    "target": (lambda v: v is None or (_finite(v) and v > 0), "a finite number > 0 or null"),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage's settings, typed and checked when made: ``iterations`` (the budget; for a GPE encoder the
+    cap), ``batch_size``, Adam's ``lr`` and ``betas``, ``eval_every`` (held-out scoring interval) and ``target`` (the
+    ε target of GPE Algorithm 1: stop once the held-out GME cost is ≤ ε; None: train the whole budget).
+
+    A bad value raises ``ValueError`` naming the field, the value and what was expected. :meth:`config` gives the
+    :class:`gpelib.train.TrainConfig` that trains it; :func:`stages` reads a notebook preset's stages."""
+
+    iterations: int
+    batch_size: int
+    lr: float
+    betas: tuple[float, float]
+    eval_every: int
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        bad = [f"{f.name}={getattr(self, f.name)!r} (expected {STAGE_RULES[f.name][1]})" for f in fields(self)
+               if not STAGE_RULES[f.name][0](getattr(self, f.name))]
+        if bad:
+            raise ValueError("a training stage's settings are out of range: " + "; ".join(bad))
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+
+    def config(self, *, seed: int, device: str | None = None, **extra: Any) -> TrainConfig:
+        """The :class:`~gpelib.train.TrainConfig` of this stage for ``seed`` on ``device``; ``extra`` sets the loop's
+        other fields (``checkpoint_dir``, ``progress``, ``max_seconds`` …) or overrides this stage's (``target=ε``)."""
+        from .train_setup import TrainConfig
+
+        own = {f.name: getattr(self, f.name) for f in fields(self)}
+        return TrainConfig(**(own | dict(seed=seed, device=device) | extra))
+
+
+#: Where each stage's settings sit in a notebook's preset (:func:`gpelib.profiles.preset`): the one renaming from the
+#: presets' short names to :class:`Stage`'s (``batch`` → ``batch_size``, ``encoder_cap`` → ``iterations`` …).
+#: ``joint``: a jointly trained VAE/AE(+MDS); ``encoder``: a GPE encoder (``encoder_cap``: the cap on its way to ε);
+#: ``decoder``: a decoder on a frozen encoder; ``flow``: the latent flow; ``mixture``: notebook 01's encoders.
+STAGE_KEYS: dict[str, dict[str, str]] = {
+    "joint": dict(iterations="vae_iterations", lr="lr", batch_size="batch", eval_every="eval_every"),
+    "encoder": dict(iterations="encoder_cap", lr="encoder_lr", batch_size="batch", eval_every="encoder_eval"),
+    "decoder": dict(iterations="decoder_iterations", lr="lr", batch_size="batch", eval_every="eval_every"),
+    "flow": dict(iterations="flow_iterations", lr="flow_lr", batch_size="flow_batch", eval_every="flow_eval"),
+    "mixture": dict(iterations="iterations", lr="lr", batch_size="batch", eval_every="eval_every"),
+}
+#: Adam's betas per stage (the same in every profile): the authors' released (0.5, 0.999) for the auto-encoder
+#: stages, torchcfm's (0.9, 0.999) for the flow.
+STAGE_BETAS = {"joint": tuple(_ENC["betas"]), "encoder": tuple(_ENC["betas"]), "decoder": tuple(_ENC["betas"]),
+               "flow": _FLOW_BETAS, "mixture": tuple(_ENC["betas"])}
+
+
+def stages(preset: Mapping[str, Any], *names: str) -> dict[str, Stage]:
+    """The training stages ``names`` (keys of :data:`STAGE_KEYS`) of a notebook ``preset``, typed and checked:
+    ``stages(S, "encoder", "decoder")["encoder"].config(seed=0, target=ε)``. A preset without one of the stage's
+    settings raises ``KeyError`` naming it."""
+    out = {}
+    for name in names:
+        if name not in STAGE_KEYS:
+            raise KeyError(f"no training stage {name!r}; stages: {sorted(STAGE_KEYS)}")
+        missing = [k for k in STAGE_KEYS[name].values() if k not in preset]
+        if missing:
+            raise KeyError(f"this preset has no {name} stage: it lacks {missing} (keys {sorted(preset)})")
+        out[name] = Stage(betas=STAGE_BETAS[name], **{f: preset[k] for f, k in STAGE_KEYS[name].items()})
+    return out

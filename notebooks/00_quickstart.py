@@ -40,7 +40,6 @@ from IPython.display import display
 
 from gpelib import data, flows, geometry, plots, profiles, recipes, reporting
 from gpelib.models import encode
-from gpelib.train import TrainConfig
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -64,16 +63,16 @@ plots.save_figure(plots.image_grid(x[:32], nrow=8, title=f"{train.name}: trainin
 # %% [markdown]
 # ## 2. The GPE encoder: the GME cost alone
 #
-# `TrainConfig` holds the optimiser settings; `target` stops training once the held-out GME cost reaches ε (smaller
+# `profiles.stages` reads the preset's training stages (typed, checked) and `.config()` turns one into the loop's
+# `TrainConfig`; `target` stops training once the held-out GME cost reaches ε (smaller
 # ε: more faithful geometry, longer training). A progress bar shows the cost. **Your data:** set `latent_dim`
 # (the GPE paper: 30 for MNIST, 100 for CIFAR10/CelebA) and, for large images, `arch="conv"`; add
 # `checkpoint_dir="runs/my_encoder"` to make training resumable.
 
 # %%
-cfg = dict(batch_size=S["batch"], lr=S["lr"], seed=seed, device=device)
+stage = profiles.stages(S, "encoder", "decoder", "flow")
 gpe = recipes.train_gpe_encoder(x, latent_dim=S["latent"], val_data=x_val, arch=S["arch"], hidden=S["hidden"],
-                                config=TrainConfig(iterations=S["encoder_iterations"], target=S["eps"],
-                                                   eval_every=max(S["encoder_iterations"] // 20, 1), **cfg))
+                                config=stage["encoder"].config(seed=seed, device=device, target=S["eps"]))
 print(f"stopped: {gpe.info['stopped']} after {gpe.encoder_iterations} iterations ({gpe.encoder_seconds:.0f} s); "
       f"held-out GME cost {gpe.info['eps']:.4f}")
 
@@ -101,8 +100,7 @@ plots.save_figure(plots.certificate_plot(cert), out, "00_certificate")
 
 # %%
 dec = recipes.fresh_decoder(gpe, x, val_data=x_val, arch=S["arch"], hidden=S["hidden"],
-                            config=TrainConfig(iterations=S["decoder_iterations"],
-                                               eval_every=max(S["decoder_iterations"] // 20, 1), **cfg))
+                            config=stage["decoder"].config(seed=seed, device=device))
 print(f"held-out reconstruction MSE after {dec.iterations} iterations: {dec.final_val:.4f}")
 plots.save_figure(plots.image_rows({"held-out": x_val[:12], "reconstructed": recipes.reconstruct(dec, x_val[:12])}),
                   out, "00_reconstructions")
@@ -116,9 +114,8 @@ plots.save_figure(plots.image_rows({"held-out": x_val[:12], "reconstructed": rec
 
 # %%
 velocity = flows.make_velocity(S["latent"], "small")
-flow = flows.train_flow(velocity, encode(gpe.encoder, x), val_latents=z_val, config=TrainConfig(
-    iterations=S["flow_iterations"], batch_size=S["flow_batch"], lr=S["flow_lr"], betas=(0.9, 0.999), seed=seed,
-    device=device, eval_every=max(S["flow_iterations"] // 20, 1)))
+flow = flows.train_flow(velocity, encode(gpe.encoder, x), val_latents=z_val,
+                        config=stage["flow"].config(seed=seed, device=device))
 gen = flows.LatentGenerator.from_result(flow, dec.decoder)
 samples = gen.generate(64, seed=seed + 1, steps=S["sample_steps"])
 print(f"flow: held-out CFM loss {flow.final_val:.4f} after {flow.iterations} iterations; samples "

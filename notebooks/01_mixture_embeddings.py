@@ -43,7 +43,6 @@ from IPython.display import display
 
 from gpelib import data, plots, profiles, recipes, reporting, tables
 from gpelib.claims import mixtures
-from gpelib.train import TrainConfig
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -62,8 +61,7 @@ for n_modes, dim in S["mixtures"]:
     held_out = mix.sample(S["n_eval"], seed=seed + 1)
     results[name] = (mix, held_out, {s: {} for s in seeds})
     for s in seeds:
-        cfg = TrainConfig(iterations=S["iterations"], lr=S["lr"], batch_size=S["batch"], seed=s, device=device,
-                          eval_every=max(S["iterations"] // 10, 1))
+        cfg = profiles.stages(S, "mixture")["mixture"].config(seed=s, device=device)
         jobs += [dict(fn=recipes.train_gpe_encoder, data=mix.x, latent_dim=2, config=cfg, val_data=held_out.x),
                  dict(method="vae", data=mix.x, latent_dim=2, config=cfg, beta=S["beta"], val_data=held_out.x)]
         keys += [(name, s, "GPE"), (name, s, "VAE")]

@@ -49,15 +49,11 @@ data_root = None  # paper: the folder holding cifar-10-batches-py/ (None: $GPE_D
 seed = 0
 
 # %%
-
-from dataclasses import replace
-
 import pandas as pd
 from IPython.display import display
 
 from gpelib import data, plots, profiles, recipes, reporting, tables
 from gpelib.claims import encoder_eps
-from gpelib.train import TrainConfig
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -75,13 +71,11 @@ print(f"{images.name}: train {tuple(x.shape)}, held-out {tuple(x_val.shape)}")
 # ## Three encoders stopped at three ε, then identical decoder training (every seed)
 
 # %%
-enc_cfg = TrainConfig(iterations=S["encoder_cap"], lr=S["encoder_lr"], batch_size=S["batch"], seed=seed,
-                      device=device, eval_every=S["encoder_eval"])
-dec_cfg = TrainConfig(iterations=S["decoder_iterations"], lr=S["lr"], batch_size=S["batch"], seed=seed,
-                      device=device, eval_every=S["eval_every"])
+stage = profiles.stages(S, "encoder", "decoder")
 keys = [(s, recipes.eps_label(e)) for s in seeds for e in S["eps"]]
-jobs = [dict(method="gpe", data=x, latent_dim=S["latent"], config=replace(dec_cfg, seed=s),
-             encoder_config=replace(enc_cfg, seed=s, target=e), val_data=x_val, arch=S["arch"], hidden=S["hidden"],
+jobs = [dict(method="gpe", data=x, latent_dim=S["latent"], config=stage["decoder"].config(seed=s, device=device),
+             encoder_config=stage["encoder"].config(seed=s, device=device, target=e), val_data=x_val,
+             arch=S["arch"], hidden=S["hidden"],
              checkpoint_root=reporting.run_checkpoints(profile))  # shared with notebook 04's GPE runs
         for s in seeds for e in S["eps"]]
 done = recipes.train_runs(jobs, device=device, desc="encoders and decoders")

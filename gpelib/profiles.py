@@ -59,6 +59,10 @@ MNIST_5K = dict(latent=papers.gpe_dataset("MNIST").latent_dim, thresholds=list(p
 #: decoder by ≤ 3.5 % between 3,000 and 4,000, and the thresholds' crossings all lie before 1,200 iterations.
 MNIST_5K_RUNS = dict(dataset="mnist_5k", n_val=MNIST_5K_HELD_OUT, seeds=[0, 1, 2], arch="mlp", hidden=256,
                      vae_iterations=4000, encoder_cap=6000, encoder_eval=100, decoder_iterations=3000, eval_every=200)
+#: The seeds of Table 1's own VAE and GPE runs (notebook 04) and of their flows (06): the README's headline rows rest
+#: on five seeds (issue 29: a decided row then needs all five to agree, a false holds or fails at 1/32 each); the
+#: β sweep, the encoder family, the protocol map and the AE control keep the preset's ``seeds`` (three).
+HEADLINE_SEEDS = [0, 1, 2, 3, 4]
 _PAPER_IMAGES = {"mnist": ("MNIST", {}), "cifar10": ("CIFAR10", {}), "celeba": ("CelebA", dict(size=64)),
                  "celeba_hq": ("CelebA-HQ", dict(size=256))}
 
@@ -149,8 +153,9 @@ def _nb04(p: str) -> dict[str, Any]:
     common = dict(encoder_lr=a["lr"], beta=0.1, window=10, hidden=256, family=dict(eps=[0.05], methods=["ae+mds"]),
                   **a)
     if p == "smoke":
-        return dict(datasets={"digits": DIGITS}, seeds=[0], arch=None, n_val=100, vae_iterations=40, encoder_cap=30,
-                    encoder_eval=10, decoder_iterations=40, eval_every=20, sweep="digits",
+        return dict(datasets={"digits": DIGITS}, seeds=[0], headline_seeds=[0], arch=None, n_val=100,
+                    vae_iterations=40, encoder_cap=30, encoder_eval=10, decoder_iterations=40, eval_every=20,
+                    sweep="digits",
                     betas=[0.0, 0.1, per_sample_beta_one(DIGITS["latent"], 64)],
                     protocol=dict(thresholds=DIGITS["thresholds"], decoder_iterations=20, lrs=[3e-3],
                                   stable_tol=1.1), **common)
@@ -160,14 +165,15 @@ def _nb04(p: str) -> dict[str, Any]:
         # and 0.08 (a level every VAE seed reaches within them; the paper's 0.022 is out of reach on two cores).
         # β (issue 29): 0 (an AE), β' = 0.1 and 1 per sample (KL/D: d/D·β'), 0.1 per pixel (KL/d, the VAE), 0.5, 1
         one = per_sample_beta_one(MNIST_5K["latent"], 784)
-        return dict(datasets={"mnist_5k": MNIST_5K}, **runs, sweep="mnist_5k",
+        return dict(datasets={"mnist_5k": MNIST_5K}, **runs, headline_seeds=HEADLINE_SEEDS, sweep="mnist_5k",
                     betas=[0.0, round(one / 10, 5), one, 0.1, 0.5, 1.0],
                     protocol=dict(thresholds=[0.1, 0.08], decoder_iterations=2000, lrs=[3e-3, 1e-2], stable_tol=1.1),
                     **common)
     # The paper's data sets, latent sizes, ε and thresholds (Table 1). Budgets are far below the paper's 10^6 VAE
     # iterations: raise vae_iterations to match it.
     datasets = {k: _mnist_like(name, load=load) for k, (name, load) in _PAPER_IMAGES.items()}
-    return dict(datasets=datasets, seeds=[0, 1, 2], arch=None, n_val=1000, vae_iterations=300000,
+    return dict(datasets=datasets, seeds=[0, 1, 2], headline_seeds=HEADLINE_SEEDS, arch=None, n_val=1000,
+                vae_iterations=300000,
                 encoder_cap=200000, encoder_eval=200, decoder_iterations=300000, eval_every=1000, sweep="mnist",
                 betas=[0.0, 0.01, per_sample_beta_one(datasets["mnist"]["latent"], 784), 0.1, 1.0],
                 protocol=dict(thresholds=list(datasets["mnist"]["thresholds"]), decoder_iterations=300000,
@@ -207,15 +213,17 @@ def _nb06(p: str) -> dict[str, Any]:
     common = dict(beta=0.1, encoder_lr=a["lr"], flow_lr=f["lr"], flow_batch=f["batch_size"],
                   flow_betas=list(f["betas"]), velocity="small", nearest_k=5, **a)
     if p == "smoke":
-        return dict(dataset="digits", latent=10, n_val=200, seeds=[0], arch=None, hidden=256, eps=0.5,
+        return dict(dataset="digits", latent=10, n_val=200, seeds=[0], headline_seeds=[0], arch=None, hidden=256,
+                    eps=0.5,
                     vae_iterations=60, encoder_cap=30, encoder_eval=10, decoder_iterations=30, eval_every=10,
                     flow_milestones=[10, 20], n_fake=200, classifier_epochs=1, sample_steps=10, **common)
     if p == "quick":  # notebook 04's VAE (β 0.1) and GPE ε=0.02 runs, loaded from the shared run folders
-        return dict(**MNIST_5K_RUNS, latent=MNIST_5K["latent"], eps=min(MNIST_5K["eps"]),
+        return dict(**MNIST_5K_RUNS, headline_seeds=HEADLINE_SEEDS, latent=MNIST_5K["latent"], eps=min(MNIST_5K["eps"]),
                     flow_milestones=[500, 1000, 2000, 4000, 6000, 8000], n_fake=MNIST_5K_HELD_OUT,
                     classifier_epochs=15, sample_steps=50, **common)
     g = papers.gpe_dataset("MNIST")
-    return dict(dataset="mnist", latent=g.latent_dim, n_val=10000, seeds=[0, 1, 2], arch=None, hidden=256,
+    return dict(dataset="mnist", latent=g.latent_dim, n_val=10000, seeds=[0, 1, 2], headline_seeds=HEADLINE_SEEDS,
+                arch=None, hidden=256,
                 eps=g.encoder_threshold, vae_iterations=120000, encoder_cap=20000, encoder_eval=200,
                 decoder_iterations=100000, eval_every=1000,
                 flow_milestones=[5000, 10000, 25000, 50000, 100000, 200000], n_fake=10000, classifier_epochs=15,
@@ -376,7 +384,7 @@ DRY_RUN_RULES: dict[str, Callable[[Any, DryRun], Any]] = {
     **dict.fromkeys(("encoder_eval", "eval_every", "flow_eval", "multiple"), _interval),
     **dict.fromkeys(("n", "n_val", "n_track", "n_eval", "n_fake", "n_real", "n_counts"), _samples),
     "batch": lambda v, d: min(v, d.max_batch), "flow_batch": lambda v, d: min(v, d.max_batch),
-    "seeds": lambda v, d: list(v)[: d.seeds],
+    **dict.fromkeys(("seeds", "headline_seeds"), lambda v, d: list(v)[: d.seeds]),
     "flow_milestones": lambda v, d: sorted({_budget(m, d) for m in v}),
     "milestones": lambda v, d: tuple(v)[-2:],  # fractions of the budget ending at 1
     "evaluations": lambda v, d: min(v, 3), "best_k": lambda v, d: min(v, 2),

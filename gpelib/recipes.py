@@ -281,6 +281,7 @@ def fresh_decoder_sweep(
     extra_betas: Sequence[float] = (),
     family_eps: Sequence[float] = (),
     family_methods: Sequence[str] = (),
+    extra_seeds: Sequence[int] | None = None,
     device: str | None = None,
     n_workers: int | None = None,
     arch: str | None = None,
@@ -292,10 +293,14 @@ def fresh_decoder_sweep(
     ``extra_betas`` (named :func:`beta_label`) and the encoder family's extra members — a GPE encoder at each of
     ``family_eps``, a jointly trained encoder of each of ``family_methods`` (e.g. ``"ae+mds"``), named
     :func:`family_label` — every (seed, entry) one job of :func:`train_runs`; ``checkpoint_root``: see
-    :func:`train_method` (finished runs are loaded, not retrained).
+    :func:`train_method` (finished runs are loaded, not retrained). ``extra_seeds``: the seeds that get the extra
+    β and family members (default: every seed), so that Table 1's own runs can have more seeds than the sweeps.
 
     Returns ``{seed: {"VAE": ..., "GPE ε=…": ..., "VAE β=…": ..., "… (family)": ...}}``.
     """
+    extra_seeds = set(seeds if extra_seeds is None else extra_seeds)
+    if not extra_seeds <= set(seeds):
+        raise ValueError(f"extra_seeds {sorted(extra_seeds)} must be among the seeds {list(seeds)}")
     common = dict(latent_dim=latent_dim, arch=arch, width=width, hidden=hidden, checkpoint_root=checkpoint_root)
     jobs, keys = [], []
     for s in seeds:
@@ -303,9 +308,10 @@ def fresh_decoder_sweep(
                     decoder_config=replace(decoder_config, seed=s))
         entries = [("VAE", dict(kind="vae", beta=beta))]
         entries += [(eps_label(e), dict(kind="gpe", eps=e, beta=beta)) for e in eps_values]
-        entries += [(beta_label(b), dict(kind="vae", beta=b, name="VAE")) for b in extra_betas]
-        entries += [(family_label(eps_label(e)), dict(kind="gpe", eps=e, beta=beta)) for e in family_eps]
-        entries += [(family_label(LABELS[m]), dict(kind=m, beta=beta)) for m in family_methods]
+        if s in extra_seeds:
+            entries += [(beta_label(b), dict(kind="vae", beta=b, name="VAE")) for b in extra_betas]
+            entries += [(family_label(eps_label(e)), dict(kind="gpe", eps=e, beta=beta)) for e in family_eps]
+            entries += [(family_label(LABELS[m]), dict(kind=m, beta=beta)) for m in family_methods]
         for label, entry in entries:
             jobs.append(dict(x=x, x_val=x_val, **cfgs, **common, **entry))
             keys.append((s, label))

@@ -189,3 +189,21 @@ def test_committed_quick_run(assert_committed_verdict):
               for t in ("flow_metric_curve", "reference_scores", "reconstruction", "memorisation")]
     rows = generation.decide(*tables, profile="quick")
     assert_committed_verdict(rows, "06")
+
+
+def test_headline_flows_on_five_seeds_and_a_control_on_three_pair_by_seed():
+    """Issue 29: GPE and VAE flows on five seeds (the headline rows), the AE control on three; the AE row pairs the
+    three seeds it has, the memorisation row reads every flow without the missing cells."""
+    curve, refs, recon, memo = _tables(ae=[100.0, 90.0, 95.0])
+    more = {s: s - 3 for s in (3, 4)}  # seeds 3 and 4 repeat seeds 0 and 1 for GPE and VAE
+    gv = lambda t: pd.concat([t[(t.seed == o) & t.method.isin(["GPE", "VAE", NO_FLOW])].assign(seed=s)  # noqa: E731
+                              for s, o in more.items()])
+    curve, refs, recon = (pd.concat([t, gv(t)], ignore_index=True) for t in (curve, refs, recon))
+    memo = pd.concat([memo, gv(memo), pd.DataFrame([dict(seed=s, method="AE", rate=0.04, quantile=0.05)
+                                                    for s in SEEDS])], ignore_index=True)
+    rows = {r.id: r for r in generation.decide(curve, refs, recon, memo, profile="quick")}
+    assert rows["gpe.fig9.flow_fd_kid"].seeds == 5 and rows["gpe.fig9.flow_fd_kid"].outcome == "holds"
+    ae = rows["gpe.fig9.ae_control"]
+    assert ae.seeds == 3 and ae.outcome == "holds" and ae.ours.startswith("FD GPE 79.3 (71.7–80, 3 seeds) vs AE")
+    assert rows["gpe.fig9.memorisation"].ours.count("5 seeds") == 2 and "AE 0.04 (0.04–0.04, 3 seeds)" in \
+        rows["gpe.fig9.memorisation"].ours

@@ -163,6 +163,28 @@ def test_beta_sweep_can_fail_or_stay_open(sweep, row, outcome):
     assert rows[row].outcome == outcome and rows[row].kind == "check"
 
 
+@pytest.mark.parametrize(("sweep", "outcome", "note"), [
+    # the last two β beyond the budget: their step has no order and is left out (one more β cannot close the row)
+    ({0.0: ([15, 18, 20], [40, 45, 50]), 0.1: ([100, 110, 120], [900, 950, 990]), 0.5: ([N] * 3, [N] * 3),
+      1.0: ([N] * 3, [N] * 3)}, "holds", "β = 1 left out: like the β before, its VAE never reaches loss 0.1 within "
+                                        "1,000 iterations on any seed"),
+    # the steps before the censored tail still decide: a fall fails
+    ({0.0: ([100, 110, 120], [900, 950, 990]), 0.1: ([15, 18, 20], [40, 45, 50]), 0.5: ([N] * 3, [N] * 3),
+      1.0: ([N] * 3, [N] * 3)}, "fails", "β = 1 left out"),
+    # a reached ratio after a censored one is kept and compared: below the earlier lower bound, it fails
+    ({0.0: ([100, 110, 120], [900, 950, 990]), 0.1: ([N] * 3, [N] * 3), 0.5: ([20, 22, 24], [N] * 3),
+      1.0: ([N] * 3, [N] * 3)}, "fails", ""),
+    # only two β and both beyond the budget: fewer than two ordered values
+    ({0.0: ([N] * 3, [N] * 3), 0.1: ([N] * 3, [N] * 3)}, "inconclusive", "β = 0.1 left out"),
+])
+def test_beta_sweep_leaves_out_a_step_between_two_lower_bounds(sweep, outcome, note):
+    betas = sorted(sweep)
+    rows = _decide(sweep=sweep, betas=betas)
+    r = rows["gpe.table1.beta_sweep.mnist.loss_0.1"]
+    assert r.outcome == outcome and r.note.startswith(note)
+    assert r.ours.count("β=") == len(betas)  # every β is still shown
+
+
 @pytest.mark.parametrize(("kw", "row", "outcome"), [
     # the AE's decoder is the faster one on every seed (what the quick run finds), or the seeds disagree
     (dict(counts={**COUNTS, AE: ([10, 11, 12], [30, 33, 36])}), "gpe.table1.mnist.ae_control.loss_0.1", "fails"),
@@ -306,3 +328,27 @@ def test_the_beta_sweep_refuses_settings_that_did_not_make_its_table():
     the table printed the ratio of β = 0.1 as that of β = 0.0383."""
     with pytest.raises(ValueError, match="the β-sweep counts hold β"):
         _decide(betas=[*BETAS, 0.5])
+
+
+def test_table1_rows_use_every_seed_of_its_runs_and_the_control_pairs_the_seeds_it_has():
+    """Table 1's VAE and GPE runs on five seeds (issue 29: the headline rows), the AE control and the sweeps on three:
+    each row pairs the seeds both of its methods have — seed 3's GPE count is never paired with another seed's AE."""
+    extra = pd.DataFrame([dict(seed=s, method=m, threshold=t, iterations=v, budget=BUDGET, dataset="toy")
+                          for s in (3, 4) for m, (v1, v2) in (("VAE", (130, 999)), ("GPE ε=0.03", (45, 360)),
+                                                              ("GPE ε=0.02", (26, 75)))
+                          for t, v in ((0.1, v1), (0.05, v2))])
+    counts = pd.concat([_counts(COUNTS), extra], ignore_index=True)
+    decide = lambda c: {r.id: r for r in table1.decide(  # noqa: E731
+        c, _counts(COUNTS, factor=4), _sweep(SWEEP, COUNTS["GPE ε=0.02"]), _curves([100, 400, 900], [20, 40, 60]),
+        _family(FAMILY), _lr(LR), datasets=DATASETS, beta=0.1, betas=BETAS, sweep="toy", budget=BUDGET,
+        profile="quick")}
+    rows = decide(counts)
+    h = rows[HEADLINE]
+    assert h.seeds == 5 and h.outcome == "holds"
+    assert h.ours == "VAE/GPE per seed: 100/20, 110/22, 120/24, 130/26, 130/26 (budget 1,000)"
+    ae = rows["gpe.table1.mnist.ae_control.loss_0.1"]
+    assert ae.seeds == 3 and ae.ours == "AE/GPE per seed: 40/20, 45/22, 50/24 (budget 1,000)"
+    assert rows["gpe.table1.mnist.gap_widens"].seeds == 5
+    no_seed0 = counts[~((counts.method == AE) & (counts.seed == 0))]  # a control missing a seed in the middle
+    assert decide(no_seed0)["gpe.table1.mnist.ae_control.loss_0.1"].ours == "AE/GPE per seed: 45/22, 50/24 (budget " \
+                                                                           "1,000)"

@@ -407,8 +407,11 @@ def test_fresh_decoder_sweep_on_two_workers_equals_the_runs_one_by_one():
     x, xv = torch.rand(60, 1, 8, 8, generator=g) * 2 - 1, torch.rand(20, 1, 8, 8, generator=g) * 2 - 1
     cfg = TrainConfig(iterations=6, batch_size=10, lr=1e-3, seed=0, eval_every=3, progress=False)
     kw = dict(latent_dim=3, eps_values=[1e-9], vae_config=cfg, encoder_config=cfg, decoder_config=cfg)
-    sweep = fresh_decoder_sweep(x, xv, seeds=[0, 1], extra_betas=[1.0], n_workers=2, **kw)
-    assert list(sweep) == [0, 1] and list(sweep[1]) == ["VAE", "GPE ε=1e-09", beta_label(1.0)]
+    sweep = fresh_decoder_sweep(x, xv, seeds=[0, 1, 2], extra_betas=[1.0], extra_seeds=[0, 1], n_workers=2, **kw)
+    assert list(sweep) == [0, 1, 2] and list(sweep[1]) == ["VAE", "GPE ε=1e-09", beta_label(1.0)]
+    assert list(sweep[2]) == ["VAE", "GPE ε=1e-09"]  # Table 1's own runs on every seed, the extras on extra_seeds
+    with pytest.raises(ValueError, match="extra_seeds"):
+        fresh_decoder_sweep(x, xv, seeds=[0, 1], extra_seeds=[5], **kw)
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # as in a worker: same reduction order
     try:

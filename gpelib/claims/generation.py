@@ -128,8 +128,10 @@ def decide(curve: pd.DataFrame, reference_scores: pd.DataFrame, reconstruction: 
             "The flow samples are new images, not copies (our check of the scores above)",
             "— (a generator replaying training images would score a low FD)",
             f"share of samples closer to a training image than {1 - q:.0%} of held-out images: "
-            + ", ".join(f"{m} {seeds_text(rate[m].tolist())}" for m in flows) + f" (≈ {q:g} without copying)",
-            at_most([v for m in flows for v in rate[m].tolist()], 2 * q), id="gpe.fig9.memorisation", kind="check",
+            + ", ".join(f"{m} {seeds_text(rate[m].dropna().tolist())}" for m in flows)
+            + f" (≈ {q:g} without copying)",
+            at_most([v for m in flows for v in rate[m].dropna().tolist()], 2 * q), id="gpe.fig9.memorisation",
+            kind="check",
             profile=profile),
         *quality,
         *_ae_control(at, it, label, profile),
@@ -137,10 +139,12 @@ def decide(curve: pd.DataFrame, reference_scores: pd.DataFrame, reconstruction: 
 
 
 def _ae_control(at: pd.DataFrame, it: int, label: str, profile: str) -> list[Claim]:
-    """``gpe.fig9.ae_control`` from the last milestone's pivot (``value`` per seed and method), when it has the AE."""
+    """``gpe.fig9.ae_control`` from the last milestone's pivot (``value`` per seed and method), when it has the AE:
+    on the seeds that have an AE flow (the control may have fewer seeds than the GPE and VAE flows)."""
     if "AE" not in at["value"]:
         return []
-    g, a = at["value"]["GPE"].tolist(), at["value"]["AE"].tolist()
+    pair = at["value"][["GPE", "AE"]].dropna()
+    g, a = pair["GPE"].tolist(), pair["AE"].tolist()
     return [Claim.from_decision(
         f"GPE + CFM scores better ({label}) than AE + CFM after {it:,} flow iterations (the AE: the VAE's network "
         "with β = 0 — a deterministic encoder that does not preserve geometry)",

@@ -15,6 +15,7 @@ dataset's first/second threshold, whatever the profile's own), ``gpe.table1.<pap
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +30,7 @@ from ..verdicts import (
     INCONCLUSIVE,
     Claim,
     Decision,
+    Ratio,
     above,
     censor,
     format_ratio,
@@ -65,10 +67,13 @@ def crossing(curves: pd.DataFrame, eps: Sequence[float]) -> float | None:
     return tables.crossover(curves, VAE, eps_label(min(eps)))
 
 
-def _per_seed(counts: pd.DataFrame, method: str, threshold: float, budget: int) -> list:
-    """Per-seed counts (seed order) of one method at one threshold; never reached: censored at ``budget``."""
-    c = counts[(counts.method == method) & (counts.threshold == threshold)].sort_values("seed")
-    return censor(c.iterations.tolist(), budget)
+def _paired(counts: pd.DataFrame, a: str, b: str, threshold: float, budget: int) -> tuple[list, list]:
+    """Methods ``a`` and ``b``'s per-seed counts at one threshold on the seeds both have (seed order): Table 1's own
+    runs may have more seeds than a control's. Never reached: censored at ``budget``."""
+    at = counts[np.isclose(counts.threshold, threshold)]
+    its = {m: at[at.method == m].set_index("seed").iterations for m in (a, b)}
+    seeds = sorted(set(its[a].index) & set(its[b].index))
+    return censor(its[a].loc[seeds].tolist(), budget), censor(its[b].loc[seeds].tolist(), budget)
 
 
 def _unit_text(unit: str, t_printed: float) -> str:
@@ -90,7 +95,7 @@ def _table1_rows(counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: pd.Da
         for j, t0 in enumerate(D["thresholds"], start=1):
             t = papers.in_our_units(t0, unit)
             pv, pgv = p_vae[f"iterations_threshold_{j}"], pg[f"iterations_threshold_{j}"]
-            vae, gpe = _per_seed(counts, VAE, t, budget), _per_seed(counts, g, t, budget)
+            vae, gpe = _paired(counts, VAE, g, t, budget)
             rows.append(Claim.from_decision(
                 f"{name}: {g} reaches loss {t:g}{_unit_text(unit, t0)} in fewer fresh-decoder iterations than "
                 f"VAE (β={beta:g})",
@@ -112,7 +117,7 @@ def _gap_row(counts: pd.DataFrame, curves: pd.DataFrame | None, name: str, D: Ma
     p_vae, p_gpe = p.iloc[0], p[p.method.str.startswith("GPE")].sort_values("eps", ascending=False)
     g = eps_label(min(D["eps"]))
     ts = [papers.in_our_units(t, unit) for t in D["thresholds"]]
-    r = [ratio_summary(_per_seed(counts, VAE, t, budget), _per_seed(counts, g, t, budget)) for t in ts]
+    r = [ratio_summary(*_paired(counts, VAE, g, t, budget)) for t in ts]
     pr = [p_vae[f"iterations_threshold_{j}"] / p_gpe.iloc[-1][f"iterations_threshold_{j}"] for j in (1, 2)]
     cross = None if curves is None else crossing(curves, D["eps"])
     read = "" if unit == OUR_UNIT else f", thresholds read in {unit} pixel units"
@@ -129,7 +134,11 @@ def _gap_row(counts: pd.DataFrame, curves: pd.DataFrame | None, name: str, D: Ma
 def _sweep_rows(sweep_counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: pd.DataFrame, *,
                 betas: Sequence[float], budget: int, profile: str) -> list[Claim]:
     """Our β sweep (not in the paper: β was lost from its text): at each threshold, the VAE/GPE ratio (tightest ε,
-    per seed) grows with β (:func:`gpelib.verdicts.grows` over the β values in increasing order)."""
+    per seed) grows with β (:func:`gpelib.verdicts.grows` over the β values in increasing order).
+
+    A step between two β whose VAEs both never reach the threshold within ``budget`` on any seed (two ratios known only
+    from below, ``> a×`` then ``> b×``) carries no order and is left out (:func:`_ordered_betas`), named in the note:
+    otherwise one more β beyond the budget would make the row undecidable, however clear the steps before it."""
     gpe_ref = eps_label(min(D["eps"]))
     swept = sorted(float(b) for b in sweep_counts["beta"].unique())
     if swept != sorted(float(b) for b in betas):  # the labels below come from the table: they must be these
@@ -137,15 +146,30 @@ def _sweep_rows(sweep_counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: 
                          "notebook with the settings that made the table")
     rows = []
     for j, t in enumerate(D["thresholds"], start=1):  # where no VAE reaches a threshold, the row cannot decide
-        r = [ratio_summary(*(_per_seed(g, m, t, budget) for m in (VAE, gpe_ref)))
+        r = [ratio_summary(*_paired(g, VAE, gpe_ref, t, budget))
              for _, g in sweep_counts.sort_values("beta").groupby("beta")]
+        keep = _ordered_betas(r)
+        dropped = [b for k, b in enumerate(swept) if k not in keep]
+        note = (f"β = {', '.join(f'{b:g}' for b in dropped)} left out: like the β before, its VAE never reaches loss "
+                f"{t:g} within {budget:,} iterations on any seed, so the two ratios are only lower bounds and carry "
+                "no order" if dropped else "")
         rows.append(Claim.from_decision(
             f"{name}: the GPE advantage at loss {t:g} grows with β (β=0: a VAE ≈ an AE)",
             "not in the paper (β not printed); SPEC §1 asks for the sweep",
-            "; ".join(f"β={b:g}: {format_ratio(x)}" for b, x in zip(swept, r)), grows(r),
+            "; ".join(f"β={b:g}: {format_ratio(x)}" for b, x in zip(swept, r)),
+            grows([r[k] for k in keep]) if len(keep) >= 2
+            else Decision(INCONCLUSIVE, "fewer than two ordered β", min(x.seeds for x in r)),
             id=f"gpe.table1.beta_sweep.{_slug(D['paper'])}.loss_{p.iloc[0][f'threshold_{j}']:g}", kind="check",
-            profile=profile))
+            profile=profile, note=note))
     return rows
+
+
+def _ordered_betas(ratios: Sequence[Ratio]) -> list[int]:
+    """The indices of ``ratios`` (β in increasing order) that the trend is decided on: each one, except a ratio known
+    only from below (``upper_bound`` = ∞: the VAE never reached the threshold) that follows another such ratio — the
+    step between two lower bounds has no order. A ratio with no bound at all (``n/a``) is kept: the trend stays open."""
+    below = [math.isinf(x.upper_bound) and x.lower_bound > 0 for x in ratios]
+    return [k for k in range(len(ratios)) if not (k > 0 and below[k] and below[k - 1])]
 
 
 def _ae_control_rows(counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: pd.DataFrame, *, budget: int,
@@ -158,7 +182,7 @@ def _ae_control_rows(counts: pd.DataFrame, name: str, D: Mapping[str, Any], p: p
         raise ValueError(f"{name}: the counts hold no {AE_CONTROL!r} runs (the β sweep needs β = 0 for the control)")
     rows = []
     for j, t in enumerate(D["thresholds"], start=1):
-        ae, gpe = _per_seed(counts, AE_CONTROL, t, budget), _per_seed(counts, g, t, budget)
+        ae, gpe = _paired(counts, AE_CONTROL, g, t, budget)
         rows.append(Claim.from_decision(
             f"{name}: {g} reaches loss {t:g} in fewer fresh-decoder iterations than an AE's encoder (control)",
             "not in the paper: the VAE with β = 0 under Table 1's protocol",

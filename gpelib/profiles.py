@@ -304,8 +304,9 @@ QUICK_IMAGES_UNDECIDED = (
     "n/a on two cores, decided by the paper profile: no image setting reaches its plateau within the quick suite "
     "(issue 28, measured by reproduce/probe_gan_images.py into reproduce/measurements/): on the 16-px digits GMEGAN's "
     "FD-classifier still falls at 10,000 iterations (554–683 against a floor of 36 at n = 1,000), and on the 8-px "
-    "digits most runs plateau after 2,000–8,250 iterations (GAN never), but 08–09 at plateau would add at least 15 "
-    "minutes of training to a quick suite already at about 90")
+    "digits most runs plateau after 2,000–8,250 iterations (GAN never), but 08–09 there have not been run at "
+    "plateau: at least 15 more minutes of training (the suite from empty is about 71 of its 90: README), on images "
+    "and nets far smaller than the paper's")
 """Notebooks 08–09 under ``quick``: why their rows are ``n/a`` (:meth:`gpelib.verdicts.Claim.undecided`), measured
 by ``reproduce/probe_gan_images.py`` on this 2-core machine (the CSVs in ``reproduce/measurements/``)."""
 

@@ -99,23 +99,45 @@ def test_a_successful_command_leaves_no_copy_behind_and_a_killed_ones_copy_is_cl
     assert not _leftovers(trained)
 
 
+@pytest.fixture
+def python_signal_defaults():
+    """SIGINT and SIGTERM as an interactive ``gpe`` gets them (Python's KeyboardInterrupt handler, SIG_DFL), whatever
+    this test process inherited: a background job of a non-interactive shell, ``nohup`` or some CI runners start it
+    with SIGINT ignored, and then ``gpe`` rightly leaves the signal alone. The inherited handlers come back after."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
+def _interrupt_at(monkeypatch, iteration: int, sig: signal.Signals):
+    """Make the training loop send ``sig`` to this process right after iteration ``iteration``."""
+    import gpelib.training_loop as tl
+
+    real = tl.RunState.record_step
+
+    def record(self, out, seconds):
+        loss = real(self, out, seconds)
+        if self.it == iteration:
+            os.kill(os.getpid(), sig)
+        return loss
+
+    monkeypatch.setattr(tl.RunState, "record_step", record)
+    return real
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupt_checkpoints_and_the_same_command_resumes_exactly(tmp_path, monkeypatch, capsys, sig):
+def test_an_interrupt_checkpoints_and_the_same_command_resumes_exactly(tmp_path, monkeypatch, capsys, sig,
+                                                                      python_signal_defaults):
     """Before: Ctrl-C printed a KeyboardInterrupt traceback and lost up to a tenth of the run (checkpoints every
     iterations/10 only); SIGTERM lost it silently."""
     import gpelib.training_loop as tl
 
     args = ["train-encoder", "--data", "digits", "--latent-dim", "3", *FAST]
     assert main([*args, "--run", str(tmp_path / "whole")]) == 0
-    real = tl.RunState.record_step
-
-    def record(self, out, seconds):
-        loss = real(self, out, seconds)
-        if self.it == 17:
-            os.kill(os.getpid(), sig)
-        return loss
-
-    monkeypatch.setattr(tl.RunState, "record_step", record)
+    real = _interrupt_at(monkeypatch, 17, sig)
     run = tmp_path / "cut"
     capsys.readouterr()
     assert main([*args, "--run", str(run)]) == 130
@@ -133,6 +155,16 @@ def test_an_interrupt_checkpoints_and_the_same_command_resumes_exactly(tmp_path,
     assert a.config["iteration"] == b.config["iteration"] == 30
     for k, v in b.weights["encoder"].items():
         assert bool((a.weights["encoder"][k] == v).all()), k
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path, monkeypatch, capsys, python_signal_defaults):
+    """Started with SIGINT ignored (``nohup``, a background job), ``gpe`` installs no handler of its own: the signal
+    does nothing, the run finishes, and the ignore is still in place afterwards."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _interrupt_at(monkeypatch, 17, signal.SIGINT)
+    assert main(["train-encoder", "--data", "digits", "--latent-dim", "3", *FAST, "--run", str(tmp_path / "r")]) == 0
+    assert "30 iterations" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_checkpoint_at_least_every_checkpoint_minutes(tmp_path, monkeypatch):

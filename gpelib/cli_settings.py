@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .settings import STAGE_RULES
+from .settings import STAGE_RULES, finite_number, whole_number
 
 __all__ = ["STAGES", "DEFAULTS", "SCHEMA", "CLIError"]
 
@@ -53,7 +52,7 @@ class CLIError(Exception):
     """A user-facing error: printed as one message, exit status 2."""
 
 
-# one validation layer for YAML files and flags: key -> (kind, rule); kinds: int, float, str, bool, betas
+# one validation layer for YAML files and flags: key -> (kind, rule); kinds: int, float, str, bool, any
 _POS_INT = ("int", lambda v: v > 0, "a whole number > 0")
 _POS_FLOAT = ("float", lambda v: v > 0, "a finite number > 0")
 _OPT_POS_INT = ("int?", lambda v: v > 0, "a whole number > 0 or null")
@@ -98,15 +97,13 @@ def _type_ok(kind: str, v: Any) -> bool:
             return True
         kind = kind[:-1]
     if kind == "int":
-        return isinstance(v, int) and not isinstance(v, bool)
-    if kind == "float":  # finite: inf and nan pass every comparison they should fail (inf > 0)
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        return whole_number(v)
+    if kind == "float":
+        return finite_number(v)
     if kind == "str":
         return isinstance(v, str)
     if kind == "bool":
         return isinstance(v, bool)
-    if kind == "betas":
-        return isinstance(v, (list, tuple)) and len(v) == 2 and all(_type_ok("float", b) for b in v)
     raise AssertionError(kind)
 
 

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 from . import papers
 from .data import MNIST_5K_HELD_OUT
-from .settings import PROFILES, TRAINING, Stage, pick, resolve_profile, stage_settings, stages
+from .settings import PROFILES, TRAINING, pick, resolve_profile, stage_settings, stages
 
-__all__ = ["PROFILES", "TRAINING", "MNIST_5K", "MNIST_5K_RUNS", "resolve_profile", "pick", "stage_settings", "Stage",
-           "stages", "preset",
+__all__ = ["PROFILES", "TRAINING", "MNIST_5K", "MNIST_5K_RUNS", "resolve_profile", "pick", "stage_settings", "stages",
+           "preset",
            "per_sample_beta_one", "NOTEBOOKS", "DryRun", "dry_run", "dry_run_from_env", "DRY_RUN_RULES"]
 
 T = TypeVar("T")
@@ -305,8 +305,8 @@ QUICK_IMAGES_UNDECIDED = (
     "(issue 28, measured by reproduce/probe_gan_images.py into reproduce/measurements/): on the 16-px digits GMEGAN's "
     "FD-classifier still falls at 10,000 iterations (554–683 against a floor of 36 at n = 1,000), and on the 8-px "
     "digits most runs plateau after 2,000–8,250 iterations (GAN never), but 08–09 there have not been run at "
-    "plateau: at least 15 more minutes of training (the suite from empty is about 71 of its 90: README), on images "
-    "and nets far smaller than the paper's")
+    "plateau: at least 15 more minutes of training (the suite's time from empty: README), on images and nets far "
+    "smaller than the paper's")
 """Notebooks 08–09 under ``quick``: why their rows are ``n/a`` (:meth:`gpelib.verdicts.Claim.undecided`), measured
 by ``reproduce/probe_gan_images.py`` on this 2-core machine (the CSVs in ``reproduce/measurements/``)."""
 

@@ -65,24 +65,26 @@ def stage_settings(profile: str, stage: str) -> dict[str, Any]:
     return dict(pick(stage, pick(resolve_profile(profile), TRAINING)))
 
 
-def _whole(v: Any) -> bool:
+def whole_number(v: Any) -> bool:
+    """An ``int`` that is not a ``bool`` (no silent ``int(5.7)``)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _finite(v: Any) -> bool:  # inf and nan pass every comparison they should fail (inf > 0)
+def finite_number(v: Any) -> bool:
+    """A finite ``int`` or ``float`` (not a ``bool``): inf and nan pass every comparison they should fail (inf > 0)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 #: Each field of :class:`Stage`: (its test, what it must be) — the one statement of what a stage accepts, read by
 #: :class:`Stage` and by the ``gpe`` command's configuration check (:mod:`gpelib.cli_settings`).
 STAGE_RULES: dict[str, tuple[Any, str]] = {
-    "iterations": (lambda v: _whole(v) and v > 0, "a whole number > 0"),
-    "batch_size": (lambda v: _whole(v) and v >= 2, "a whole number ≥ 2"),
-    "lr": (lambda v: _finite(v) and 0 < v <= 1, "a number in (0, 1]"),
-    "betas": (lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(_finite(b) and 0 <= b < 1 for b in v),
-              "two numbers in [0, 1)"),
-    "eval_every": (lambda v: _whole(v) and v > 0, "a whole number > 0"),
-    "target": (lambda v: v is None or (_finite(v) and v > 0), "a finite number > 0 or null"),
+    "iterations": (lambda v: whole_number(v) and v > 0, "a whole number > 0"),
+    "batch_size": (lambda v: whole_number(v) and v >= 2, "a whole number ≥ 2"),
+    "lr": (lambda v: finite_number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "betas": (lambda v: isinstance(v, (list, tuple)) and len(v) == 2
+              and all(finite_number(b) and 0 <= b < 1 for b in v), "two numbers in [0, 1)"),
+    "eval_every": (lambda v: whole_number(v) and v > 0, "a whole number > 0"),
+    "target": (lambda v: v is None or (finite_number(v) and v > 0), "a finite number > 0 or null"),
 }
 
 
@@ -129,10 +131,8 @@ STAGE_KEYS: dict[str, dict[str, str]] = {
     "flow": dict(iterations="flow_iterations", lr="flow_lr", batch_size="flow_batch", eval_every="flow_eval"),
     "mixture": dict(iterations="iterations", lr="lr", batch_size="batch", eval_every="eval_every"),
 }
-#: Adam's betas per stage (the same in every profile): the authors' released (0.5, 0.999) for the auto-encoder
-#: stages, torchcfm's (0.9, 0.999) for the flow.
-STAGE_BETAS = {"joint": tuple(_ENC["betas"]), "encoder": tuple(_ENC["betas"]), "decoder": tuple(_ENC["betas"]),
-               "flow": _FLOW_BETAS, "mixture": tuple(_ENC["betas"])}
+#: Adam's betas per stage, :data:`TRAINING`'s (the same in every profile); notebook 01's encoders train as ``joint``.
+STAGE_BETAS = {**{s: t["betas"] for s, t in TRAINING["quick"].items()}, "mixture": TRAINING["quick"]["joint"]["betas"]}
 
 
 def stages(preset: Mapping[str, Any], *names: str) -> dict[str, Stage]:

@@ -3,7 +3,7 @@
 :func:`map_jobs` calls a module-level function once per job, in order of the jobs, either in this process
 (``n_workers=1``) or in a pool of *spawned* worker processes (never forked: a fork after torch has started its
 thread pool can hang). Each worker limits torch to ``threads_per_worker`` threads, so ``n_workers ×
-threads_per_worker`` should not exceed the cores. Results come back in job order; the first failing job re-raises
+threads_per_worker`` should not exceed the cores, and (Linux) ends when the process that started it dies. Results come back in job order; the first failing job re-raises
 its exception with the job's description.
 """
 
@@ -36,9 +36,28 @@ def default_workers(device: str | None = None) -> int:
     return max(1, cores)
 
 
-def _init_worker(threads: int) -> None:
+def _die_with(parent: int) -> None:
+    """Linux: this worker gets SIGTERM when ``parent`` (the process that started the pool) dies, so a killed
+    notebook or runner leaves no orphan training on its cores (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request: nothing will send the signal
+        os._exit(1)
+
+
+def _init_worker(threads: int, parent: int | None = None) -> None:
     import torch
 
+    if parent is not None:
+        _die_with(parent)
     torch.set_num_threads(threads)
 
 
@@ -93,7 +112,7 @@ def map_jobs(
         n = min(n_workers, len(jobs))
         threads = threads_per_worker or max(1, default_workers() // n)
         with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"), initializer=_init_worker,
-                                 initargs=(threads,)) as pool:
+                                 initargs=(threads, os.getpid())) as pool:
             futures = {pool.submit(fn, **job): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
                 i = futures[fut]

@@ -254,61 +254,50 @@ def _nb07(p: str, data_root: str | None = None) -> dict[str, Any]:
 
 
 def _gan_images(p: str, data_root: str | None) -> dict[str, Any]:
-    """Notebooks 08–09 share these settings (so that the full GMEGAN runs are shared). Budgets in *units*: every
-    method trains for the wall-clock of ``units`` iterations of GMEGAN as printed
-    (:func:`gpelib.gan.experiments.equal_time_jobs`) and is scored at ``milestones`` (fractions of its own budget)
-    against ``n_real`` held-out images at matched n (``reference``)."""
+    """Notebooks 08–09 share these settings (so that the full GMEGAN runs are shared). Every method is trained to its
+    own plateau of ``fd`` under the common ``cap`` of generator iterations (no stop before ``min_iteration``;
+    :func:`gpelib.gan.image_jobs.image_plateau_job`), tracked every ``eval_every`` iterations on ``n_track`` samples
+    against the first ``n_track`` held-out images (matched n), and scored by the ``best_k`` lowest ``fd`` of its
+    last fifth; the relative std of the class counts on ``n_counts`` samples."""
     from .gan import PAPER_ARCHITECTURES
     from .gan import experiments as gx
 
     batch = int(papers.gmegan_settings("CIFAR10")["batch_size"])  # GMEGAN Table 1: 64 on images
-    late = (0.8, 0.85, 0.9, 0.95, 1.0)
+    digits = gx.ImageSpec("digits", n_val=300)
     if p == "smoke":
-        return dict(datasets=[gx.ImageSpec("digits", n_val=300)], archs=["mlp", "dcgan"], seeds=[0], latent=8,
-                    batch=batch, units=20, multiple=10, milestones=(0.5, 1.0), evaluations=4, best_k=1, n_fake=300,
-                    n_real=300, n_counts=300, reference="held_out", classifier_epochs=1,
+        return dict(datasets=[digits], archs=["mlp", "mlp_deep"], seeds=[0, 1], latent=8, batch=batch, cap=60,
+                    min_iteration=30, eval_every=10, n_track=300, n_counts=300, best_k=1, classifier_epochs=1,
                     classifier_width=16, undecided=None)
     if p == "quick":
-        # the packaged MNIST digits at their own 28×28 px (GMEGAN's image claims, on the real digits the quick profile
-        # has). The convolutional architecture is the width-16 DCGAN (its GMEGAN step costs about 2.3× the 16-px one on
-        # one core); the other two are fully connected. One seed: these runs show the protocol at work, they decide
-        # nothing (QUICK_IMAGES_UNDECIDED)
-        mnist = gx.ImageSpec("mnist_5k", n_val=1000)
-        return dict(datasets=[mnist], archs=["mlp", "mlp_deep", "dcgan_narrow"], seeds=[0], latent=16,
-                    batch=batch,
-                    units=QUICK_GAN_UNITS, multiple=10, milestones=late, evaluations=20, best_k=3, n_fake=1000,
-                    n_real=1000, n_counts=2000, reference="held_out", classifier_epochs=15,
-                    classifier_width=16, undecided=QUICK_IMAGES_UNDECIDED)
-    # GMEGAN §6.3: 300 epochs (CIFAR10: 781 iterations an epoch), FID from 5,000 vs 5,000 images at epochs 250–300,
-    # relative std on 10,000 (CIFAR10) / 22,000 (Tiny ImageNet) samples
+        # scikit-learn's 8×8 digits (1,497 training, 300 held out) and the fully connected family, the largest setting
+        # whose runs reach a plateau on this CPU (issue 28 item 4), at a cap far below it and with no stop before it
+        # (a plateau the rule would see before 10,000 iterations can be false here: QUICK_IMAGES_UNDECIDED): these runs
+        # show the protocol at work and their states at the cap, they decide nothing
+        return dict(datasets=[digits], archs=["mlp", "mlp_deep", "mlp_wide"], seeds=[0, 1], latent=16, batch=batch,
+                    cap=600, min_iteration=600, eval_every=30, n_track=300, n_counts=2000, best_k=3,
+                    classifier_epochs=15, classifier_width=16, undecided=QUICK_IMAGES_UNDECIDED)
+    # GMEGAN §6.3: 300 epochs (CIFAR10: 781 iterations an epoch) as the cap, FID from 5,000 vs 5,000 images (the paper:
+    # the 5 lowest of epochs 250–300), relative std on 10,000 samples (CIFAR10; Tiny ImageNet 22,000)
     epochs = int(papers.gmegan_settings("CIFAR10")["epochs"])
     return dict(datasets=[gx.ImageSpec("cifar10", root=data_root, n_val=5000),
                           gx.ImageSpec("tiny_imagenet", root=data_root, n_val=5000, options=(("size", 32),))],
-                archs=list(PAPER_ARCHITECTURES), seeds=[0, 1, 2], latent=100, batch=batch, units=781 * epochs,
-                multiple=781, milestones=tuple(e / epochs for e in range(epochs - 50, epochs + 1, 5)),
-                evaluations=60, best_k=5, n_fake=5000, n_real=5000, n_counts=10000, reference="held_out",
+                archs=list(PAPER_ARCHITECTURES), seeds=[0, 1, 2], latent=100, batch=batch, cap=781 * epochs,
+                min_iteration=781 * 50, eval_every=781 * 5, n_track=5000, n_counts=10000, best_k=5,
                 classifier_epochs=15, classifier_width=32, undecided=None)
-
-
-QUICK_GAN_UNITS = 60
-"""Notebooks 08–09 (quick): each method's wall-clock is that of this many GMEGAN iterations on the 28×28 digits (60:
-the quick suite's 45-minute budget on two cores, issue 14; measured from empty, 100 units took 46.6 min — 08 561 s,
-09 311 s, of which training 3.9 s of wall-clock per unit, the rest scoring and held-out evaluations. 150 units at
-16×16 px fitted before the digits went to their own size, where a DCGAN step costs 2× and the width-32 classifier's
-features 5× more — hence ``classifier_width`` 16). The quick profile shows the protocol at work, it cannot train
-these GANs to their plateau on two cores: its rows are ``n/a`` for the reason :data:`QUICK_IMAGES_UNDECIDED`
-gives."""
 
 
 QUICK_IMAGES_UNDECIDED = (
     "n/a on two cores, decided by the paper profile: no image setting reaches its plateau within the quick suite "
-    "(issue 28, measured by reproduce/probe_gan_images.py into reproduce/measurements/): on the 16-px digits GMEGAN's "
-    "FD-classifier still falls at 10,000 iterations (554–683 against a floor of 36 at n = 1,000), and on the 8-px "
-    "digits most runs plateau after 2,000–8,250 iterations (GAN never), but 08–09 there have not been run at "
-    "plateau: at least 15 more minutes of training (the suite's time from empty: README), on images and nets far "
-    "smaller than the paper's")
+    "(issue 28, measured by reproduce/probe_gan_images.py into reproduce/measurements/): on the 16-px digits "
+    "GMEGAN's FD-classifier still falls at 10,000 iterations (554–683 against a floor of 36 at n = 1,000), and on "
+    "the 8-px digits GMEGAN as released stands at 214–624 from 2,000 to 4,000 iterations, where a plateau rule would "
+    "stop it, and falls to 24–34 by 10,000, so no run may stop before 10,000 — and 10,000 iterations of 3 seeds of "
+    "eight of the ten methods take 1,600 worker-seconds per architecture, 08–09 at three architectures about an hour "
+    "on two cores beside the suite's other notebooks (their time: README)")
 """Notebooks 08–09 under ``quick``: why their rows are ``n/a`` (:meth:`gpelib.verdicts.Claim.undecided`), measured
-by ``reproduce/probe_gan_images.py`` on this 2-core machine (the CSVs in ``reproduce/measurements/``)."""
+by ``reproduce/probe_gan_images.py`` on this 2-core machine (the CSVs in ``reproduce/measurements/``). The quick runs
+follow the protocol of the paper profile (each method to its own plateau under a common cap, :mod:`gpelib.gan.
+image_jobs`) at a cap of 600 iterations, far below any plateau: their states in ``08_states.csv`` say so."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ largest. Then, for a claim "quantity > null":
 * **holds** when the whole interval is above the null;
 * **fails** when the whole interval is at or below it (a tie is not "better": equal counts fail "sooner");
 * **inconclusive** otherwise — the interval straddles the null or censoring leaves it open (both never reached) —
-  and also when a run behind the verdict had not converged (:func:`converged_or_inconclusive`).
+  and also when a run behind the verdict is not at its plateau (:func:`at_plateau_or_inconclusive`).
 
 Ratios are summarised on the log scale, so swapping numerator and denominator inverts the ratio and its interval.
 """
@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .convergence import LATE_LIMIT
 from .intervals import (
     Censored,
     Ratio,
@@ -61,8 +60,8 @@ __all__ = [
     "coverage",
     "ratio_summary", "format_ratio", "sooner", "greater", "less", "below", "above", "grows", "shrinks",
     "least_impact", "best_of",
-    "within", "at_least", "at_most", "all_of", "converged_or_inconclusive",
-    "at_plateau_or_inconclusive", "outcome_counts", "tally", "LATE_LIMIT",
+    "within", "at_least", "at_most", "all_of",
+    "at_plateau_or_inconclusive", "outcome_counts", "tally",
 ]
 
 HOLDS, FAILS, INCONCLUSIVE, SANITY, NA = "holds", "fails", "inconclusive", "sanity", "n/a"
@@ -439,47 +438,9 @@ def within(values: Any, low: float, high: float, *, tol: float = 0.0) -> Decisio
     return replace(d, detail=f"{lo if lo == hi else f'{lo}…{hi}'} vs [{_num(low)}, {_num(high)}]")
 
 
-# ------------------------------------------------------------------------------------------ convergence, counting
+# ------------------------------------------------------------------------------------------ plateaus, counting
 
 
-
-
-def converged_or_inconclusive(decision: Decision | str, improvements: Any, *, limit: float = LATE_LIMIT,
-                              min_progress: float = LATE_LIMIT) -> Decision | str:
-    """SPEC §2: a verdict rests on converged runs. When any run behind it still improved by more than ``limit``
-    (default 10 %) over the last fifth of its budget (``late_improvement`` of :mod:`gpelib.gan.experiments`), a
-    ``holds`` or ``fails`` becomes ``inconclusive`` (with a note naming them); ``inconclusive`` stays as it is. A run
-    that is flat at the end only because it never learned is not converged either: when ``improvements`` is a
-    DataFrame with a ``total_improvement`` column, a run whose metric fell by less than ``min_progress`` (default
-    10 %) over its whole budget also makes the verdict inconclusive ("no progress").
-
-    ``improvements``: a mapping name → fraction, a sequence of fractions, or a DataFrame (``late_improvement``'s, or
-    :func:`gpelib.gan.experiments.late_by_run`'s, indexed by run name). NaN entries (no evaluation early enough to
-    compare) are ignored. Returns the same type as ``decision``.
-    """
-    stalled: list[tuple[Any, float]] = []
-    if isinstance(improvements, pd.DataFrame):
-        if "total_improvement" in improvements:
-            stalled = [(k, float(v)) for k, v in improvements["total_improvement"].items()
-                       if not _missing(v) and float(v) < min_progress]
-        improvements = improvements["late_improvement"]
-    if isinstance(improvements, pd.Series):
-        improvements = improvements.to_dict()
-    items = list(improvements.items()) if isinstance(improvements, Mapping) else list(enumerate(improvements))
-    late = [(k, float(v)) for k, v in items if not _missing(v) and float(v) > limit]
-    outcome = decision.outcome if isinstance(decision, Decision) else decision
-    if not (late or stalled) or outcome not in (HOLDS, FAILS):
-        return decision
-    if isinstance(decision, str):
-        return INCONCLUSIVE
-    notes = []
-    if late:
-        notes.append(f"not converged (still improving > {limit:.0%} over the last fifth: "
-                     f"{', '.join(f'{k} {v:.0%}' for k, v in late)})")
-    if stalled:
-        notes.append(f"no progress (held-out metric fell < {min_progress:.0%} over the whole budget: "
-                     f"{', '.join(f'{k} {v:.0%}' for k, v in stalled)})")
-    return replace(decision, outcome=INCONCLUSIVE, note="; ".join(n for n in (decision.note, *notes) if n))
 
 
 def at_plateau_or_inconclusive(decision: Decision, states: Mapping[str, str], *, own: Sequence[str]) -> Decision:

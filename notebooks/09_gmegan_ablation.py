@@ -21,11 +21,12 @@
 # least impact"; removing the GME term λ1 "significantly deteriorates the stability" (the spread over architectures).
 #
 # **Protocol.** The full method and its three variants are trained exactly as in notebook 08 (same data,
-# architectures, seeds, equal wall-clock budget, milestones and held-out scores) — the full GMEGAN runs *are* notebook
-# 08's (shared checkpoints). A removed term is still computed and logged, without gradient. The ablation is run for
-# GMEGAN as printed and as released (`gpelib.gan.GMEGAN_VARIANTS`; as released, λ2 weighs the W-div penalty and λ3
-# the reconstruction G(T x)). A claim is inconclusive while a run behind it had not converged (held-out energy
-# distance still falling > 10 % over the last fifth of its budget, or fallen < 10 % over the whole of it).
+# architectures, seeds, each run to its own plateau of the Fréchet score under the same cap, scored the same way) —
+# the full GMEGAN runs *are* notebook 08's (shared checkpoints), and the variants of one GMEGAN reading train with its
+# seeds as one batched model (they differ only in the scalar weights λ). A removed term is still computed and logged,
+# without gradient. The ablation is run for GMEGAN as printed and as released (`gpelib.gan.GMEGAN_VARIANTS`; as
+# released, λ2 weighs the W-div penalty and λ3 the reconstruction G(T x)). A claim is inconclusive while a run behind
+# it is not at its plateau at the cap.
 
 # %% tags=["parameters"]
 profile = None  # "smoke" | "quick" | "paper"; None: $GPE_PROFILE, else "quick"
@@ -37,12 +38,12 @@ workers = None  # parallel training processes; None: one per CPU core (1 on a GP
 seed = 0
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
 from gpelib import metrics, parallel, plots, profiles, reporting
 from gpelib.claims import gan_ablation
 from gpelib.gan import experiments as gx
+from gpelib.gan import image_jobs as ij
 
 profile = profiles.resolve_profile(profile)
 out = reporting.output_dir(out_dir, profile)
@@ -72,23 +73,27 @@ METRIC = extractor.name
 
 # %%
 variants = gx.ablation_variants()  # "GMEGAN λ1 = 0 (no GME)" → ("gmegan", {"lambda1": 0.0}), …
-jobs = gx.equal_time_jobs(variants, specs=[spec], archs=S["archs"], seeds=[seed + s for s in S["seeds"]],
-                          units=S["units"], multiple=S["multiple"], milestones=S["milestones"],
-                          evaluations=S["evaluations"], latent_dim=S["latent"], batch_size=S["batch"],
-                          n_fake=S["n_fake"], n_real=S["n_real"], n_counts=S["n_counts"], best_k=S["best_k"],
-                          reference=S["reference"], device=device, classifier_path=str(classifier.cache_path),
-                          inception_weights=str(extractor.weights_path) if METRIC == "FID" else None,
-                          checkpoint_root=reporting.runs_root() / profile / "checkpoints" / "gan")
-runs = parallel.map_jobs(gx.image_job, jobs, n_workers=workers, threads_per_worker=1, desc="09 ablations")
-table = gx.sweep_table(runs)
+jobs = ij.image_plateau_jobs(  # a method's variants and seeds in one batch per architecture
+    variants, specs=[spec], archs=S["archs"], seeds=[seed + s for s in S["seeds"]], iterations=S["cap"],
+    min_iteration=S["min_iteration"], eval_every=S["eval_every"], latent_dim=S["latent"], batch_size=S["batch"],
+    n_track=S["n_track"], n_counts=S["n_counts"], best_k=S["best_k"], device=device,
+    classifier_path=str(classifier.cache_path),
+    inception_weights=str(extractor.weights_path) if METRIC == "FID" else None,
+    checkpoint_root=reporting.runs_root() / profile / "checkpoints" / "gan")
+groups = parallel.map_jobs(ij.image_plateau_job, jobs, n_workers=workers, threads_per_worker=1, desc="09 ablations")
+runs = [r for group in groups for r in group]
+history = gx.history_table(runs)
+floor = ij.image_floor(extractor, classifier, spec, S["n_track"])
+BY = ("dataset", "variant", "arch", "seed")
+states = gx.plateau_states(history, {spec.name: floor.noise()}, metrics={"fd": "lower"}, by=BY)
+reporting.save_table(states, out, "09_states", keys=[*BY, "metric"])
+table = gx.run_states(gx.sweep_table(runs), states, {m: ["fd"] for m in gx.LABELS}, by=BY)
 reporting.save_table(table.assign(metric=METRIC), out, "09_runs",
                      keys=["dataset", "method", "label", "variant", "arch", "seed"])  # seconds: 09_timings.csv
-history = gx.history_table(runs)
-late = gx.late_improvement(history, last=0.2, by=("dataset", "variant", "arch", "seed"), window=3)
-reporting.save_table(late, out, "09_late_improvement")
-summary = gx.summarize(table, ["fd", "relative_std", "classes_covered"])
+summary = gx.summarize(table, ["fd", "kid", "relative_std", "classes_covered", "iterations"])
 reporting.save_table(summary.assign(metric=METRIC), out, "09_summary")
 display(summary.round(3))
+print(f"{METRIC} floor at n = {floor.n}: {floor.fd:.3g} ± {floor.fd_sd:.2g}")
 
 # %% [markdown]
 # ## Fig. 8: the scores of every variant over architectures and seeds
@@ -108,34 +113,29 @@ plots.save_figure(fig, out, "09_ablation_boxes")
 # column counts them). The impact of a term is the ABSOLUTE change of the score when it is removed, whatever its
 # direction (a change opposite to the paper's is named in the note); the spread across architectures compares, per
 # seed, each architecture's absolute deviation from its variant's mean over the architectures ("ours" gives the std
-# over all runs).
+# over all runs). Every run behind a row must be at its plateau of the score.
 #
-# **Under `quick` every row is `n/a`** (its reason in the note): on two cores no image setting reaches its plateau
-# within the quick suite's budget — measured by `reproduce/probe_gan_images.py` (the CSVs in
-# `reproduce/measurements/`). The quick runs (one seed) show the protocol at work and keep their numbers in the table;
-# the `paper` profile decides.
+# **Under `quick` every row is `n/a`** (its reason in the note), as in notebook 08: on two cores no image setting
+# reaches its plateau within the quick suite's budget; the `paper` profile decides.
 
 # %%
-rows = gan_ablation.decide(table, summary, late, profile=profile, metric=METRIC, archs=S["archs"], seeds=S["seeds"],
-                           undecided=S["undecided"])
+rows = gan_ablation.decide(table, summary, states, profile=profile, metric=METRIC, archs=S["archs"],
+                           seeds=S["seeds"], undecided=S["undecided"])
 reporting.save_verdict(rows, out, "09", profile=profile)
 print(extractor.description)
 display(reporting.verdict_table(rows))
 
 # %% [markdown]
-# ## Compute and convergence per variant
+# ## Compute and plateaus per variant
 
 # %%
-compute = pd.concat([gx.compute_table(table[table.arch == a], late[late.arch == a],
-                                      key=gx.shape_key(a, train.shape, S["latent"], S["batch"]),
-                                      by=("dataset", "arch", "variant")) for a in S["archs"]], ignore_index=True)
+compute = gx.state_counts(table, by=("dataset", "arch", "variant")).assign(cap=S["cap"],
+                                                                           min_iteration=S["min_iteration"])
 reporting.save_table(compute, out, "09_compute", keys=["dataset", "arch", "variant"])
-shown = compute.assign(reference_seconds=compute.reference_seconds.round(1),
-                       late_improvement=compute.late_improvement.map(lambda v: f"{v:.0%}"))
-text = (f"Every variant trained for the wall-clock of {S['units']} GMEGAN iterations (as printed) on the calibration "
-        "machine; *converged* = runs whose held-out energy distance fell by ≤ 10 % over the last fifth of the "
-        "budget and by ≥ 10 % over all of it.\n\n"
-        + reporting.markdown_table(shown[["arch", "variant", "iterations", "updates", "converged",
-                                          "late_improvement"]]))
+text = (f"Every variant trained to its own plateau of {METRIC} under a common cap of {S['cap']:,} generator "
+        f"iterations (no stop before {S['min_iteration']:,}), the variants and seeds of one GMEGAN reading in one "
+        "batch per architecture (the full GMEGAN's runs are notebook 08's).\n\n"
+        + reporting.markdown_table(compute[["arch", "variant", "runs", "plateau", "improving", "worsening",
+                                            "oscillating", "plateau_median", "iterations_max"]]))
 reporting.save_conclusion(text, out, "09")
 display(Markdown(text))

@@ -7,12 +7,11 @@ on fake data sets written in each real on-disk layout, at a tiny budget.
     python reproduce/dry_run.py --only 04 08             # some notebooks (a number or a name fragment)
 
 Steps: (1) :func:`gpelib.fake_data.write_fake_datasets` writes MNIST (IDX), CIFAR10 (pickle batches), CelebA,
-CelebA-HQ and Tiny ImageNet (JPEG folders) under ``WORK/data``; (2) ``reproduce/bench_gan.py --profile paper`` measures
-the GAN step times of the paper profile's (shrunk) settings into ``WORK/step_seconds.csv`` — the calibration a paper
-run needs before notebooks 07–09, as a GPU user would do it; (3) ``reproduce/run_all.py --profile paper --dry-run
+CelebA-HQ and Tiny ImageNet (JPEG folders) under ``WORK/data``; (2) ``reproduce/run_all.py --profile paper --dry-run
 SCALE`` runs every notebook (:func:`gpelib.profiles.dry_run` shrinks budgets, sample counts, batches and seeds and
-keeps data sets, sizes and architectures). Nothing is written outside ``WORK``: not ``figures/``, not ``runs/``, not
-the committed calibration. Exit status: non-zero when a step fails; the executed notebooks (and tracebacks) are in
+keeps data sets, sizes and architectures; the GAN notebooks train every method to its plateau under a common cap,
+so they need no step-time calibration). Nothing is written outside ``WORK``: not ``figures/``, not ``runs/``. Exit
+status: non-zero when a step fails; the executed notebooks (and tracebacks) are in
 ``WORK/run/executed``.
 """
 
@@ -45,7 +44,7 @@ def _snapshot() -> dict[str, tuple[int, int]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1e-3, help="budget scale (gpelib.profiles.DryRun)")
-    ap.add_argument("--device", default="cpu", help="torch device of the notebooks and the calibration")
+    ap.add_argument("--device", default="cpu", help="torch device of the notebooks")
     ap.add_argument("--only", nargs="*", help="notebook numbers or name fragments (default: all)")
     ap.add_argument("--keep", type=Path, default=None,
                     help="work in this folder and keep it (default: a temporary folder, removed at the end)")
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
            # 64 samples against 128-d classifier features, by design here: not worth a warning per score
            "PYTHONWARNINGS": "ignore:FD-classifier with"}
     saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # this process (the calibration) and the runner's kernels read them
+    os.environ.update(env)  # the runner's kernels read them
     t0 = time.perf_counter()
     before = _snapshot()
     try:
@@ -72,17 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         import run_all
 
         only = args.only
-        if any(nb.name[:2] in ("08", "09") for nb in run_all.discover(only)):  # equal-compute budgets need it
-            import bench_gan
-
-            # 07 trains to plateaus (no step-time calibration); 08–09 price their images' settings only
-            images = [k for k in bench_gan.settings("paper") if not k.startswith("mixture")]
-            print("GAN step-time calibration of the paper settings (bench_gan.py --profile paper --write):", flush=True)
-            rc = bench_gan.main(["--profile", "paper", "--device", args.device, "--rounds", "1", "--steps", "7",
-                                 "--threads", str(os.cpu_count() or 1), "--settings", *images, "--write"])
-            if rc:
-                return rc
-
         ra = ["--profile", "paper", "--dry-run", repr(args.scale), "--run-dir", str(work / "run"), "--force",
               "--device", args.device]
         rc = run_all.main(ra + (["--only", *only] if only else []) + (["--log-output"] if args.log_output else []))

@@ -22,20 +22,21 @@ PAPER = {FULL: [100.0] * 4, L1: [160.0, 160.0, 140.0, 140.0], L2: [131.0, 131.0,
 CLAIMS = ("full_best", "lambda3_least_impact", "lambda1_least_stable")
 
 
-def _tables(fd: dict | None = None, late: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(runs, summary, late): both GMEGAN readings with the FD of ``PAPER`` updated by ``fd`` (suffix → values in
-    the order of ``UNITS``); every run converged unless ``late[(variant, arch, seed)]`` gives its
-    ``(late_improvement, total_improvement)``."""
-    runs, lt = [], []
+def _tables(fd: dict | None = None, unsettled: dict | None = None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(runs, summary, states): both GMEGAN readings with the FD of ``PAPER`` updated by ``fd`` (suffix → values in
+    the order of ``UNITS``); every run at its plateau of ``fd`` unless ``unsettled[(variant, arch, seed)]`` gives its
+    state."""
+    runs, st = [], []
     for label, _ in gx.ABLATED.values():
         for suffix, values in {**PAPER, **(fd or {})}.items():
             v = f"{label}{suffix}"
             for (a, s), x in zip(UNITS, values, strict=True):
                 runs.append(dict(dataset="digits", variant=v, arch=a, seed=s, fd=x, relative_std=1.0))
-                li, ti = (late or {}).get((v, a, s), (0.0, 0.5))
-                lt.append(dict(dataset="digits", variant=v, arch=a, seed=s, late_improvement=li, total_improvement=ti))
+                st.append(dict(dataset="digits", variant=v, arch=a, seed=s, metric="fd",
+                               state=(unsettled or {}).get((v, a, s), "plateau")))
     runs = pd.DataFrame(runs)
-    return runs, gx.summarize(runs, ["fd", "relative_std"]), pd.DataFrame(lt)
+    return runs, gx.summarize(runs, ["fd", "relative_std"]), pd.DataFrame(st)
 
 
 def _decide(tables, profile: str = "quick", **kw):
@@ -83,13 +84,18 @@ def test_least_stable_fails_when_lambda1_is_steady_and_straddles_when_it_is_on_o
     assert _outcomes(_tables({L1: [160.0, 150.0, 140.0, 150.0]}))["lambda1_least_stable"] == "inconclusive"
 
 
-def test_an_unconverged_or_stalled_run_makes_its_readings_claims_inconclusive():
-    t = _tables(late={("GMEGAN-released λ3 = 0 (no reconstruction)", "dcgan", 0): (0.0, 0.01)})
+def test_a_run_off_its_plateau_makes_its_readings_claims_inconclusive():
+    t = _tables(unsettled={("GMEGAN-released λ3 = 0 (no reconstruction)", "dcgan", 0): "oscillating"})
     assert _outcomes(t, released=True) == dict.fromkeys(CLAIMS, "inconclusive")
     assert _outcomes(t) == dict.fromkeys(CLAIMS, "holds")
     note = _decide(t)[3].note
-    assert note.startswith("no progress (held-out metric fell < 10% over the whole budget: "
-                           "GMEGAN-released λ3 = 0 (no reconstruction) dcgan s0 1%)")
+    assert note.startswith("own runs not at their plateau: GMEGAN-released λ3 = 0 (no reconstruction) dcgan s0 "
+                           "oscillating")
+
+
+def test_an_inconclusive_row_at_plateau_says_its_interval_straddles():
+    row = _decide(_tables({L2: [90.0, 110.0, 90.0, 110.0]}))[0]
+    assert row.outcome == "inconclusive" and "the interval straddles with every own run at its plateau" in row.note
 
 
 def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
@@ -102,24 +108,17 @@ def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
     assert all(ID_PATTERN.match(i) for i in ids[0])
 
 
-def test_a_profile_that_cannot_reach_the_plateau_gives_n_a_with_its_reason():
-    decided, rows = _decide(_tables()), _decide(_tables(), undecided="decided by the paper profile")
-    assert [r.id for r in rows] == [r.id for r in decided] and {r.outcome for r in rows} == {"n/a"}
-    assert all(r.note == f"decided by the paper profile; {d.note}" for r, d in zip(rows, decided))
-    assert profiles.preset("09", "quick")["undecided"] == profiles.preset("08", "quick")["undecided"]
-
-
 def test_the_ablations_must_be_the_full_method_then_three():
     with pytest.raises(ValueError, match="ablations"):
         _decide(_tables(), ablations=[L1, L2, L3])
 
 
 def test_committed_quick_run(assert_committed_verdict):
-    """The committed figures/09_{runs,summary,late_improvement}.csv give the committed figures/09_verdict.csv."""
+    """The committed figures/09_{runs,summary,states}.csv give the committed figures/09_verdict.csv."""
     s = profiles.preset("09", "quick")
-    runs, summary, late = (pd.read_csv(FIGURES / f"09_{t}.csv") for t in ("runs", "summary", "late_improvement"))
-    rows = gan_ablation.decide(runs, summary, late, profile="quick", metric=runs["metric"].iloc[0],
-                               archs=s["archs"], seeds=s["seeds"], undecided=s["undecided"])
+    runs, summary, states = (pd.read_csv(FIGURES / f"09_{t}.csv") for t in ("runs", "summary", "states"))
+    rows = gan_ablation.decide(runs, summary, states, profile="quick", metric=runs["metric"].iloc[0],
+                               archs=s["archs"], seeds=s["seeds"])
     assert_committed_verdict(rows, "09")
 
 

@@ -10,6 +10,7 @@ import pytest
 from gpelib import profiles, reporting
 from gpelib.claims import gan_images
 from gpelib.gan import experiments as gx
+from gpelib.gan import image_jobs as ij
 from gpelib.verdicts import ID_PATTERN
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
@@ -24,21 +25,21 @@ GOOD = dict(fd=[50.0] * 4, relative_std=[0.25] * 4)
 CLAIMS = ("fig6.lowest_fd", "fig6.fd_spread", "fig7.lowest_relative_std", "fig7.relative_std_spread")
 
 
-def _tables(gmegan: dict | None = None, others: dict | None = None, late: dict | None = None,
+def _tables(gmegan: dict | None = None, others: dict | None = None, unsettled: dict | None = None,
             name: str = "digits", kid: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(runs, summary, late) of one dataset: both GMEGAN readings ``GOOD`` updated by ``gmegan``, a baseline
-    ``BASE`` updated by ``others[variant]`` (values in the order of ``UNITS``); every run converged unless
-    ``late[(variant, arch, seed)]`` gives its ``(late_improvement, total_improvement)``."""
-    runs, lt = [], []
+    """(runs, summary, states) of one dataset: both GMEGAN readings ``GOOD`` updated by ``gmegan``, a baseline
+    ``BASE`` updated by ``others[variant]`` (values in the order of ``UNITS``); every run at its plateau on ``fd`` and
+    ``relative_std`` unless ``unsettled[(variant, arch, seed, metric)]`` gives its state."""
+    runs, st = [], []
     for v in VARIANTS:
         vals = {**BASE, **GOOD, **(gmegan or {})} if v in REFS else {**BASE, **(others or {}).get(v, {})}
         for i, (a, s) in enumerate(UNITS):
             runs.append(dict(dataset=name, variant=v, arch=a, seed=s, fd=vals["fd"][i],
                              relative_std=vals["relative_std"][i], **({"kid": 10 * vals["fd"][i]} if kid else {})))
-            li, ti = (late or {}).get((v, a, s), (0.0, 0.5))
-            lt.append(dict(dataset=name, variant=v, arch=a, seed=s, late_improvement=li, total_improvement=ti))
+            st += [dict(dataset=name, variant=v, arch=a, seed=s, metric=m,
+                        state=(unsettled or {}).get((v, a, s, m), "plateau")) for m in ("fd", "relative_std")]
     runs = pd.DataFrame(runs)
-    return runs, gx.summarize(runs, ["fd", *(["kid"] if kid else []), "relative_std"]), pd.DataFrame(lt)
+    return runs, gx.summarize(runs, ["fd", *(["kid"] if kid else []), "relative_std"]), pd.DataFrame(st)
 
 
 def _decide(tables, profile: str = "quick", **kw):
@@ -95,12 +96,29 @@ def test_spreads_inconclusive_when_one_seed_is_steadier_and_the_other_not():
     assert out["fig6.lowest_fd"] == out["fig7.lowest_relative_std"] == "holds"
 
 
-def test_an_unconverged_run_makes_every_claim_of_its_reading_inconclusive():
-    t = _tables(late={("GMEGAN-released", "mlp", 1): (0.25, 0.5)})
-    assert set(_outcomes(t, "GMEGAN-released").values()) == {"inconclusive"}
+def test_an_own_run_off_its_plateau_makes_the_claims_on_that_score_inconclusive():
+    t = _tables(unsettled={("GMEGAN-released", "mlp", 1, "fd"): "improving"})
+    out = _outcomes(t, "GMEGAN-released")
+    assert out["fig6.lowest_fd"] == out["fig6.fd_spread"] == "inconclusive"
+    assert out["fig7.lowest_relative_std"] == out["fig7.relative_std_spread"] == "holds"  # judged on their own score
     assert set(_outcomes(t).values()) == {"holds"}  # GMEGAN as printed does not rest on that run
     row = _rows(t)["gmegan.fig6.lowest_fd.released"]
-    assert row.note.startswith("not converged (still improving > 10% over the last fifth: GMEGAN-released mlp s1 25%)")
+    assert row.note.startswith("own runs not at their plateau: GMEGAN-released mlp s1 improving")
+
+
+def test_a_baseline_that_never_settles_is_named_without_veto():
+    t = _tables(unsettled={("GAN", "dcgan", 0, "relative_std"): "oscillating"})
+    assert set(_outcomes(t).values()) == {"holds"}
+    row = _rows(t)["gmegan.fig7.lowest_relative_std"]
+    assert "scored at the cap, not at their plateau (no veto): GAN dcgan s0 oscillating" in row.note
+    assert "GAN dcgan" not in _rows(t)["gmegan.fig6.lowest_fd"].note
+
+
+def test_an_inconclusive_row_at_plateau_says_its_interval_straddles():
+    t = _tables(gmegan=dict(fd=[40.0, 60.0, 40.0, 60.0], relative_std=[0.25] * 4),
+                others={"WGAN": dict(fd=[50.0] * 4, relative_std=[1.0] * 4)})
+    row = _rows(t)["gmegan.fig6.lowest_fd"]
+    assert row.outcome == "inconclusive" and "the interval straddles with every own run at its plateau" in row.note
 
 
 def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
@@ -114,15 +132,6 @@ def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
     assert ids[0][0] == "gmegan.fig6.lowest_fd"  # the README's headline: the first dataset has no segment
     assert ids[0][8:] == [f"gmegan.{c}.tiny_imagenet" for c in CLAIMS] + [f"gmegan.{c}.tiny_imagenet.released"
                                                                           for c in CLAIMS]
-
-
-def test_a_profile_that_cannot_reach_the_plateau_gives_n_a_with_its_reason_and_keeps_the_numbers():
-    decided, why = _decide(_tables()), "n/a on two cores, decided by the paper profile: the probe says so"
-    rows = _decide(_tables(), undecided=why)
-    assert [r.id for r in rows] == [r.id for r in decided] and {r.outcome for r in rows} == {"n/a"}
-    assert all(r.note.startswith(why) and r.ours == d.ours and r.detail == d.detail for r, d in zip(rows, decided))
-    assert profiles.preset("08", "quick")["undecided"] and profiles.preset("08", "paper")["undecided"] is None
-    assert "; " not in profiles.preset("08", "quick")["undecided"]  # the README quotes a note up to its first "; "
 
 
 def test_the_first_dataset_of_the_preset_has_no_segment_whatever_its_name():
@@ -143,22 +152,37 @@ def test_dataset_segment(name, segment):
 
 
 def test_committed_quick_run(assert_committed_verdict):
-    """The committed figures/08_{runs,summary,late_improvement}.csv give the committed figures/08_verdict.csv."""
+    """The committed figures/08_{runs,summary,states}.csv give the committed figures/08_verdict.csv."""
     s = profiles.preset("08", "quick")
-    runs, summary, late = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("runs", "summary", "late_improvement"))
-    rows = gan_images.decide(runs, summary, late, profile="quick", metric=runs["metric"].iloc[0], archs=s["archs"],
-                             seeds=s["seeds"], datasets=[d.name for d in s["datasets"]], undecided=s["undecided"])
+    runs, summary, states = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("runs", "summary", "states"))
+    rows = gan_images.decide(runs, summary, states, profile="quick", metric=runs["metric"].iloc[0], archs=s["archs"],
+                             seeds=s["seeds"], datasets=[d.name for d in s["datasets"]])
     assert_committed_verdict(rows, "08")
 
 
-def test_the_notebooks_compute_table_from_the_committed_runs(tmp_path):
-    """gpelib.gan.experiments.compute_tables (notebook 08's compute cell) writes the committed 08_compute.csv."""
+def test_the_notebooks_states_and_compute_table_from_the_committed_history(tmp_path):
+    """gpelib.gan.tables.plateau_states and state_counts (notebook 08's cells) write the committed 08_states.csv and
+    08_compute.csv from the committed history and floors."""
     s = profiles.preset("08", "quick")
-    runs, late = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("runs", "late_improvement"))
-    compute = gx.compute_tables(runs, late, specs=s["datasets"], archs=s["archs"], latent_dim=s["latent"],
-                                batch_size=s["batch"], by=("dataset", "arch", "variant"))
+    history, floors, runs = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("history", "floors", "runs"))
+    noise = {r.dataset: {c: r[f"{c}_sd"] for c in ij.TRACKED} for _, r in floors.iterrows()}
+    by = ("dataset", "variant", "arch", "seed")
+    states = gx.plateau_states(history, noise, metrics=ij.TRACKED, by=by)
+    reporting.save_table(states, tmp_path, "08_states", keys=[*by, "metric"])
+    compute = gx.state_counts(runs, by=("dataset", "arch", "variant")).assign(cap=s["cap"],
+                                                                              min_iteration=s["min_iteration"])
     reporting.save_table(compute, tmp_path, "08_compute", keys=["dataset", "arch", "variant"])
-    assert (tmp_path / "08_compute.csv").read_bytes() == (FIGURES / "08_compute.csv").read_bytes()
+    for name in ("08_states.csv", "08_compute.csv"):
+        assert (tmp_path / name).read_bytes() == (FIGURES / name).read_bytes(), name
+
+
+def test_a_profile_that_cannot_reach_the_plateau_gives_n_a_with_its_reason_and_keeps_the_numbers():
+    decided, why = _decide(_tables()), "n/a on two cores, decided by the paper profile: the probe says so"
+    rows = _decide(_tables(), undecided=why)
+    assert [r.id for r in rows] == [r.id for r in decided] and {r.outcome for r in rows} == {"n/a"}
+    assert all(r.note.startswith(why) and r.ours == d.ours and r.detail == d.detail for r, d in zip(rows, decided))
+    assert profiles.preset("08", "quick")["undecided"] and profiles.preset("08", "paper")["undecided"] is None
+    assert "; " not in profiles.preset("08", "quick")["undecided"]  # the README quotes a note up to its first "; "
 
 
 def test_the_quick_reason_quotes_the_committed_probe_measurements():
@@ -170,6 +194,11 @@ def test_the_quick_reason_quotes_the_committed_probe_measurements():
     assert f"{gmegan.fd_last.min():.0f}–{gmegan.fd_last.max():.0f} against a floor of " \
            f"{px16.floor_level.iloc[0]:.0f}" in why
     assert (gmegan.state == "improving").all()  # "still falls at 10,000 iterations"
-    px8 = pd.read_csv(root / "probe_gan_images_summary_digits_8px.csv")
-    assert f"{px8.plateau_at.min():,.0f}–{px8.plateau_at.max():,.0f} iterations" in why
-    assert px8[px8.method == "gan"].plateau_at.isna().all() and "(GAN never)" in why
+    px8 = pd.read_csv(root / "probe_gan_images_history_digits_8px.csv")
+    released = px8[px8.method == "gmegan_released"]
+    early, late = released[released.iteration.between(2000, 4000)].fd, released[released.iteration == 10_000].fd
+    assert f"stands at {early.min():.0f}–{early.max():.0f} from 2,000 to 4,000" in why
+    assert f"falls to {late.min():.0f}–{late.max():.0f} by 10,000" in why
+    cost = pd.read_csv(root / "probe_gan_images_summary_digits_8px.csv")
+    assert cost.method.nunique() == 8 and set(cost.seed) == {0, 1, 2}
+    assert f"take {round(10_000 * cost.s_per_iteration.sum(), -2):,.0f} worker-seconds" in why

@@ -46,12 +46,12 @@ def test_paper_dry_run_shrinks_budgets_and_keeps_what_a_run_is(notebook):
     full, dry = profiles.preset(notebook, "paper"), profiles.dry_run(profiles.preset(notebook, "paper"), d)
     assert set(full) == set(dry)
     budgets = {"iterations", "encoder_iterations", "decoder_iterations", "flow_iterations", "vae_iterations",
-               "encoder_cap", "units"}
+               "encoder_cap", "units", "cap", "min_iteration"}
     for path, v in _walk(dry):
         key = path[-1] if path else None
         if key in budgets:
             assert 2 <= v <= d.max_iterations, (path, v)
-        if key in ("n_val", "n_fake", "n_real", "n_counts", "n_eval") or (key == "n" and notebook != "10"):
+        if key in ("n_val", "n_fake", "n_real", "n_counts", "n_eval", "n_track") or (key == "n" and notebook != "10"):
             assert v <= d.max_samples, (path, v)
         if key in ("batch", "flow_batch"):
             assert v <= d.max_batch
@@ -68,7 +68,7 @@ def test_paper_dry_run_shrinks_budgets_and_keeps_what_a_run_is(notebook):
         fulls = full["datasets"] if notebook == "08" else [full["dataset"]]
         assert [(s.name, s.options) for s in specs] == [(s.name, s.options) for s in fulls]
         assert all(s.n_val == d.max_samples for s in specs)
-        assert dry["milestones"][-1] == 1.0 and len(dry["milestones"]) == 2
+        assert dry["min_iteration"] <= dry["cap"] < full["cap"] and dry["eval_every"] < full["eval_every"]
 
 
 def test_dry_run_scale_and_limits():

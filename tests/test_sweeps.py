@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from gpelib.gan import experiments as gx
+from gpelib.gan import image_jobs as ij
 from gpelib.gan import mixture_jobs as mj
 from gpelib.metrics import ClassifierFeatures
 from gpelib.parallel import JobError, map_jobs
@@ -86,20 +87,6 @@ def test_checkpointed_job_is_reused_not_retrained(tmp_path):
     assert again.metrics == first.metrics and again.seconds == first.seconds
 
 
-def test_image_job_milestones_and_class_counts(tmp_path):
-    torch.manual_seed(0)
-    spec = gx.ImageSpec(name="digits", n_val=100)
-    train, _ = spec.load()
-    clf = ClassifierFeatures.load_or_train(tmp_path, train.images[:400], train.labels[:400], epochs=1, tag="t")
-    r = gx.image_job("gan", spec, classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4,
-                     milestones=[4, 8], batch_size=16, eval_every=4, n_fake=150, n_real=150, n_counts=150,
-                     n_grid=16, best_k=1, arch_options={"width": 4})
-    m = r.metrics
-    assert m["n_classes"] == 10 and 1 <= m["classes_covered"] <= 10 and m["relative_std"] >= 0
-    assert m["fd"] <= m["fd_last"] + 1e-9  # the best of the milestones is no worse than the last one
-    assert r.iterations == 8 and r.samples.shape == (16, 1, 8, 8)
-
-
 def test_summaries_and_reference_comparison():
     t = pd.DataFrame({"dataset": ["d"] * 6, "variant": ["A", "A", "B", "B", "C", "C"],
                       "score": [1.0, 3.0, 2.0, 2.0, 5.0, 7.0]})
@@ -114,22 +101,6 @@ def test_summaries_and_reference_comparison():
         gx.compare_reference(s, "score_mean", reference="A", better="smaller")
 
 
-def test_late_improvement_measures_the_fall_over_the_last_part_of_the_budget():
-    it = list(range(0, 1001, 100))
-    h = pd.DataFrame({
-        "dataset": "d", "seed": 0,
-        "method": ["flat"] * 11 + ["falling"] * 11,
-        "iteration": it * 2,
-        "val_loss": [1.0] * 11 + [10.0 - 0.5 * (i // 100) for i in it],  # falling: 6.0 at 800, 5.0 at 1000
-    })
-    out = gx.late_improvement(h).set_index("method")
-    assert out.loc["flat", "late_improvement"] == 0.0
-    assert out.loc["falling", "value_at_start"] == 6.0 and out.loc["falling", "value_at_end"] == 5.0
-    assert out.loc["falling", "late_improvement"] == pytest.approx(1 / 6)
-    with pytest.raises(ValueError):
-        gx.late_improvement(h, last=1.5)
-
-
 def _rows_shared(a: torch.Tensor, b: torch.Tensor) -> int:
     """How many rows of ``a`` also occur (exactly) in ``b``."""
     a, b = a.flatten(1), b.flatten(1)
@@ -140,13 +111,12 @@ def test_gan_validation_sets_are_held_out_from_training(tmp_path, monkeypatch):
     """Issue #18, item 2: the validation energy of every GAN run is computed on points the run never trains on —
     a fresh draw of the mixture (its own seed), the held-out split of an image dataset."""
     seen = []
-    real_train_gan = gx.train_gan
+    real_train_gan = mj.train_gan
 
     def spy(method, data, **kw):
         seen.append((data, kw.get("val_data")))
         return real_train_gan(method, data, **kw)
 
-    monkeypatch.setattr(gx, "train_gan", spy)
     monkeypatch.setattr(mj, "train_gan", spy)
     spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
     r = one("gan", spec, seed=1)
@@ -161,9 +131,9 @@ def test_gan_validation_sets_are_held_out_from_training(tmp_path, monkeypatch):
     spec = gx.ImageSpec(name="digits", n_val=100)
     train, held_out = spec.load()
     clf = ClassifierFeatures.load_or_train(tmp_path, train.images[:400], train.labels[:400], epochs=1, tag="t")
-    gx.image_job("gan", spec, classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4, milestones=[2],
-                 batch_size=16, eval_every=2, n_fake=150, n_real=150, n_counts=50, n_grid=4, best_k=1,
-                 arch_options={"width": 4})
+    monkeypatch.setattr(ij, "train_gan", spy)
+    ij.image_plateau_job("gan", spec, classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4, iterations=2,
+                         batch_size=16, eval_every=2, n_track=100, n_counts=50, n_grid=4, best_k=1)
     data, val = seen[-1]
     assert val is not None and torch.equal(val, held_out.images)
     assert _rows_shared(val, data) == 0
@@ -192,24 +162,6 @@ def test_run_tables_count_gradient_updates_and_real_batches_per_network_side():
     assert t.loc["otm", ["generator_updates", "critic_updates", "real_batches"]].tolist() == [2 * it, it, it]
 
 
-def test_late_improvement_window_averages_noisy_evaluations():
-    it = list(range(0, 1001, 100))
-    zigzag = [5.0 + (0.5 if k % 2 else -0.5) for k in range(11)]  # flat on average, ±10 % from one point to the next
-    falling = [10.0 - 0.5 * k for k in range(11)]
-    h = pd.DataFrame({"dataset": "d", "seed": 0, "method": ["zigzag"] * 11 + ["falling"] * 11, "iteration": it * 2,
-                      "val_loss": zigzag + falling})
-    raw = gx.late_improvement(h).set_index("method").late_improvement
-    smooth = gx.late_improvement(h, window=3).set_index("method").late_improvement
-    assert raw["zigzag"] == pytest.approx(0.0) and abs(smooth["zigzag"]) < 0.07  # (4.5,5.5,4.5) vs (5.5,4.5,5.5)
-    assert smooth["falling"] == pytest.approx(1 - 5.5 / 6.5)  # mean(7, 6.5, 6) → mean(6, 5.5, 5)
-    h2 = h.copy()
-    h2.loc[h2.method == "zigzag", "val_loss"] = [5.0] * 10 + [4.0]  # one low last value decides alone at window 1
-    assert gx.late_improvement(h2).set_index("method").late_improvement["zigzag"] == pytest.approx(0.2)
-    assert gx.late_improvement(h2, window=3).set_index("method").late_improvement["zigzag"] < 0.1
-    with pytest.raises(ValueError, match="window"):
-        gx.late_improvement(h, window=0)
-
-
 STEP_TABLE = pd.DataFrame({"key": "k", "round": [0, 0, 0, 1, 1, 1, 2, 2, 2],
                            "method": ["gmegan", "wgan_gp", "otm"] * 3,
                            "ratio": [1.0, 1.8, 4.0, 1.0, 2.0, 4.1, 1.0, 2.4, 3.9]})
@@ -227,17 +179,6 @@ def test_equal_time_iterations_divide_the_reference_budget_by_the_median_ratio()
         gx.equal_time_iterations(["gmegan"], key="other", units=100, table=STEP_TABLE)
 
 
-def test_equal_time_jobs_give_each_method_its_iterations_and_twenty_evaluations():
-    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)
-    key = gx.shape_key("mlp", (6,), 2, 16)
-    table = STEP_TABLE.assign(key=key)
-    jobs = gx.equal_time_jobs({"GMEGAN": ("gmegan", {}), "WGAN-GP": ("wgan_gp", {})}, specs=[spec], archs=["mlp"],
-                              seeds=[0, 1], units=4000, batch_size=16, latent_dim=2, table=table, n_eval=100)
-    got = {(j["variant"], j["seed"]): (j["iterations"], j["eval_every"]) for j in jobs}
-    assert got == {("GMEGAN", 0): (4000, 200), ("GMEGAN", 1): (4000, 200), ("WGAN-GP", 0): (2000, 100),
-                   ("WGAN-GP", 1): (2000, 100)}
-
-
 def test_step_seconds_times_every_method_against_the_reference_in_each_round():
     data = torch.randn(64, 6)
     t = gx.step_seconds(["gmegan", "gan"], data, arch="mlp", latent_dim=2, batch_size=16, rounds=2, steps=4, skip=1,
@@ -248,61 +189,27 @@ def test_step_seconds_times_every_method_against_the_reference_in_each_round():
         gx.step_seconds(["gan"], data, arch="mlp", latent_dim=2, batch_size=16)
 
 
-def test_compute_table_reports_budget_updates_and_convergence_per_method():
-    table = pd.DataFrame({"dataset": "d", "variant": ["A", "A", "B", "B"], "method": ["gmegan"] * 2 + ["wgan_gp"] * 2,
-                          "seed": [0, 1, 0, 1], "iterations": [2000, 2000, 1000, 1000],
-                          "generator_updates": [2000, 2000, 1000, 1000], "critic_updates": [2000, 2000, 5000, 5000]})
-    late = pd.DataFrame({"dataset": "d", "variant": ["A", "A", "B", "B"], "seed": [0, 1, 0, 1],
-                         "late_improvement": [0.02, 0.30, -0.1, 0.05]})
-    steps = pd.DataFrame({"key": "k", "method": ["gmegan", "wgan_gp"], "s_per_iter": [0.01, 0.02], "ratio": [1, 2]})
-    c = gx.compute_table(table, late, key="k", step_table=steps).set_index("variant")
-    assert c.loc["A", "updates"] == 4000 and c.loc["B", "updates"] == 6000
-    assert c.reference_seconds.tolist() == pytest.approx([20.0, 20.0])  # 2000 × 0.01 s, 1000 × 0.02 s
-    assert c.loc["A", "converged"] == "1/2" and c.loc["B", "converged"] == "2/2"
-    assert c.loc["A", "late_improvement"] == pytest.approx(0.16)
-    # with the whole-budget fall known, a run flat at the end that never learned (B seed 1: 3 %) is not converged
-    late["total_improvement"] = [0.6, 0.7, 0.5, 0.03]
-    c2 = gx.compute_table(table, late, key="k", step_table=steps).set_index("variant")
-    assert c2.loc["A", "converged"] == "1/2" and c2.loc["B", "converged"] == "1/2"
-
-
-def test_equal_time_jobs_scale_image_milestones_with_each_budget():
-    key = gx.shape_key("mlp", (6,), 2, 16)
-    spec = gx.MixtureSpec(n=150, n_modes=4, dim=6)  # the shape decides the key; image_job takes the milestones
-    jobs = gx.equal_time_jobs({"GMEGAN": ("gmegan", {}), "OTM": ("otm", {})}, specs=[spec], archs=["mlp"], seeds=[0],
-                              units=1000, batch_size=16, latent_dim=2, milestones=(0.8, 0.9, 1.0),
-                              table=STEP_TABLE.assign(key=key))
-    got = {j["variant"]: j["milestones"] for j in jobs}
-    assert got == {"GMEGAN": [800, 900, 1000], "OTM": [240, 270, 300]}  # OTM: 1000 / 4.0 = 250 → 300 (halves up)
-    assert all("iterations" not in j for j in jobs)
-    with pytest.raises(ValueError, match="fractions"):
-        gx.equal_time_jobs({"GMEGAN": ("gmegan", {})}, specs=[spec], archs=["mlp"], seeds=[0], units=1000,
-                           batch_size=16, latent_dim=2, milestones=(0.5, 0.9), table=STEP_TABLE.assign(key=key))
-
-
-def test_image_job_scores_against_held_out_images_at_matched_n_with_kid(tmp_path):
-    from gpelib.metrics import feature_stats, frechet_score, kernel_distance
+def test_image_scores_recomputed_from_the_stored_model_against_held_out_images_at_matched_n(tmp_path):
+    """The last evaluation of an image run (fd, kid, relative std) is what its stored model gives on the tracking
+    latents against the first n_track held-out images."""
+    from gpelib.gan import load_gan
+    from gpelib.metrics import class_counts, feature_stats, frechet_score, kernel_distance, relative_std
 
     spec = gx.ImageSpec(name="digits", n_val=150)
     train, held_out = spec.load()
     clf = ClassifierFeatures.load_or_train(tmp_path, train.images[:400], train.labels[:400], epochs=1, tag="t")
-    kw = dict(classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4, milestones=[4], batch_size=16,
-              eval_every=4, n_fake=120, n_real=120, n_counts=50, n_grid=4, best_k=1, arch_options={"width": 4},
-              checkpoint_dir=str(tmp_path / "run"))
-    r = gx.image_job("gan", spec, reference="held_out", **kw)
-    from gpelib.gan import load_gan
-
-    m = load_gan(tmp_path / "run")  # recompute the score from the stored model and the job's sampling seed
-    fake = m.sample(120, generator=torch.Generator().manual_seed(40_000 + 0 + 4)).cpu()
-    real = feature_stats(clf, held_out.images[:120], keep=True)
+    (r,) = ij.image_plateau_job("gan", spec, classifier_path=str(clf.cache_path), arch="dcgan", latent_dim=4,
+                                iterations=4, batch_size=16, eval_every=4, n_track=140, n_counts=50, n_grid=4,
+                                best_k=1, checkpoint_dirs=[str(tmp_path / "run")])
+    m = load_gan(tmp_path / "run")
+    fake = m.sample(140, generator=torch.Generator().manual_seed(ij.TRACK_SEED)).clamp(-1, 1).cpu()
+    real = feature_stats(clf, held_out.images[:140], keep=True)
     f = feature_stats(clf, fake, keep=True)
-    assert r.metrics["fd"] == pytest.approx(frechet_score(clf, real, f).value, rel=1e-6)
-    assert r.metrics["kid"] == pytest.approx(kernel_distance(real.features, f.features), rel=1e-6)
-    assert r.metrics["kid_last"] == r.metrics["kid"]
-    with pytest.raises(ValueError, match="held-out images asked for"):
-        gx.image_job("gan", spec, reference="held_out", **{**kw, "n_real": 999, "checkpoint_dir": None})
-    with pytest.raises(ValueError, match="reference"):
-        gx.image_job("gan", spec, reference="test", **{**kw, "checkpoint_dir": None})
+    last = r.history.dropna(subset=["fd"]).iloc[-1]
+    assert last.iteration == 4 and last.fd == pytest.approx(frechet_score(clf, real, f).value, rel=1e-6)
+    assert last.kid == pytest.approx(kernel_distance(real.features, f.features), rel=1e-6)
+    assert last.relative_std == pytest.approx(relative_std(class_counts(clf.predict(fake), 10)), rel=1e-9)
+    assert r.metrics["fd_last"] == last.fd and r.metrics["kid_last"] == last.kid
 
 
 def test_bench_gan_measures_the_calibration_table(tmp_path, capsys):
@@ -332,9 +239,8 @@ def test_paired_values_align_units_and_measure_spread_within_each_seed():
     assert gx.paired_values(t[t.arch == "m"], "fd", ["A"], spread_over="seed") == {"A": [0.5, 0.5]}
     with pytest.raises(ValueError, match="spread_over"):
         gx.paired_values(t, "fd", ["A"], spread_over="arch")
-    late = pd.DataFrame({"variant": ["A", "B"], "arch": ["m", "d"], "seed": [0, 1], "late_improvement": [0.2, 0.0],
-                         "total_improvement": [0.5, 0.01]})
-    by_run = gx.late_by_run(late, ["A", "B"], units=("arch", "seed"))
-    assert by_run.late_improvement.to_dict() == {"A m s0": 0.2, "B d s1": 0.0}
-    assert by_run.total_improvement.to_dict() == {"A m s0": 0.5, "B d s1": 0.01}
-    assert gx.late_by_run(late, ["B"]).late_improvement.to_dict() == {"B s1": 0.0}
+    states = pd.DataFrame({"variant": ["A", "B", "B"], "arch": ["m", "d", "d"], "seed": [0, 1, 1],
+                           "metric": ["fd", "fd", "kid"], "state": ["plateau", "improving", "plateau"]})
+    assert gx.states_by_run(states, ["A", "B"], "fd", units=("arch", "seed")) == {"A m s0": "plateau",
+                                                                                   "B d s1": "improving"}
+    assert gx.states_by_run(states, ["B"], "kid") == {"B s1": "plateau"}

@@ -277,37 +277,6 @@ def test_bounds_with_tolerance():
     assert V.within(1.12, 0.9, 1.1, tol=0.05).outcome == INCONCLUSIVE
 
 
-# ------------------------------------------------------------------------------------------------------ convergence
-
-
-def test_converged_or_inconclusive():
-    h = V.sooner(100, 200)
-    d = V.converged_or_inconclusive(h, {"VAE": 0.30, "GPE": 0.01})
-    assert d.outcome == INCONCLUSIVE and "VAE 30%" in d.note and "GPE" not in d.note
-    assert V.converged_or_inconclusive(h, {"VAE": 0.05, "GPE": math.nan}).outcome == HOLDS
-    assert V.converged_or_inconclusive(V.sooner(200, 100), [0.5]).outcome == INCONCLUSIVE  # fails too
-    assert V.converged_or_inconclusive(FAILS, [0.11]) == INCONCLUSIVE
-    assert V.converged_or_inconclusive(HOLDS, [0.09]) == HOLDS
-    assert V.converged_or_inconclusive(h, [0.2], limit=0.25).outcome == HOLDS
-
-    from gpelib.gan.experiments import late_improvement
-
-    hist = pd.DataFrame({"dataset": "d", "method": "m", "seed": 0, "iteration": [0, 80, 100],
-                         "val_loss": [1.0, 0.5, 0.3]})  # fell 40 % over the last fifth
-    assert V.converged_or_inconclusive(h, late_improvement(hist)).outcome == INCONCLUSIVE
-    # flat at the end because it never learned: 2 % over the whole run is no progress, not convergence
-    flat = pd.DataFrame({"dataset": "d", "method": "m", "seed": 0, "iteration": [0, 50, 80, 100],
-                         "val_loss": [1.0, 0.99, 0.985, 0.98]})
-    lt = late_improvement(flat)
-    assert lt.total_improvement.iloc[0] == pytest.approx(0.02) and lt.late_improvement.iloc[0] < 0.01
-    d = V.converged_or_inconclusive(h, lt)
-    assert d.outcome == INCONCLUSIVE and "no progress" in d.note
-    assert V.converged_or_inconclusive(h, lt.late_improvement).outcome == HOLDS  # a bare series: late fall only
-    learned = flat.assign(val_loss=[1.0, 0.3, 0.29, 0.288])  # fell 71 %, flat at the end: converged
-    assert V.converged_or_inconclusive(h, late_improvement(learned)).outcome == HOLDS
-    assert V.converged_or_inconclusive(FAILS, late_improvement(flat)) == INCONCLUSIVE
-
-
 # ------------------------------------------------------------------------------------------- profiles, claims, counts
 
 

@@ -14,8 +14,9 @@ For GMEGAN as printed and as released (the released variant's ids end in ``.rele
   variant's mean over the architectures (per seed; :func:`gpelib.gan.experiments.paired_values` with
   ``spread_over="arch"``), λ1 = 0 against λ2 = 0 and λ3 = 0.
 
-Each row is :func:`~gpelib.verdicts.converged_or_inconclusive` on the runs of the full method and its three
-ablations.
+Each row rests on runs at their plateau of ``fd`` (:func:`~gpelib.verdicts.at_plateau_or_inconclusive` over
+``09_states.csv``, :func:`gpelib.gan.tables.plateau_states`): the runs of the variants a row compares are its own
+(every one must be at its plateau).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from ..gan import experiments as gx
-from ..verdicts import Claim, best_of, converged_or_inconclusive, least_impact
+from ..verdicts import Claim, at_plateau_or_inconclusive, best_of, least_impact
 
 __all__ = ["decide", "UNITS"]
 
@@ -33,7 +34,7 @@ __all__ = ["decide", "UNITS"]
 UNITS = ("arch", "seed")
 
 
-def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, profile: str, metric: str,
+def decide(runs: pd.DataFrame, summary: pd.DataFrame, states: pd.DataFrame, *, profile: str, metric: str,
            archs: Sequence[str], seeds: Sequence[int], ablations: Sequence[str] = tuple(gx.ABLATIONS),
            full: Mapping[str, tuple[str, str]] = gx.ABLATED, undecided: str | None = None) -> list[Claim]:
     """The verdict rows of notebook 09: per GMEGAN reading of ``full`` (as printed, as released), the three claims of
@@ -41,9 +42,10 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
 
     ``runs``: ``09_runs.csv`` (:func:`gpelib.gan.experiments.sweep_table`: one row per run with ``variant``,
     ``arch``, ``seed``, ``fd``); ``summary``: ``09_summary.csv`` (:func:`~gpelib.gan.experiments.summarize`:
-    ``fd_mean``, ``fd_std`` per variant, for the ``ours`` texts); ``late``: ``09_late_improvement.csv`` (by
-    dataset, variant, arch, seed). ``metric``: the score's name (``"FID"`` or ``"FD-classifier"``); ``archs``,
-    ``seeds``: the preset's (their product is the number of pairs, for the note). ``ablations``: the suffixes of the
+    ``fd_mean``, ``fd_std`` per variant, for the ``ours`` texts); ``states``: ``09_states.csv``
+    (:func:`~gpelib.gan.tables.plateau_states` by dataset, variant, arch, seed and metric). ``metric``: the score's
+    name (``"FID"`` or ``"FD-classifier"``); ``archs``, ``seeds``: the preset's (their product is the number of pairs,
+    for the note). ``ablations``: the suffixes of the
     variants' names, the full method's ``""`` first, then λ1, λ2, λ3 = 0; ``full``: how → (display name, method).
     ``undecided``: the preset's reason why this profile cannot decide the claims (every row ``n/a`` with it, the
     numbers kept), ``None`` to decide.
@@ -51,7 +53,7 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
     if len(ablations) != 4 or ablations[0] != "":
         raise ValueError(f"ablations are the full method's '' then λ1, λ2, λ3 = 0; got {list(ablations)}")
     if undecided:  # the profile's runs cannot reach the claims' plateau (the preset says why): n/a, numbers kept
-        return [r.undecided(undecided) for r in decide(runs, summary, late, profile=profile, metric=metric,
+        return [r.undecided(undecided) for r in decide(runs, summary, states, profile=profile, metric=metric,
                                                        archs=archs, seeds=seeds, ablations=ablations, full=full)]
     note = f"paired by (architecture, seed): 'seeds' counts the {len(archs) * len(seeds)} pairs"
     sm = summary.set_index("variant")
@@ -62,7 +64,7 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
         fd = gx.paired_values(runs, "fd", names, units=UNITS)
         dev = gx.paired_values(runs, "fd", names[1:], units=UNITS, spread_over="arch")
         ablated = {v: fd[v] for v in names[1:]}
-        runs_late = gx.late_by_run(late, names, units=UNITS)
+        by_run = gx.states_by_run(states, names, "fd", units=UNITS)
         for key, claim, paper, ours, decision, extra in [
             ("full_best", f"GMEGAN {how}: removing any regulariser raises the mean {metric} (full GMEGAN best)",
              "Fig. 8: excluding any term significantly decreases performance",
@@ -80,7 +82,8 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
              best_of(dev, names[1], better="higher"),
              "; spread = |deviation from the variant's mean over the architectures|"),
         ]:
-            rows.append(Claim.from_decision(claim, paper, ours, converged_or_inconclusive(decision, runs_late),
+            rows.append(Claim.from_decision(claim, paper, ours,
+                                            at_plateau_or_inconclusive(decision, by_run, own=list(by_run) or names),
                                             id=f"gmegan.fig8.{key}{suffix}", kind="paper", profile=profile,
                                             note=note + extra))
     return rows

@@ -2,7 +2,7 @@
 
 For every image dataset and for GMEGAN as printed and as released, four rows, all kind ``paper``, each decided by
 :func:`~gpelib.verdicts.best_of` (lower is better, strict) over values paired by (architecture, seed), GMEGAN against
-the seven baselines:
+the seven baselines, on the runs of notebook 08 (each trained to its own plateau, :mod:`gpelib.gan.image_jobs`):
 
 * ``gmegan.fig6.lowest_fd`` — Fig. 6: the lowest mean FID (or FD-classifier): the per-run ``fd``;
 * ``gmegan.fig6.fd_spread`` — Fig. 6: the lowest variance among the architectures: per seed, each architecture's
@@ -12,8 +12,11 @@ the seven baselines:
 * ``gmegan.fig7.relative_std_spread`` — Fig. 7: the smallest spread of the relative std across architectures.
 
 Ids: the preset's first dataset has no dataset segment (``gmegan.fig6.lowest_fd``), any further one appends its name
-(``gmegan.fig6.lowest_fd.tiny_imagenet``); GMEGAN as released then appends ``.released``. Each row is
-:func:`~gpelib.verdicts.converged_or_inconclusive` on the runs of GMEGAN and every baseline.
+(``gmegan.fig6.lowest_fd.tiny_imagenet``); GMEGAN as released then appends ``.released``. Each row rests on runs at
+their plateau on the row's own metric (:func:`~gpelib.verdicts.at_plateau_or_inconclusive` over ``08_states.csv``,
+:func:`gpelib.gan.tables.plateau_states`: ``fd`` for Fig. 6, ``relative_std`` for Fig. 7): GMEGAN's own runs must be
+at their plateau; a baseline that never settled is scored at the common cap and named in the note, without veto
+(SPEC §2).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import pandas as pd
 
 from ..gan import experiments as gx
 from ..gan.experiments import BASELINES
-from ..verdicts import Claim, best_of, converged_or_inconclusive
+from ..verdicts import Claim, at_plateau_or_inconclusive, best_of
 
 __all__ = ["decide", "BASELINES", "REFS", "UNITS", "dataset_segment"]
 
@@ -44,7 +47,7 @@ def dataset_segment(name: str, first: bool) -> str:
     return "." + (re.sub(r"[^a-z0-9_\-]", "_", name.lower()).lstrip("_-") or "data")
 
 
-def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, profile: str, metric: str,
+def decide(runs: pd.DataFrame, summary: pd.DataFrame, states: pd.DataFrame, *, profile: str, metric: str,
            archs: Sequence[str], seeds: Sequence[int], datasets: Sequence[str] | None = None,
            undecided: str | None = None) -> list[Claim]:
     """The verdict rows of notebook 08: per dataset, per GMEGAN reading (as printed, as released), the four claims
@@ -54,28 +57,27 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
     ``variant``, ``arch``, ``seed``, ``fd``, ``relative_std``); ``summary``: ``08_summary.csv``
     (:func:`~gpelib.gan.experiments.summarize`: ``fd_mean``, ``fd_std``, ``relative_std_mean``,
     ``relative_std_std`` and, when the runs have a kernel distance, ``kid_mean``, per dataset and variant);
-    ``late``: ``08_late_improvement.csv`` (by dataset, variant, arch, seed). ``metric``: the score's name
-    (``"FID"`` or ``"FD-classifier"``); ``archs``, ``seeds``: the preset's (their product is the number of pairs,
-    for the note); ``datasets``: the preset's dataset names in order (default: their order in ``runs``);
-    ``undecided``: the preset's reason why this profile cannot decide the claims (every row ``n/a`` with it, the
-    numbers kept), ``None`` to decide.
+    ``states``: ``08_states.csv`` (:func:`~gpelib.gan.tables.plateau_states` by dataset, variant, arch, seed and
+    metric). ``metric``: the score's name (``"FID"`` or ``"FD-classifier"``); ``archs``, ``seeds``: the preset's
+    (their product is the number of pairs, for the note); ``datasets``: the preset's dataset names in order (default:
+    their order in ``runs``); ``undecided``: the preset's reason why this profile cannot decide the claims (every
+    row ``n/a`` with it, the numbers kept), ``None`` to decide.
     """
     kid = "kid_mean" in summary
     note = f"paired by (architecture, seed): 'seeds' counts the {len(archs) * len(seeds)} pairs"
     names = list(datasets) if datasets is not None else list(pd.unique(runs["dataset"]))
     rows: list[Claim] = []
     if undecided:  # the profile's runs cannot reach the claims' plateau (the preset says why): n/a, numbers kept
-        return [r.undecided(undecided) for r in decide(runs, summary, late, profile=profile, metric=metric,
+        return [r.undecided(undecided) for r in decide(runs, summary, states, profile=profile, metric=metric,
                                                        archs=archs, seeds=seeds, datasets=datasets)]
     for i, name in enumerate(names):
-        t, lt = runs[runs.dataset == name], late[late.dataset == name]
+        t, st = runs[runs.dataset == name], states[states.dataset == name]
         sm = summary[summary.dataset == name].set_index("variant")
         for how, ref, suffix in REFS:
             keep = [ref, *BASELINES]
             per = {c: gx.paired_values(t, c, keep, units=UNITS) for c in ("fd", "relative_std")}
             # per seed: |value − the method's mean over the architectures|
             dev = {c: gx.paired_values(t, c, keep, units=UNITS, spread_over="arch") for c in ("fd", "relative_std")}
-            runs_late = gx.late_by_run(lt, keep, units=UNITS)
             for key, col, values, what, paper in [
                 ("fig6.lowest_fd", "fd_mean", per["fd"], f"the lowest mean {metric}", "Fig. 6: lowest mean FID"),
                 ("fig6.fd_spread", "fd_std", dev["fd"], f"the smallest spread of {metric} across architectures",
@@ -94,8 +96,17 @@ def decide(runs: pd.DataFrame, summary: pd.DataFrame, late: pd.DataFrame, *, pro
                     f"{name}: GMEGAN {how} has {what}", paper,
                     f"{ref} {v[ref]:.3g} (rank {1 + int((v < v[ref]).sum())} of {len(v)}){kid_text}; "
                     + ", ".join(f"{o} {x:.3g}" for o, x in v.drop(ref).items()),
-                    converged_or_inconclusive(best_of(values, ref, better="lower"), runs_late),
+                    _at_plateau(best_of(values, ref, better="lower"), st, keep, ref,
+                                "fd" if col.startswith("fd") else "relative_std"),
                     id=f"gmegan.{key}{dataset_segment(str(name), i == 0)}{suffix}", kind="paper", profile=profile,
                     note=note + ("; spread = |deviation from the method's mean over the architectures|"
                                  if col.endswith("_std") else "")))
     return rows
+
+
+def _at_plateau(decision, states: pd.DataFrame, variants: Sequence[str], ref: str, metric: str):
+    """:func:`~gpelib.verdicts.at_plateau_or_inconclusive` on every run of ``variants``, judged on ``metric``; the
+    runs of ``ref`` are the claim's own."""
+    by_run = gx.states_by_run(states, variants, metric, units=UNITS)
+    own = [k for k in by_run if k.startswith(f"{ref} ")] or [f"{ref} (no runs)"]
+    return at_plateau_or_inconclusive(decision, by_run, own=own)

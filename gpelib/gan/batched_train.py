@@ -199,14 +199,22 @@ def _batch(runs: Sequence[_Run], shared: Tensor | None) -> Tensor:
     return torch.stack([r.data[i.to(r.data.device)] for r, i in zip(runs, idx)])
 
 
+def _finished(run: _Run, stop: PlateauStop | None, cap: int) -> str:
+    """Why a (resumed) run needs no more training — ``"plateau"`` (``stop`` says so of its history), ``"iterations"``
+    (it stands at the cap) — or ``""`` when it does."""
+    if stop is not None and run.state.rows and stop(run.state.rows):
+        return "plateau"
+    return "iterations" if run.state.it >= cap else ""
+
+
 def _loop(runs: Sequence[_Run], config: TrainConfig, shared: Tensor | None, eval_fn: EvalFn | None, n_val: int,
           stop: PlateauStop | None) -> dict[int, str]:
     """:func:`~gpelib.training_loop.fit`'s loop for all runs at once: batch, step, log, evaluate every
     ``eval_every`` iterations and at the end, checkpoint every ``checkpoint_every`` iterations and at the end. A run
     that ``stop`` declares settled leaves the batch there (its checkpoint written; the others go on in a smaller
     stack). Returns why each run stopped, by position in ``runs``."""
-    active = [i for i, r in enumerate(runs) if not (stop is not None and r.state.rows and stop(r.state.rows))]
-    why = {i: "plateau" for i in range(len(runs)) if i not in active}
+    why = {i: w for i, r in enumerate(runs) if (w := _finished(r, stop, config.iterations))}
+    active = [i for i in range(len(runs)) if i not in why]
     if not active:
         return why
     engine = _engine([runs[i] for i in active])
@@ -285,8 +293,8 @@ def train_gan_batched(
     * ``stop``: a :class:`~gpelib.plateau.PlateauStop` per run (as :func:`~gpelib.gan.train.train_gan`'s): a run that
       reaches its plateau leaves the batch and keeps its weights of then; the others go on to the cap.
 
-    Runs resume from their folders only together, at the same iteration (runs already stopped at their plateau
-    apart). Returns one result per run, in order.
+    Runs resume from their folders only together, at the same iteration (runs already finished — at their plateau
+    or at the cap — apart: they join no batch). Returns one result per run, in order.
     """
     config = config or TrainConfig()
     k = len(seeds)
@@ -301,7 +309,7 @@ def train_gan_batched(
                for s, d in zip(seeds, dirs)]
     runs = [_start_run(method, x, h, c, arch=arch, latent_dim=latent_dim, arch_options=dict(arch_options or {}),
                        val_data=val_data, n_val=n_val, stop=stop) for x, h, c in zip(datas, hypers, configs)]
-    its = sorted({r.state.it for r in runs if not (stop is not None and r.state.rows and stop(r.state.rows))})
+    its = sorted({r.state.it for r in runs if not _finished(r, stop, config.iterations)})
     if len(its) > 1:
         raise ValueError(f"the runs' checkpoints stand at different iterations {its}; resume them apart (train_gan)")
     why = _loop(runs, config, runs[0].data if isinstance(data, Tensor) else None, eval_fn, n_val, stop)

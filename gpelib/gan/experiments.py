@@ -8,34 +8,27 @@ training again.
 
 * the synthetic mixtures (GMEGAN §6.2, Figs. 4–5) are trained to their plateau by
   :func:`gpelib.gan.mixture_jobs.mixture_job`, on the specs and job folders of this module.
-* :func:`image_job` — image data (GMEGAN §6.3, Figs. 6–8): the Fréchet distance at several late milestones (the mean
-  of the ``best_k`` lowest, as the paper averages its 5 lowest FIDs of epochs 250–300) and the relative std of the
-  predicted class counts of generated samples.
+* image data (GMEGAN §6.3–6.4, Figs. 6–8) are trained to their plateau by
+  :func:`gpelib.gan.image_jobs.image_plateau_job`, on the specs, folders and feature extractors of this module.
 * :func:`sweep_table`, :func:`summarize`, :func:`compare_reference` — tidy tables for the verdicts.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
-from ..train import TrainConfig, observe_milestones
+from ..train import TrainConfig
 from .step_table import STEP_SECONDS, equal_time_iterations, shape_key, step_seconds_path
 from .tables import (
     compare_reference,
-    compute_table,
-    compute_tables,
     history_table,
-    late_by_run,
-    late_improvement,
     paired_values,
     plateau_states,
     run_states,
@@ -44,26 +37,19 @@ from .tables import (
     summarize,
     sweep_table,
 )
-from .train import GANResult, train_gan
 
 __all__ = [
     "MixtureSpec",
     "ImageSpec",
     "SweepRun",
-    "image_job",
     "sweep_table",
     "summarize",
     "compare_reference",
-    "late_improvement",
     "sweep_jobs",
     "step_seconds",
     "equal_time_iterations",
-    "equal_time_jobs",
-    "compute_table",
     "paired_values",
-    "late_by_run",
     "history_table",
-    "compute_tables",
     "plateau_states",
     "run_states",
     "state_counts",
@@ -90,8 +76,8 @@ BASELINES: list[str] = [v for m, v in LABELS.items() if not m.startswith("gmegan
 _CACHE: dict[Any, Any] = {}  # per process: loaded data, classifiers, real-feature statistics
 
 PROTOCOL = 2
-"""Version of what a stored run's history and scores mean, part of :func:`sweep_jobs`' folder names and of
-:func:`image_job`'s milestone key, so that a change of it retrains instead of reusing stale runs. 2 (issue #18):
+"""Version of what a stored run's history and scores mean, part of :func:`sweep_jobs`' folder names, so that a change
+of it retrains instead of reusing stale runs. 2 (issue #18):
 validation on held-out points, samples for scores drawn in eval mode."""
 
 _HELD_OUT_SEED = 30_000  # + spec.seed: the mixture draw that validates every run (the energy score uses 20_000)
@@ -155,7 +141,8 @@ class ImageSpec:
 class SweepRun:
     """One trained (method, architecture, seed, variant): scores, training history and samples for the figures.
 
-    ``metrics``: floats (see :func:`mixture_job` / :func:`image_job`). ``latents`` ``(n, d)``: the latent points whose
+    ``metrics``: floats (see :func:`~gpelib.gan.mixture_jobs.mixture_job` /
+    :func:`~gpelib.gan.image_jobs.image_plateau_job`). ``latents`` ``(n, d)``: the latent points whose
     images are ``samples`` (mixture: the first two coordinates of ``G(y)``, ``(n, 2)``; images: a grid's worth,
     ``(k, C, H, W)``). ``modes``: the mixture mode nearest to each sample, ``(n,)``. ``budget``: what one generator
     iteration costs (:meth:`~gpelib.gan.methods.GANMethod.budget`); :func:`sweep_table` multiplies it by
@@ -190,13 +177,6 @@ def _config(iterations: int, batch_size: int, seed: int, eval_every: int, device
                        progress=False)
 
 
-def _run_dir(checkpoint_dir: str | None) -> tuple[str, tempfile.TemporaryDirectory | None]:
-    if checkpoint_dir is not None:
-        return checkpoint_dir, None
-    tmp = tempfile.TemporaryDirectory(prefix="gpelib-gan-")
-    return str(Path(tmp.name) / "run"), tmp
-
-
 def _classifier(path: str, device: str | None):
     from ..metrics import ClassifierFeatures
 
@@ -217,138 +197,6 @@ def _extractor(classifier_path: str, inception_weights: str | None, device: str 
     return _CACHE[key]
 
 
-def _real_stats(extractor, spec: ImageSpec, n_real: int, key_extra: Any, reference: str = "train"):
-    """Features of ``n_real`` reference images: a seeded draw of the training split (``"train"``), or the first
-    ``n_real`` of the held-out split (``"held_out"``: images the feature classifier never saw; features kept for
-    KID)."""
-    from ..metrics import feature_stats
-
-    key = ("real_stats", spec, n_real, key_extra, reference)
-    if key not in _CACHE:
-        train, held_out = spec.load()
-        if reference == "held_out":
-            _CACHE[key] = feature_stats(extractor, held_out.images[:n_real], keep=True)
-        else:
-            g = torch.Generator().manual_seed(spec.seed + 31)
-            idx = torch.randperm(len(train), generator=g)[: min(n_real, len(train))]
-            _CACHE[key] = feature_stats(extractor, train.images[idx])
-    return _CACHE[key]
-
-
-def _scorer(ext: Any, real: Any, n_fake: int, seed: int, reference: str) -> Any:
-    """:func:`image_job`'s score at a milestone: ``n_fake`` samples (seeded by the iteration) against the real
-    statistics, the Fréchet distance (and KID against held-out images)."""
-    from ..metrics import feature_stats, frechet_score, kernel_distance
-
-    def score(r: GANResult) -> dict[str, float]:
-        fake = r.method.sample(n_fake, generator=torch.Generator().manual_seed(40_000 + seed + r.iterations)).cpu()
-        if reference == "train":
-            return {"fd": frechet_score(ext, real, fake).value, "iteration": r.iterations}
-        f = feature_stats(ext, fake, keep=True)
-        return {"fd": frechet_score(ext, real, f).value, "kid": kernel_distance(real.features, f.features),
-                "iteration": r.iterations}
-
-    return score
-
-
-def _image_metrics(rows: Sequence[Mapping[str, float]], res: GANResult, clf: Any, samples: Tensor, *, best_k: int,
-                   with_kid: bool) -> dict[str, float]:
-    """:func:`image_job`'s metrics from its milestone scores ``rows`` and the final model's ``samples``: the mean of
-    the ``best_k`` lowest Fréchet scores, the last one, KID at the same milestones, the class counts' relative std."""
-    from ..metrics import class_counts, relative_std
-
-    scores = [r["fd"] for r in rows]
-    counts = class_counts(clf.predict(samples), clf.n_classes)
-    order = sorted(range(len(scores)), key=scores.__getitem__)[: max(1, best_k)]
-    best = [scores[i] for i in order]
-    kid = {"kid": float(np.mean([rows[i]["kid"] for i in order])), "kid_last": rows[-1]["kid"]} if with_kid else {}
-    return {
-        "fd": float(np.mean(best)),
-        "fd_last": scores[-1],
-        **kid,
-        "relative_std": relative_std(counts),
-        "classes_covered": float((counts > 0).sum()),
-        "n_classes": float(clf.n_classes),
-        "val_energy": res.final_val,
-    }
-
-
-def image_job(
-    method: str,
-    spec: ImageSpec,
-    *,
-    classifier_path: str,
-    arch: str = "dcgan",
-    latent_dim: int = 16,
-    seed: int = 0,
-    milestones: Sequence[int] = (2000,),
-    batch_size: int = 64,
-    eval_every: int = 500,
-    hyper: Mapping[str, Any] | None = None,
-    arch_options: Mapping[str, Any] | None = None,
-    n_fake: int = 2000,
-    n_real: int = 2000,
-    n_counts: int = 2000,
-    best_k: int = 3,
-    n_grid: int = 64,
-    inception_weights: str | None = None,
-    reference: str = "train",
-    device: str | None = None,
-    checkpoint_dir: str | None = None,
-    variant: str = "",
-) -> SweepRun:
-    """Train ``method`` with architecture ``arch`` on the images of ``spec`` and score it (GMEGAN §6.3).
-
-    Training runs to each of ``milestones`` in turn (each stage resumes the previous one exactly from the
-    checkpoint, so the milestones observe one run); at each, ``n_fake`` samples are scored against ``n_real`` training
-    images by the Fréchet distance on the features of the classifier saved at ``classifier_path``
-    (``FD-classifier``) or, when ``inception_weights`` is given, of Inception-v3 (``FID``). With
-    ``reference="held_out"`` the scores are against the first ``n_real`` held-out images instead (never seen by the
-    classifier; use ``n_real = n_fake``: the Fréchet distance is biased upward at small n, so compare at matched n),
-    and the kernel distance (KID) is computed beside it. Metrics:
-
-    * ``fd`` — the mean of the ``best_k`` lowest scores over the milestones (the paper: mean of the 5 lowest FIDs
-      between epochs 250 and 300), ``fd_last`` — the score at the last milestone;
-    * ``relative_std`` — ``std(n_i, ddof=1)/mean(n_i)`` of the classifier's predicted class counts on ``n_counts``
-      samples of the final model (GMEGAN §6.3), ``classes_covered`` — classes predicted at least once;
-    * ``val_energy`` — the last training-history validation value (energy distance, see ``train_gan``), measured
-      on the held-out split of ``spec`` (``min(500, n_val)`` of its images), never trained on;
-    * ``kid``, ``kid_last`` (``reference="held_out"`` only) — the kernel distance at the milestones of the ``best_k``
-      lowest Fréchet scores (mean) and at the last milestone.
-    """
-    if reference not in ("train", "held_out"):
-        raise ValueError(f"reference must be 'train' or 'held_out'; got {reference!r}")
-    train, held_out = spec.load()
-    n_val = min(500, len(held_out))
-    if reference == "held_out" and n_real > len(held_out):
-        raise ValueError(f"{spec.name}: n_real={n_real} held-out images asked for, the split holds {len(held_out)}")
-    ext = _extractor(classifier_path, inception_weights, device)
-    clf = _classifier(classifier_path, device)
-    real = _real_stats(ext, spec, n_real, (classifier_path, inception_weights), reference)
-    ck, tmp = _run_dir(checkpoint_dir)
-
-    def train_to(it: int) -> GANResult:
-        return train_gan(method, train.images, arch=arch, latent_dim=latent_dim, hyper=dict(hyper or {}),
-                         arch_options=dict(arch_options or {}), val_data=held_out.images, n_val=n_val,
-                         config=_config(it, batch_size, seed, eval_every, device, ck))
-
-    key = dict(extractor=ext.description, n_real=n_real, n_fake=n_fake, spec=asdict(spec), protocol=PROTOCOL)
-    if reference != "train":
-        key["reference"] = reference
-    try:
-        rows, res = observe_milestones(train_to, _scorer(ext, real, n_fake, seed, reference), milestones, ck, key=key)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    samples = res.method.sample(max(n_counts, n_grid), generator=torch.Generator().manual_seed(50_000 + seed)).cpu()
-    metrics = _image_metrics(rows, res, clf, samples[:n_counts], best_k=best_k, with_kid=reference == "held_out")
-    return SweepRun(dataset=spec.name, method=method, arch=arch, seed=seed,
-                    variant=variant or LABELS.get(method, method),
-                    metrics=metrics, history=res.history.assign(method=method, arch=arch, seed=seed, variant=variant),
-                    samples=samples[:n_grid].clone(), seconds=res.seconds, iterations=res.iterations,
-                    checkpoint=checkpoint_dir, hyper=res.method.hyper, budget=res.method.budget())
-
-
 def sweep_jobs(
     variants: Mapping[str, tuple[str, Mapping[str, Any]]],
     *,
@@ -358,7 +206,8 @@ def sweep_jobs(
     checkpoint_root: str | Path | None = None,
     **common: Any,
 ) -> list[dict[str, Any]]:
-    """Job arguments for every ``spec × variant × arch × seed``, for :func:`mixture_job` / :func:`image_job`.
+    """Job arguments for every ``spec × variant × arch × seed``, for :func:`~gpelib.gan.mixture_jobs.mixture_job` /
+    :func:`~gpelib.gan.image_jobs.image_plateau_job` (grouped into batches by their ``*_jobs``).
 
     ``variants``: label → ``(method, hyper)`` (e.g. ``{"GMEGAN": ("gmegan", {}), "λ1 = 0": ("gmegan",
     {"lambda1": 0})}``). With ``checkpoint_root``, each job gets
@@ -448,44 +297,6 @@ def step_seconds(
     return pd.DataFrame(rows)
 
 
-def equal_time_jobs(
-    variants: Mapping[str, tuple[str, Mapping[str, Any]]],
-    *,
-    specs: Sequence[MixtureSpec | ImageSpec],
-    archs: Sequence[str],
-    seeds: Sequence[int],
-    units: int,
-    batch_size: int,
-    latent_dim: int,
-    evaluations: int = 20,
-    multiple: int = 100,
-    milestones: Sequence[float] | None = None,
-    table: pd.DataFrame | str | Path | None = None,
-    **common: Any,
-) -> list[dict[str, Any]]:
-    """:func:`sweep_jobs` at **equal wall-clock**: each (spec, arch, variant) trains the iterations that take as long
-    as ``units`` iterations of GMEGAN as printed (:func:`equal_time_iterations`, from the committed calibration
-    ``table``) and is evaluated ``evaluations`` times along the way (``eval_every``), so the late-improvement check
-    sees the same number of points for every method. ``latent_dim``/``batch_size`` name the calibration setting;
-    ``multiple``: iteration counts are rounded to it. For :func:`image_job`, ``milestones`` gives the scoring points
-    as fractions of each method's budget (e.g. ``(0.8, 0.9, 1.0)``; the last must be 1) instead of ``iterations``."""
-    if milestones is not None and (not milestones or abs(milestones[-1] - 1.0) > 1e-9 or min(milestones) <= 0):
-        raise ValueError(f"milestones are fractions in (0, 1] ending at 1; got {list(milestones)}")
-    jobs = []
-    for spec in specs:
-        for arch in archs:
-            key = shape_key(arch, spec.data_shape(), latent_dim, batch_size)
-            its = equal_time_iterations(sorted({m for m, _ in variants.values()}), key=key, units=units, table=table,
-                                        multiple=multiple)
-            for label, (method, hyper) in variants.items():
-                n = its[method]
-                length = ({"iterations": n} if milestones is None else
-                          {"milestones": sorted({max(1, int(round(f * n))) for f in milestones})})
-                jobs += sweep_jobs({label: (method, hyper)}, specs=[spec], archs=[arch], seeds=seeds, **length,
-                                   batch_size=batch_size, eval_every=max(1, n // evaluations), **common)
-    return jobs
-
-
 ABLATIONS: dict[str, dict[str, float]] = {
     "": {}, " λ1 = 0 (no GME)": {"lambda1": 0.0}, " λ2 = 0 (no critic penalty)": {"lambda2": 0.0},
     " λ3 = 0 (no reconstruction)": {"lambda3": 0.0},
@@ -500,8 +311,8 @@ ABLATED: dict[str, tuple[str, str]] = {"as printed": ("GMEGAN", "gmegan"),
 
 def ablation_variants(ablations: Mapping[str, Mapping[str, float]] = ABLATIONS,
                       full: Mapping[str, tuple[str, str]] = ABLATED) -> dict[str, tuple[str, Mapping[str, float]]]:
-    """The variants of notebook 09 for :func:`equal_time_jobs`: ``"<label><suffix>" → (method, hyper)`` for every
-    GMEGAN reading of ``full`` and every ablation of ``ablations`` (``"GMEGAN λ1 = 0 (no GME)"`` → ``("gmegan",
-    {"lambda1": 0.0})``)."""
+    """The variants of notebook 09 for :func:`~gpelib.gan.image_jobs.image_plateau_jobs`: ``"<label><suffix>" →
+    (method, hyper)`` for every GMEGAN reading of ``full`` and every ablation of ``ablations`` (``"GMEGAN λ1 = 0 (no
+    GME)"`` → ``("gmegan", {"lambda1": 0.0})``)."""
     return {f"{label}{suffix}": (method, hyper) for label, method in full.values()
             for suffix, hyper in ablations.items()}

@@ -88,8 +88,8 @@ def train_gan(
       given (a dict of floats; without a ``"val_loss"`` key the default is added), else the default — the squared
       energy distance between ``n_val`` samples generated with a fixed seed and ``n_val`` points of ``val_data``
       (default: a seeded subset of ``data``, *not* held out; pass ``val_data`` for a held-out set, as
-      :func:`~gpelib.gan.mixture_jobs.mixture_job` and :func:`~gpelib.gan.experiments.image_job` do). The checkpoint
-      records a hash of the validation set (``val_hash``): resuming on another one is refused.
+      :func:`~gpelib.gan.mixture_jobs.mixture_job` and :func:`~gpelib.gan.image_jobs.image_plateau_job` do). The
+      checkpoint records a hash of the validation set (``val_hash``): resuming on another one is refused.
     * ``stop``: a :class:`~gpelib.plateau.PlateauStop` on history columns (``eval_fn``'s metrics): the run stops at
       its plateau (``stopped="plateau"``) instead of at ``config.iterations``, its cap. The rule is part of the
       checkpoint's description, so a run stored under another rule is not resumed.

@@ -3,8 +3,8 @@
 :func:`map_jobs` calls a module-level function once per job, in order of the jobs, either in this process
 (``n_workers=1``) or in a pool of *spawned* worker processes (never forked: a fork after torch has started its
 thread pool can hang). Each worker limits torch to ``threads_per_worker`` threads, so ``n_workers ×
-threads_per_worker`` should not exceed the cores, and (Linux) ends when the process that started it dies. Results come back in job order; the first failing job re-raises
-its exception with the job's description.
+threads_per_worker`` should not exceed the cores, and (Linux) ends when the process that started it dies. Results
+come back in job order; the first failing job re-raises its exception with the job's description.
 """
 
 from __future__ import annotations

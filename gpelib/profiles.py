@@ -391,8 +391,11 @@ DRY_RUN_RULES: dict[str, Callable[[Any, DryRun], Any]] = {
 
 def _shrink(value: Any, d: DryRun) -> Any:
     if isinstance(value, Mapping):
-        return {k: (DRY_RUN_RULES[k](v, d) if k in DRY_RUN_RULES and not isinstance(v, Mapping) else _shrink(v, d))
-                for k, v in value.items()}
+        out = {k: (DRY_RUN_RULES[k](v, d) if k in DRY_RUN_RULES and not isinstance(v, Mapping) else _shrink(v, d))
+               for k, v in value.items()}
+        if isinstance(out.get("cap"), int) and isinstance(out.get("eval_every"), int):  # a capped budget keeps ≥ 10
+            out["eval_every"] = max(1, min(out["eval_every"], out["cap"] // 10))  # evaluations: a plateau to judge
+        return out
     if isinstance(value, list):
         return [_shrink(v, d) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # MixtureSpec(n=…), ImageSpec(n_val=…)

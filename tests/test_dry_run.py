@@ -69,6 +69,7 @@ def test_paper_dry_run_shrinks_budgets_and_keeps_what_a_run_is(notebook):
         assert [(s.name, s.options) for s in specs] == [(s.name, s.options) for s in fulls]
         assert all(s.n_val == d.max_samples for s in specs)
         assert dry["min_iteration"] <= dry["cap"] < full["cap"] and dry["eval_every"] < full["eval_every"]
+        assert 10 * dry["eval_every"] <= dry["cap"]  # two evaluations after the last fifth's start: a plateau to judge
 
 
 def test_dry_run_scale_and_limits():

@@ -108,6 +108,14 @@ def test_smoke_decides_nothing_and_ids_are_the_same_in_every_profile():
     assert all(ID_PATTERN.match(i) for i in ids[0])
 
 
+def test_a_profile_that_cannot_reach_the_plateau_gives_n_a_with_its_reason():
+    decided, rows = _decide(_tables()), _decide(_tables(), undecided="decided by the paper profile")
+    assert [r.id for r in rows] == [r.id for r in decided] and {r.outcome for r in rows} == {"n/a"}
+    assert all(r.note == f"decided by the paper profile; {d.note}" for r, d in zip(rows, decided))
+    assert profiles.preset("09", "quick")["undecided"] == profiles.preset("08", "quick")["undecided"]
+    assert profiles.preset("09", "paper")["undecided"] is None
+
+
 def test_the_ablations_must_be_the_full_method_then_three():
     with pytest.raises(ValueError, match="ablations"):
         _decide(_tables(), ablations=[L1, L2, L3])
@@ -118,7 +126,7 @@ def test_committed_quick_run(assert_committed_verdict):
     s = profiles.preset("09", "quick")
     runs, summary, states = (pd.read_csv(FIGURES / f"09_{t}.csv") for t in ("runs", "summary", "states"))
     rows = gan_ablation.decide(runs, summary, states, profile="quick", metric=runs["metric"].iloc[0],
-                               archs=s["archs"], seeds=s["seeds"])
+                               archs=s["archs"], seeds=s["seeds"], undecided=s["undecided"])
     assert_committed_verdict(rows, "09")
 
 

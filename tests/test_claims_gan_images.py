@@ -156,7 +156,7 @@ def test_committed_quick_run(assert_committed_verdict):
     s = profiles.preset("08", "quick")
     runs, summary, states = (pd.read_csv(FIGURES / f"08_{t}.csv") for t in ("runs", "summary", "states"))
     rows = gan_images.decide(runs, summary, states, profile="quick", metric=runs["metric"].iloc[0], archs=s["archs"],
-                             seeds=s["seeds"], datasets=[d.name for d in s["datasets"]])
+                             seeds=s["seeds"], datasets=[d.name for d in s["datasets"]], undecided=s["undecided"])
     assert_committed_verdict(rows, "08")
 
 

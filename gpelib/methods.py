@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from .models import encode, eval_mode, make_decoder, make_encoder
+from .models import encode, eval_mode, make_decoder, make_encoder, pixel_range
 from .parallel import default_workers, map_jobs
 from .runs import LABELS, METHODS, REGISTRY, Run, _method_folder
 from .train import TrainConfig, evaluate_gme, train_autoencoder, train_decoder, train_encoder
@@ -47,9 +47,11 @@ def init_models(
     arch: str | None = None,
     width: int = 32,
     hidden: int = 256,
+    pixels: str = "[-1, 1]",
 ) -> tuple[nn.Module, nn.Module | None]:
     """The one seeding rule: an encoder for data of ``shape`` from ``seed + OFFSET["encoder"]`` and (if ``decoder``)
-    a decoder from ``seed + OFFSET["decoder"]``. Returns ``(encoder, decoder or None)``."""
+    a decoder from ``seed + OFFSET["decoder"]``, its output in ``pixels`` (:func:`gpelib.models.make_decoder`).
+    Returns ``(encoder, decoder or None)``."""
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be ≥ 1; got {latent_dim}")
     torch.manual_seed(seed + OFFSET["encoder"])
@@ -57,7 +59,7 @@ def init_models(
     dec = None
     if decoder:
         torch.manual_seed(seed + OFFSET["decoder"])
-        dec = make_decoder(shape, latent_dim, arch=arch, width=width, hidden=hidden)
+        dec = make_decoder(shape, latent_dim, arch=arch, width=width, hidden=hidden, pixels=pixels)
     return enc, dec
 
 
@@ -147,7 +149,8 @@ def train_method(
                                     name=method, **kw)
         return fresh_decoder(enc_run, data, config=config, val_data=val_data, name=method, **kw)
     variational = spec.variational
-    enc, dec = init_models(data.shape[1:], latent_dim, seed=config.seed, variational=variational, **kw)
+    enc, dec = init_models(data.shape[1:], latent_dim, seed=config.seed, variational=variational,
+                           pixels=pixel_range(data), **kw)
     kl = beta if variational else 0.0
     lam = 0.0
     if spec.mds:
@@ -248,7 +251,8 @@ def fresh_decoder(
     if objective != "mse":
         info["objective"] = objective
     torch.manual_seed(config.seed + OFFSET["decoder"])
-    dec = make_decoder(tuple(data.shape[1:]), latent_dim, arch=arch, width=width, hidden=hidden)
+    dec = make_decoder(tuple(data.shape[1:]), latent_dim, arch=arch, width=width, hidden=hidden,
+                       pixels=pixel_range(data))
     res = train_decoder(dec, reader, data, config=config, val_data=val_data, objective=objective)
     x_eps = eps_data if eps_data is not None else val_data
     if eps_data_scale is None:

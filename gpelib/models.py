@@ -26,6 +26,8 @@ __all__ = [
     "GaussianEncoder",
     "make_encoder",
     "make_decoder",
+    "pixel_range",
+    "PIXEL_ACTS",
     "build_model",
     "encode",
     "eval_mode",
@@ -33,7 +35,8 @@ __all__ = [
 
 
 def _act(name: str) -> nn.Module:
-    table = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "silu": nn.SiLU, "tanh": nn.Tanh, "elu": nn.ELU}
+    table = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "silu": nn.SiLU, "tanh": nn.Tanh, "elu": nn.ELU,
+             "sigmoid": nn.Sigmoid}
     if name not in table:
         raise ValueError(f"unknown activation {name!r}; expected one of {sorted(table)}")
     return table[name]()
@@ -43,7 +46,8 @@ class MLP(nn.Module):
     """Fully connected network ``in_dim → hidden × (n_layers−1) → out_dim``; input flattened per row.
 
     ``n_layers`` counts linear layers (the GPE paper's "4-layer fully-connected network" is ``n_layers=4``).
-    ``out_shape`` reshapes the output (e.g. ``(1, 8, 8)`` for a decoder); ``out_act='tanh'`` bounds it to [−1, 1].
+    ``out_shape`` reshapes the output (e.g. ``(1, 8, 8)`` for a decoder); ``out_act='tanh'`` bounds it to [−1, 1],
+    ``'sigmoid'`` to [0, 1].
     """
 
     def __init__(
@@ -110,10 +114,11 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """DCGAN-style decoder ``(B, d) → (B, C, H, W)`` in [−1, 1]: a linear map to a 4×4 (7×7 for 28 px) feature map,
-    then stride-2 transposed convolutions halving the width, and a ``tanh`` output."""
+    """DCGAN-style decoder ``(B, d) → (B, C, H, W)``: a linear map to a 4×4 (7×7 for 28 px) feature map, then stride-2
+    transposed convolutions halving the width, and a ``tanh`` output in [−1, 1] (``out_act="sigmoid"``: [0, 1])."""
 
-    def __init__(self, latent_dim: int, channels: int, size: int, *, width: int = 32, act: str = "relu") -> None:
+    def __init__(self, latent_dim: int, channels: int, size: int, *, width: int = 32, act: str = "relu",
+                 out_act: str = "tanh") -> None:
         super().__init__()
         n, final = _n_down(size)
         c = width * 2 ** max(n - 1, 0)
@@ -128,7 +133,7 @@ class ConvDecoder(nn.Module):
             c = c_out
         if n == 0:
             layers.append(nn.Conv2d(c, channels, 3, 1, 1))
-        layers.append(nn.Tanh())
+        layers.append(_act(out_act))
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -155,6 +160,10 @@ class GaussianEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.distribution(x)[0]
+
+
+#: An image decoder's output activation per pixel convention: ``tanh`` for [−1, 1], the sigmoid for [0, 1].
+PIXEL_ACTS = {"[-1, 1]": "tanh", "[0, 1]": "sigmoid"}
 
 
 def _shape(data_shape: Sequence[int]) -> tuple[int, ...]:
@@ -187,6 +196,20 @@ def make_encoder(
     )
 
 
+def pixel_range(data: Tensor) -> str:
+    """The pixel convention of image data ``(N, C, H, W)``: ``"[0, 1]"`` when every value lies in [0, 1], else
+    ``"[-1, 1]"`` (gpelib's loaders scale images to [−1, 1], SPEC §1); vectors ``(N, D)`` get ``"[-1, 1]"`` too (their
+    decoders are unbounded either way). Images outside [−1, 1] raise: a decoder could not reconstruct them."""
+    if data.dim() != 4:
+        return "[-1, 1]"
+    lo, hi = float(data.min()), float(data.max())
+    if lo >= 0.0 and hi <= 1.0:
+        return "[0, 1]"
+    if lo < -1.0 or hi > 1.0:
+        raise ValueError(f"images must be scaled to [-1, 1] (or [0, 1]); these range over [{lo:g}, {hi:g}]")
+    return "[-1, 1]"
+
+
 def make_decoder(
     data_shape: Sequence[int],
     latent_dim: int,
@@ -195,11 +218,16 @@ def make_decoder(
     width: int = 32,
     hidden: int = 256,
     n_layers: int = 4,
+    pixels: str = "[-1, 1]",
 ) -> nn.Module:
-    """Decoder ``S: R^d → data_shape`` with outputs in [−1, 1] for images (``tanh``), unbounded for vectors."""
+    """Decoder ``S: R^d → data_shape``: for images, outputs in ``pixels`` — [−1, 1] through a ``tanh`` (the default,
+    SPEC §1), [0, 1] through a sigmoid (:func:`pixel_range` reads it off the data); unbounded for vectors."""
+    if pixels not in PIXEL_ACTS:
+        raise ValueError(f"pixels must be one of {list(PIXEL_ACTS)}; got {pixels!r}")
+    extra = {} if pixels == "[-1, 1]" else {"pixels": pixels}  # the default is left out: older configs read the same
     return build_model(
         dict(kind="decoder", data_shape=list(_shape(data_shape)), latent_dim=latent_dim, arch=arch,
-             width=width, hidden=hidden, n_layers=n_layers)
+             width=width, hidden=hidden, n_layers=n_layers, **extra)
     )
 
 
@@ -225,13 +253,14 @@ def build_model(config: dict[str, Any]) -> nn.Module:
             raise ValueError(f"unknown encoder arch {arch!r}; expected 'mlp' or 'conv'")
         model = GaussianEncoder(net, d) if cfg.get("variational") else net
     elif kind == "decoder":
+        out_act = PIXEL_ACTS[cfg.get("pixels", "[-1, 1]")]
         if arch == "mlp":
             model = MLP(d, flat, hidden=hidden, n_layers=n_layers, out_shape=shape,
-                        out_act="tanh" if len(shape) == 3 else None)
+                        out_act=out_act if len(shape) == 3 else None)
         elif arch == "conv":
             if len(shape) != 3:
                 raise ValueError("arch='conv' needs image data (C, H, W)")
-            model = ConvDecoder(d, shape[0], shape[1], width=width)
+            model = ConvDecoder(d, shape[0], shape[1], width=width, out_act=out_act)
         else:
             raise ValueError(f"unknown decoder arch {arch!r}; expected 'mlp' or 'conv'")
     else:

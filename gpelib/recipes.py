@@ -31,7 +31,6 @@ only; :func:`gpelib.tables.threshold_table` counts the iterations to reach each 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -86,10 +85,6 @@ __all__ = [
     "flow_metric_curve",
     "stage_configs",
     "step_time_rounds",
-    "fresh_decoder_or_none",
-    "PROTOCOL_FACTORS",
-    "PROTOCOL_THRESHOLD_SCALE",
-    "protocol_map_runs",
 ]
 
 def eps_label(eps: float | None) -> str:
@@ -358,135 +353,6 @@ def table1_encoders(
                          val_data=x_val, checkpoint_root=checkpoint_root, **kw))
     done = train_runs(jobs, device=device, n_workers=n_workers, desc="encoders")
     return {s: {"GPE": done[2 * i], "VAE": done[2 * i + 1]} for i, s in enumerate(seeds)}
-
-
-def fresh_decoder_or_none(source: Run | nn.Module, data: Tensor, **kwargs: Any) -> Run | None:
-    """:func:`fresh_decoder`, or ``None`` when its training stops on a non-finite loss — a learning rate beyond the
-    stable range is a result of a learning-rate sweep, not an error."""
-    from .train import NonFiniteLossError
-
-    try:
-        return fresh_decoder(source, data, **kwargs)
-    except NonFiniteLossError:
-        return None
-
-
-#: The protocol map's variants (GPE issue 11, item 4): name → the factor it changes from the paper's setting.
-PROTOCOL_FACTORS = {
-    "as printed": "—",
-    "looser ε": "ε",
-    "β' = 1 per sample": "β normalisation",
-    "standardised latents": "decoder input (as released)",
-    "standardised + released loss": "decoder input and loss (as released)",
-    "largest stable lr each": "learning rate (Fig. 8's protocol)",
-    "β = 0 (an AE)": "the KL term (β = 0: the VAE's encoder without KL)",
-    "thresholds in [0, 1] pixels": "pixel range of the thresholds (× 4 on our [−1, 1] images; same runs)",
-}
-#: Variants of the protocol map read at other thresholds than printed: name → factor on every threshold
-#: (:func:`gpelib.papers.in_our_units`; the map's rows keep the printed threshold).
-PROTOCOL_THRESHOLD_SCALE = {"thresholds in [0, 1] pixels": 4.0}
-
-
-def _stable_lrs(printed: Mapping[int, Mapping[str, Run]], new: Mapping[str, Mapping[int, Mapping[str, Run | None]]],
-                lrs: Sequence[float], base_lr: float, stable_tol: float) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The protocol map's learning-rate sweep: a rate is stable for a method when every seed's decoder trains with
-    finite losses to a final held-out MSE ≤ ``stable_tol`` × that at ``base_lr``. Returns the table (``method, lr,
-    seed, final_val, stable, chosen``) and each method's largest stable rate."""
-    rows = []
-    for role in ("VAE", "GPE"):
-        for s in printed:
-            ref = printed[s][role]
-            rows.append(dict(method=role, lr=base_lr, seed=s, final_val=ref.final_val, stable=True))
-            for lr in lrs:
-                r = new[f"lr {lr:g}"][s][role]
-                fv = math.nan if r is None else r.final_val
-                rows.append(dict(method=role, lr=float(lr), seed=s, final_val=fv,
-                                 stable=bool(r is not None and fv <= stable_tol * ref.final_val)))
-    lr_table = pd.DataFrame(rows)
-    best = {m: max(g.groupby("lr")["stable"].all().loc[lambda x: x].index) for m, g in lr_table.groupby("method")}
-    lr_table["chosen"] = [best[m] == lr for m, lr in zip(lr_table.method, lr_table.lr)]
-    return lr_table, best
-
-
-def protocol_map_runs(
-    runs: Mapping[int, Mapping[str, Run]],
-    data: Tensor,
-    val_data: Tensor,
-    *,
-    vae: str,
-    gpe: str,
-    looser_gpe: str,
-    per_sample_vae: str,
-    ae: str | None = None,
-    decoder_config: TrainConfig,
-    budget: int,
-    lrs: Sequence[float],
-    stable_tol: float = 1.1,
-    checkpoint_root: str | Path | None = None,
-    device: str | None = None,
-    arch: str | None = None,
-    width: int = 32,
-    hidden: int = 256,
-) -> tuple[dict[str, dict[int, dict[str, Run | None]]], pd.DataFrame]:
-    """What the VAE/GPE fresh-decoder ratio depends on: the Table-1 runs of each seed (``runs[seed][name]``, as
-    :func:`fresh_decoder_sweep` returns them) re-read or re-decoded with one factor changed at a time
-    (:data:`PROTOCOL_FACTORS`), every decoder with ``budget`` iterations:
-
-    * *as printed*: ``vae`` against ``gpe`` (the runs themselves, read at ``budget`` with :meth:`Run.until`);
-      *looser ε*: ``looser_gpe`` instead of ``gpe``; *β' = 1 per sample*: ``per_sample_vae`` instead of ``vae``;
-      *β = 0 (an AE)*: ``ae`` (the β-sweep's β = 0 entry, when given) instead of ``vae``; *thresholds in [0, 1]
-      pixels*: the printed runs read at thresholds × 4 (:data:`PROTOCOL_THRESHOLD_SCALE`, applied by
-      :func:`gpelib.tables.protocol_map_table`);
-    * *standardised latents* and *standardised + released loss*: new fresh decoders on both encoders
-      (:func:`fresh_decoder` with ``standardize`` / ``objective="released"``);
-    * *largest stable lr each*: new fresh decoders at each of ``lrs``; a learning rate is *stable* for a method when
-      every seed trains with finite losses to a final held-out MSE ≤ ``stable_tol`` × that at
-      ``decoder_config.lr``, and each method is read at its largest stable rate (the paper's Fig. 8 protocol).
-
-    New decoders are jobs of :func:`train_runs`, checkpointed under ``checkpoint_root`` in folders named by the
-    encoder's weights and the variant. Returns ``(variants, lr_table)``: ``variants[name][seed] = {"VAE": run,
-    "GPE": run}`` and the learning-rate sweep (``method, lr, seed, final_val, stable``).
-    """
-    from .checkpoint import weights_hash
-
-    base = replace(decoder_config, iterations=budget)
-    specs = {"standardised latents": dict(standardize=True),
-             "standardised + released loss": dict(standardize=True, objective="released"),
-             **{f"lr {lr:g}": dict(lr=float(lr)) for lr in lrs}}
-    jobs, keys = [], []
-    for s, rr in runs.items():
-        for role, key in (("VAE", vae), ("GPE", gpe)):
-            src = rr[key]
-            for v, spec in specs.items():
-                cfg = replace(base, seed=s, lr=spec.get("lr", base.lr))
-                kw = dict(standardize=spec.get("standardize", False), objective=spec.get("objective", "mse"))
-                if checkpoint_root is not None:
-                    folder = run_folder(checkpoint_root, f"map-{role.lower()}", data, val_data, config=cfg,
-                                        encoder=weights_hash(src.encoder), arch=arch, width=width, hidden=hidden, **kw)
-                    cfg = replace(cfg, checkpoint_dir=str(folder))
-                jobs.append(dict(fn=fresh_decoder_or_none, source=src, data=data, config=cfg, val_data=val_data,
-                                 name=role, arch=arch, width=width, hidden=hidden, **kw))
-                keys.append((v, s, role))
-    done = train_runs(jobs, device=device, desc="protocol map decoders")
-    new: dict[str, dict[int, dict[str, Run | None]]] = {}
-    for (v, s, role), run in zip(keys, done):
-        new.setdefault(v, {}).setdefault(s, {})[role] = run
-    cut = lambda r: r.until(budget) if r.iterations > budget else r  # noqa: E731
-    variants: dict[str, dict[int, dict[str, Run | None]]] = {
-        "as printed": {s: {"VAE": cut(rr[vae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()},
-        "looser ε": {s: {"VAE": cut(rr[vae]), "GPE": cut(rr[looser_gpe])} for s, rr in runs.items()},
-        "β' = 1 per sample": {s: {"VAE": cut(rr[per_sample_vae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()},
-        **({"β = 0 (an AE)": {s: {"VAE": cut(rr[ae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()}}
-           if ae is not None else {}),
-        "thresholds in [0, 1] pixels": {s: {"VAE": cut(rr[vae]), "GPE": cut(rr[gpe])} for s, rr in runs.items()},
-        "standardised latents": new["standardised latents"],
-        "standardised + released loss": new["standardised + released loss"],
-    }
-    lr_table, best = _stable_lrs(variants["as printed"], new, lrs, base.lr, stable_tol)
-    pick = lambda s, role: (variants["as printed"][s][role] if best[role] == base.lr  # noqa: E731
-                            else new[f"lr {best[role]:g}"][s][role])
-    variants["largest stable lr each"] = {s: {"VAE": pick(s, "VAE"), "GPE": pick(s, "GPE")} for s in runs}
-    return variants, lr_table
 
 
 def flow_metric_curve(

@@ -464,9 +464,9 @@ def protocol_map_table(variants: Mapping[str, Mapping[int, Mapping[str, Run | No
                        *, budget: int, window: int = 10, factors: Mapping[str, str] | None = None,
                        threshold_scale: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The VAE/GPE fresh-decoder iteration ratio of each variant (``variants[name][seed] = {"VAE": run, "GPE":
-    run}``, from :func:`gpelib.recipes.protocol_map_runs`) at each threshold: the median over seeds and its interval
-    (:func:`gpelib.verdicts.ratio_summary`; a run that never reached a threshold within ``budget`` iterations is
-    censored there). Columns: ``variant, factor, threshold, ratio, lower_bound, upper_bound, low, high, seeds,
+    run}``, from :func:`gpelib.protocol_map.protocol_map_runs`) at each threshold: the median over seeds and its
+    interval (:func:`gpelib.verdicts.ratio_summary`; a run that never reached a threshold within ``budget`` iterations
+    is censored there). Columns: ``variant, factor, threshold, ratio, lower_bound, upper_bound, low, high, seeds,
     coverage, text`` (:func:`gpelib.verdicts.format_ratio`)``, vae_iterations, gpe_iterations`` (per-seed counts).
     A variant in ``threshold_scale`` is counted at each threshold × its factor (its row keeps the threshold)."""
     from .verdicts import censor, format_ratio, ratio_summary, value_text

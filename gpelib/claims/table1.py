@@ -44,7 +44,7 @@ from ..verdicts import (
 __all__ = ["decide", "crossing", "conclusion", "units_conclusion", "table1_id", "largest_stable_lr", "GEOMETRY"]
 
 VAE = "VAE"  # the method name of the β-VAE (β = the preset's ``beta``) in the counts tables
-LR_SWEEP_GPE = "GPE"  # the GPE fresh decoder's name in the lr sweep (recipes.protocol_map_runs)
+LR_SWEEP_GPE = "GPE"  # the GPE fresh decoder's name in the lr sweep (protocol_map.protocol_map_runs)
 OUR_UNIT = "[-1, 1]"  # the pixel range of our images (gpelib.data); Table 1's printed thresholds applied as they are
 OTHER_UNIT = "[0, 1]"  # the other reading of Table 1 (issue 29): thresholds × 4 on our images
 UNIT_SUFFIX = {OTHER_UNIT: ".pixels01"}  # the id suffix of a Table-1 row read in that unit

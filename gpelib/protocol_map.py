@@ -20,22 +20,22 @@ into the sentence that names every factor that flips the ordering or moves the r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from torch import Tensor, nn
+from torch import Tensor
 
-from .methods import fresh_decoder, train_runs
+from .methods import train_runs
 from .recipes import eps_label, table1_run
 from .runs import Run, run_folder
+from .step_sizes import fresh_decoder_or_none, stable_lrs
 from .train import TrainConfig
 
 __all__ = ["FACTORS", "THRESHOLD_SCALE", "PIXELS_01", "decoder_arch_variant", "retrained_arch_variant", "factors",
-           "fresh_decoder_or_none", "protocol_map_runs", "retrained_runs", "unit_pixels"]
+           "protocol_map_runs", "retrained_runs", "unit_pixels"]
 
 #: The map's variants (GPE issue 11, item 4; issue 29, item 2): name → the factor it changes from the paper's setting.
 FACTORS = {
@@ -86,38 +86,6 @@ def factors(names: Sequence[str]) -> dict[str, str]:
 def unit_pixels(x: Tensor) -> Tensor:
     """Images in [−1, 1] (gpelib's convention) as [0, 1] pixels: ``(x + 1) / 2``."""
     return (x + 1.0) / 2.0
-
-
-def fresh_decoder_or_none(source: Run | nn.Module, data: Tensor, **kwargs: Any) -> Run | None:
-    """:func:`fresh_decoder`, or ``None`` when its training stops on a non-finite loss — a learning rate beyond the
-    stable range is a result of a learning-rate sweep, not an error."""
-    from .train import NonFiniteLossError
-
-    try:
-        return fresh_decoder(source, data, **kwargs)
-    except NonFiniteLossError:
-        return None
-
-
-def _stable_lrs(printed: Mapping[int, Mapping[str, Run]], new: Mapping[str, Mapping[int, Mapping[str, Run | None]]],
-                lrs: Sequence[float], base_lr: float, stable_tol: float) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The protocol map's learning-rate sweep: a rate is stable for a method when every seed's decoder trains with
-    finite losses to a final held-out MSE ≤ ``stable_tol`` × that at ``base_lr``. Returns the table (``method, lr,
-    seed, final_val, stable, chosen``) and each method's largest stable rate."""
-    rows = []
-    for role in ("VAE", "GPE"):
-        for s in printed:
-            ref = printed[s][role]
-            rows.append(dict(method=role, lr=base_lr, seed=s, final_val=ref.final_val, stable=True))
-            for lr in lrs:
-                r = new[f"lr {lr:g}"][s][role]
-                fv = math.nan if r is None else r.final_val
-                rows.append(dict(method=role, lr=float(lr), seed=s, final_val=fv,
-                                 stable=bool(r is not None and fv <= stable_tol * ref.final_val)))
-    lr_table = pd.DataFrame(rows)
-    best = {m: max(g.groupby("lr")["stable"].all().loc[lambda x: x].index) for m, g in lr_table.groupby("method")}
-    lr_table["chosen"] = [best[m] == lr for m, lr in zip(lr_table.method, lr_table.lr)]
-    return lr_table, best
 
 
 def _decoder_jobs(runs: Mapping[int, Mapping[str, Run]], data: Tensor, val_data: Tensor, roles: Mapping[str, str],
@@ -180,7 +148,8 @@ def protocol_map_runs(
       each architecture in ``decoder_archs`` (:func:`decoder_arch_variant`);
     * *largest stable lr each*: new fresh decoders at each of ``lrs``; a learning rate is *stable* for a method when
       every seed trains with finite losses to a final held-out MSE ≤ ``stable_tol`` × that at
-      ``decoder_config.lr``, and each method is read at its largest stable rate (the paper's Fig. 8 protocol).
+      ``decoder_config.lr``, and each method is read at its largest stable rate (the paper's Fig. 8 protocol,
+      :func:`gpelib.step_sizes.stable_lrs`).
 
     New decoders are jobs of :func:`train_runs`, checkpointed under ``checkpoint_root`` in folders named by the
     encoder's weights and the variant. Returns ``(variants, lr_table)``: ``variants[name][seed] = {"VAE": run,
@@ -204,7 +173,8 @@ def protocol_map_runs(
         "thresholds in [0, 1] pixels": pair(vae, gpe),
         **{v: new[v] for v in specs if not v.startswith("lr ")},
     }
-    lr_table, best = _stable_lrs(variants["as printed"], new, lrs, base.lr, stable_tol)
+    lr_table, best = stable_lrs(variants["as printed"], {float(lr): new[f"lr {lr:g}"] for lr in lrs}, base_lr=base.lr,
+                                stable_tol=stable_tol)
     pick = lambda s, role: (variants["as printed"][s][role] if best[role] == base.lr  # noqa: E731
                             else new[f"lr {best[role]:g}"][s][role])
     variants["largest stable lr each"] = {s: {"VAE": pick(s, "VAE"), "GPE": pick(s, "GPE")} for s in runs}

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from .train_setup import HistoryResult, TrainConfig
 
 __all__ = ["Method", "REGISTRY", "METHODS", "LABELS", "HISTORY_COLUMNS", "Run", "shift_wallclock", "RUN_PROTOCOL",
-           "run_folder"]
+           "run_folder", "on_clock"]
 
 
 @dataclass(frozen=True)
@@ -162,3 +162,15 @@ def _method_folder(root: str | Path, method: str, data: Tensor, val_data: Tensor
     return run_folder(root, method, data, val_data, latent_dim=latent_dim, config=config,
                       encoder_config=encoder_config, beta=beta if REGISTRY[method].variational else None,
                       mds_weight=mds_weight, **kw)
+
+
+def on_clock(by_seed: Mapping[int, Mapping[str, Run]], cost: Mapping[str, float]) -> dict[int, dict[str, Run]]:
+    """Every run of ``by_seed`` (seed → label → run) on one load-independent clock (:meth:`Run.with_clock`):
+    ``cost`` gives seconds per iteration by label (notebook 05's interleaved rounds); a run whose label has
+    ``"<label> decoder"`` and ``"<label> encoder"`` costs (GPE) is clocked per phase."""
+    def clocked(label: str, r: Run) -> Run:
+        if f"{label} decoder" in cost:
+            return r.with_clock(cost[f"{label} decoder"], cost[f"{label} encoder"])
+        return r.with_clock(cost[label])
+
+    return {s: {k: clocked(k, r) for k, r in runs.items()} for s, runs in by_seed.items()}

@@ -131,10 +131,52 @@ def test_every_profile_gives_unique_ids_named_by_the_papers_datasets(profile):
     assert not any(n in i for i in ids for n, D in datasets.items() if n != D["paper"].lower())  # no mnist_5k
 
 
+LRS = {"GPE": 0.003, "VAE": 0.001, "AE": 0.003, "VAE+MDS": 0.001, "AE+MDS": 0.01}  # each one's largest stable rate
+
+
+def _lr_sweep(dataset="toy"):
+    return pd.DataFrame([dict(method=m, lr=lr, seed=s, final_val=0.1, stable=True, chosen=lr == LRS[m],
+                              dataset=dataset) for m in LRS for s in SEEDS for lr in (0.001, 0.003, 0.01)])
+
+
+def _decide_lr(profile="quick", **kw):
+    """The five rows on the defaults, and the second reading (each method at its largest stable rate) on ``kw``."""
+    timing, reach, race = _tables()
+    _, reach_lr, race_lr = _tables(**kw)
+    rows = wallclock.decide(timing, reach, race, datasets=DATASETS, profile=profile, lr_sweep=_lr_sweep(),
+                            reach_lr=reach_lr, race_lr=race_lr)
+    return {r.id: r for r in rows}
+
+
+def test_the_second_reading_adds_two_rows_at_each_methods_largest_stable_rate():
+    rows = _decide_lr()
+    stable = [i + wallclock.STABLE_LR for i in IDS[:2]]
+    assert list(rows) == [*IDS[:2], *stable, *IDS[2:]]
+    assert {rows[i].kind for i in stable} == {"paper"} and {rows[i].outcome for i in rows} == {"holds"}
+    assert rows[stable[0]].claim.endswith("sooner in wall-clock, each method at its largest stable learning rate")
+    assert rows[stable[0]].ours.endswith("; learning rates GPE 0.003, VAE 0.001, AE 0.003, VAE+MDS 0.001, AE+MDS 0.01")
+    assert rows[stable[1]].ours.startswith("VAE: 2.1× [2, 2.2] sooner")
+    assert {r.outcome for r in _decide_lr(profile="smoke").values()} == {"n/a"}
+
+
+@pytest.mark.parametrize(("kw", "row", "outcome"), [
+    (dict(t_gpe={"AE+MDS": [25, 26, 27]}), "best_baseline", "fails"),
+    (dict(t_gpe={"AE+MDS": [10, 30, 10]}), "best_baseline", "inconclusive"),
+    (dict(t_gpe={"VAE": [30, 30, 30]}), "each_baseline", "fails"),
+    (dict(t_gpe={"VAE": [10, 30, 10]}), "each_baseline", "inconclusive"),
+])
+def test_the_second_reading_is_decided_on_its_own_runs(kw, row, outcome):
+    rows = _decide_lr(**kw)
+    assert rows[f"gpe.fig8.mnist.{row}{wallclock.STABLE_LR}"].outcome == outcome
+    assert rows[f"gpe.fig8.mnist.{row}"].outcome == "holds"  # the common rate's reading is another table
+
+
 def test_committed_quick_run_gives_the_committed_verdict(assert_committed_verdict):
     S = profiles.preset("05", "quick")
     timing = pd.read_csv(FIGURES / "05_seconds_per_iteration.csv", **READ)
     reach = pd.read_csv(FIGURES / "05_time_to_threshold.csv", **READ)
     race = pd.read_csv(FIGURES / "05_wallclock_race.csv", **READ)
-    rows = wallclock.decide(timing, reach, race, datasets=S["datasets"], profile="quick")
+    second = {k: pd.read_csv(FIGURES / f"05_{f}.csv", **READ) for k, f in (
+        ("lr_sweep", "lr_sweep"), ("reach_lr", "wallclock_reach_stable_lr"), ("race_lr", "wallclock_race_stable_lr"))}
+    rows = wallclock.decide(timing, reach, race, datasets=S["datasets"], profile="quick", **second)
     assert_committed_verdict(rows, "05")

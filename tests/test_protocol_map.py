@@ -90,7 +90,7 @@ def test_retrained_runs_train_the_pair_again_with_one_factor_changed(tmp_path):
                                       vae_config=c, encoder_config=c, decoder_config=c, budget=4, device="cpu",
                                       arch="mlp", hidden=16, checkpoint_root=tmp_path)
     assert list(out) == [protocol_map.PIXELS_01, "retrained as conv nets"]
-    for name, by_seed in out.items():
+    for by_seed in out.values():
         assert sorted(by_seed) == [0, 1] and all(set(r) == {"VAE", "GPE"} for r in by_seed.values())
         for r in by_seed[0].values():
             assert r.iterations == 4  # the map's decoder budget

@@ -6,7 +6,9 @@ iteration): ``05_seconds_per_iteration.csv`` (``timing``), ``05_time_to_threshol
 ``final_val`` and ``total_seconds``) and ``05_wallclock_race.csv`` (``race``: GPE, encoder time included, against
 each baseline on that baseline's own final held-out loss).
 
-Ids (the same in every profile): ``gpe.fig8.<paper dataset>.{best_baseline,each_baseline,kl_slower}`` and
+Ids (the same in every profile): ``gpe.fig8.<paper dataset>.{best_baseline,each_baseline,kl_slower}``,
+``gpe.fig8.<paper dataset>.{best_baseline,each_baseline}.stable_lr`` (the second reading: each method at its largest
+stable learning rate, from ``05_lr_sweep.csv`` and the same two tables for those runs) and
 ``gpe.table2.<paper dataset>.{decoder_step,mds_cost}``.
 """
 
@@ -20,7 +22,7 @@ import pandas as pd
 
 from ..verdicts import Claim, all_of, below, censor, format_ratio, greater, ratio_summary, seeds_text, sooner
 
-__all__ = ["decide", "GPE", "BASELINES", "KL_PAIRS"]
+__all__ = ["decide", "GPE", "BASELINES", "KL_PAIRS", "STABLE_LR"]
 
 GPE = "GPE"  # the method name of GPE's run (encoder then decoder) in the reach and race tables
 BASELINES = ("VAE", "VAE+MDS", "AE", "AE+MDS")  # the jointly trained methods, in the order the KL row lists them
@@ -30,10 +32,12 @@ def _slug(paper_dataset: str) -> str:
     return re.sub(r"[^a-z0-9_\-]", "-", paper_dataset.lower())
 
 
-def _best_baseline_row(reach: pd.DataFrame, race: pd.DataFrame, name: str, *, ids: str, profile: str) -> Claim:
+def _best_baseline_row(reach: pd.DataFrame, race: pd.DataFrame, name: str, *, ids: str, profile: str,
+                       reading: Reading = None) -> Claim:
     """Fig. 8: per seed, the best baseline is the one with the lowest final held-out loss (the first listed on a
     tie); GPE's time to that loss (encoder time included; never: censored at GPE's total time) against the time the
-    baseline first got there, :func:`gpelib.verdicts.sooner` over seeds (paired)."""
+    baseline first got there, :func:`gpelib.verdicts.sooner` over seeds (paired). ``reading``: see
+    :func:`_reading`."""
     t_gpe, t_best, budget_gpe, budget_best, best_names = [], [], [], [], []
     for s, runs in reach.groupby("seed", sort=False):
         final = dict(zip(runs.method, runs.final_val))  # one value per run (the table repeats it per level)
@@ -46,19 +50,21 @@ def _best_baseline_row(reach: pd.DataFrame, race: pd.DataFrame, name: str, *, id
         budget_gpe.append(total[GPE])
         budget_best.append(total[best])
         best_names.append(best)
+    claim, suffix, lrs = _reading(reading)
     return Claim.from_decision(
-        f"{name}: GPE (encoder time included) reaches the best baseline's final held-out loss sooner in wall-clock",
-        "Fig. 8: GPE reaches a lower loss sooner on all four datasets (CIFAR10: hours earlier)",
+        f"{name}: GPE (encoder time included) reaches the best baseline's final held-out loss sooner in wall-clock"
+        f"{claim}", "Fig. 8: GPE reaches a lower loss sooner on all four datasets (CIFAR10: hours earlier)",
         f"best baseline per seed: {', '.join(best_names)}; its time {seeds_text(t_best)} s, GPE's "
-        f"{seeds_text(censor(t_gpe, budget_gpe))} s",
-        sooner(t_gpe, t_best, budget_a=budget_gpe, budget_b=budget_best), id=f"{ids}.best_baseline",
+        f"{seeds_text(censor(t_gpe, budget_gpe))} s{lrs}",
+        sooner(t_gpe, t_best, budget_a=budget_gpe, budget_b=budget_best), id=f"{ids}.best_baseline{suffix}",
         kind="paper", profile=profile)
 
 
-def _each_baseline_row(reach: pd.DataFrame, race: pd.DataFrame, name: str, *, ids: str, profile: str) -> Claim:
+def _each_baseline_row(reach: pd.DataFrame, race: pd.DataFrame, name: str, *, ids: str, profile: str,
+                       reading: Reading = None) -> Claim:
     """Fig. 8 / §8.4: for every baseline, GPE (encoder time included) reaches that baseline's own final held-out loss
     before the baseline does — :func:`gpelib.verdicts.sooner` per baseline over seeds (GPE never there: censored at
-    its total time), all combined by :func:`gpelib.verdicts.all_of`."""
+    its total time), all combined by :func:`gpelib.verdicts.all_of`. ``reading``: see :func:`_reading`."""
     total_gpe = reach[reach.method == GPE].drop_duplicates("seed").set_index("seed")["total_seconds"]
     parts, texts = [], []
     for m, g in race.groupby("method", sort=False):
@@ -66,10 +72,27 @@ def _each_baseline_row(reach: pd.DataFrame, race: pd.DataFrame, name: str, *, id
         t_ref = censor(g.seconds_reference.tolist(), [total_gpe[s] for s in g.seed])
         parts.append(sooner(t_ref, g.seconds_method.tolist()))
         texts.append(f"{m}: {format_ratio(ratio_summary(g.seconds_method.tolist(), t_ref))} sooner")
+    claim, suffix, lrs = _reading(reading)
     return Claim.from_decision(
         f"{name}: GPE (encoder time included) reaches each baseline's own final held-out loss before that baseline "
-        "does", "Fig. 8 / §8.4: faster convergence than every baseline, even with the initial offset",
-        "; ".join(texts), all_of(parts), id=f"{ids}.each_baseline", kind="paper", profile=profile)
+        f"does{claim}", "Fig. 8 / §8.4: faster convergence than every baseline, even with the initial offset",
+        "; ".join(texts) + lrs, all_of(parts), id=f"{ids}.each_baseline{suffix}", kind="paper", profile=profile)
+
+
+Reading = Mapping[str, float] | None  # None: every method at the common rate; else each method's rate (label → lr)
+#: The id suffix of the second reading of Fig. 8: each method at its largest stable learning rate (issue 29 item 5).
+STABLE_LR = ".stable_lr"
+
+
+def _reading(lrs: Reading) -> tuple[str, str, str]:
+    """What a Fig. 8 row adds for its reading: the claim's tail, the id suffix and the rates in ``ours`` — nothing for
+    the common rate; for each method at its largest stable rate (``lrs``: label → rate; the paper's own protocol,
+    GPE §8.4: "the largest value that yields stable convergence for each method") ``,`` :data:`STABLE_LR` and the
+    rates."""
+    if lrs is None:
+        return "", "", ""
+    return (", each method at its largest stable learning rate", STABLE_LR,
+            "; learning rates " + ", ".join(f"{m} {lr:g}" for m, lr in lrs.items()))
 
 
 def _timing_rows(timing: pd.DataFrame, name: str, paper: str, *, ids: str, profile: str) -> list[Claim]:
@@ -115,7 +138,8 @@ def _kl_row(reach: pd.DataFrame, name: str, *, ids: str, profile: str) -> Claim:
 
 
 def decide(timing: pd.DataFrame, reach: pd.DataFrame, race: pd.DataFrame, *,
-           datasets: Mapping[str, Mapping[str, Any]], profile: str) -> list[Claim]:
+           datasets: Mapping[str, Mapping[str, Any]], profile: str, lr_sweep: pd.DataFrame | None = None,
+           reach_lr: pd.DataFrame | None = None, race_lr: pd.DataFrame | None = None) -> list[Claim]:
     """Notebook 05's verdict rows (GPE Fig. 8, §8.4 and Table 2), five per dataset in ``datasets`` order:
 
     * ``gpe.fig8.<dataset>.best_baseline`` (paper): GPE, its encoder time included, reaches the best baseline's
@@ -123,6 +147,8 @@ def decide(timing: pd.DataFrame, reach: pd.DataFrame, race: pd.DataFrame, *,
       :func:`gpelib.verdicts.sooner` over seeds on the times (GPE never there: censored at its total time);
     * ``gpe.fig8.<dataset>.each_baseline`` (paper): the same against every baseline on its own final loss, all of
       them (:func:`gpelib.verdicts.all_of`);
+    * ``gpe.fig8.<dataset>.{best_baseline,each_baseline}.stable_lr`` (paper; when ``lr_sweep`` is given): the same
+      two, every method at its largest stable learning rate (the paper's protocol for Fig. 8; issue 29 item 5);
     * ``gpe.table2.<dataset>.decoder_step`` (check: arithmetic — a decoder-only step against an encoder + decoder
       step): the GPE decoder's s/iter ÷ the VAE's, per interleaved round, is below 1 (:func:`gpelib.verdicts.below`);
     * ``gpe.table2.<dataset>.mds_cost`` (paper): VAE+MDS ÷ VAE per round is at most 1.1;
@@ -140,6 +166,8 @@ def decide(timing: pd.DataFrame, reach: pd.DataFrame, race: pd.DataFrame, *,
             never reached the level).
         datasets: the preset's ``datasets`` (``paper`` per dataset name).
         profile: ``smoke`` decides nothing (n/a); ``quick`` and ``paper`` decide.
+        lr_sweep: ``05_lr_sweep`` — ``dataset, method, lr, seed, stable, chosen`` (:func:`gpelib.step_sizes.stable_lrs`
+            per dataset); with ``reach_lr`` and ``race_lr``, the tables above for the runs at the chosen rates.
     """
     rows: list[Claim] = []
     for name, D in datasets.items():
@@ -147,6 +175,12 @@ def decide(timing: pd.DataFrame, reach: pd.DataFrame, race: pd.DataFrame, *,
         fig8, table2 = f"gpe.fig8.{_slug(D['paper'])}", f"gpe.table2.{_slug(D['paper'])}"
         rows.append(_best_baseline_row(rc, rr, name, ids=fig8, profile=profile))
         rows.append(_each_baseline_row(rc, rr, name, ids=fig8, profile=profile))
+        if lr_sweep is not None and reach_lr is not None and race_lr is not None:
+            chosen = lr_sweep[(lr_sweep.dataset == name) & lr_sweep.chosen].drop_duplicates("method")
+            lrs = dict(zip(chosen.method, chosen.lr.astype(float)))
+            rc_lr, rr_lr = reach_lr[reach_lr.dataset == name], race_lr[race_lr.dataset == name]
+            rows.append(_best_baseline_row(rc_lr, rr_lr, name, ids=fig8, profile=profile, reading=lrs))
+            rows.append(_each_baseline_row(rc_lr, rr_lr, name, ids=fig8, profile=profile, reading=lrs))
         rows += _timing_rows(timing[timing.dataset == name], name, D["paper"], ids=table2, profile=profile)
         rows.append(_kl_row(rc, name, ids=fig8, profile=profile))
     return rows

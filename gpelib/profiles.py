@@ -305,8 +305,9 @@ QUICK_IMAGES_UNDECIDED = (
     "on two cores beside the suite's other notebooks (their time: README)")
 """Notebooks 08–09 under ``quick``: why their rows are ``n/a`` (:meth:`gpelib.verdicts.Claim.undecided`), measured
 by ``reproduce/probe_gan_images.py`` on this 2-core machine (the CSVs in ``reproduce/measurements/``). The quick runs
-follow the protocol of the paper profile (each method to its own plateau under a common cap, :mod:`gpelib.gan.
-image_jobs`) at a cap of 600 iterations, far below any plateau: their states in ``08_states.csv`` say so."""
+follow the protocol of the paper profile (each method to its own plateau under a common cap,
+:mod:`gpelib.gan.image_jobs`) at a cap of 600 iterations, far below any plateau: their states in ``08_states.csv``
+say so."""
 
 
 def _nb09(p: str, data_root: str | None = None) -> dict[str, Any]:

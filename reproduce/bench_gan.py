@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Seconds per generator iteration of GMEGAN (three variants) and the seven baselines on the GAN notebooks' settings:
-the calibration behind equal-compute budgets (:func:`gpelib.gan.experiments.equal_time_iterations`).
+what each method's iteration costs (budgets are not set from it: every run trains to its own plateau under a common
+cap, SPEC §2; :func:`gpelib.gan.experiments.equal_time_iterations` turns the table into equal-wall-clock counts).
 
     python reproduce/bench_gan.py                      # print the table (CPU, one thread per process)
     python reproduce/bench_gan.py --write              # and store it in gpelib/gan/step_seconds.csv

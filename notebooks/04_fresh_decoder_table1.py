@@ -229,7 +229,8 @@ display(family[family.threshold == D["thresholds"][0]].groupby("method", sort=Fa
 # term** — the AE (β = 0) in place of the VAE; **the pixel range**, twice — the same runs read with the thresholds as
 # [0, 1] errors (× 4 on our [−1, 1] images), and the VAE/GPE pair *retrained* on [0, 1] images (sigmoid decoder
 # outputs; β = 0.1 per pixel kept as a number, so the KL term weighs 4× more against the 4× smaller MSE — the
-# authors' β read in that convention; the GME cost sees distances halved; thresholds as printed); **the
+# authors' β read in that convention; the GME cost sees distances halved; read at the same error as every other row,
+# i.e. thresholds ÷ 4 on [0, 1] pixels, so that the row isolates the retraining from the unit); **the
 # architecture** — fresh DCGAN-style conv decoders on the same encoders (`quick`; the authors' released code uses conv
 # nets) and, in `paper`, the pair retrained with the other architecture (on two cores a conv step costs about 6× an
 # MLP step, so `quick` leaves the conv encoders out). The map is read at the paper's upper threshold and at the lowest

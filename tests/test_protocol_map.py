@@ -130,3 +130,34 @@ def test_decoder_arch_variants_keep_the_old_variants_folders(tmp_path):
     assert variants["conv decoders"][0]["GPE"].decoder.config["arch"] == "conv"
     t = tables.protocol_map_table(variants, [10.0], budget=3, window=1, factors=protocol_map.factors(list(variants)))
     assert t.set_index("variant").loc["conv decoders", "factor"].startswith("decoder architecture")
+
+
+def _decay_run(rate: float, n: int = 400):
+    """A run whose training MSE is exp(−rate·it): it reaches level t at iteration ceil(−log t / rate)."""
+    import numpy as np
+    import pandas as pd
+
+    from gpelib.runs import Run
+
+    it = np.arange(1, n + 1)
+    steps = pd.DataFrame({"iteration": it, "seconds": it * 0.01, "loss": np.exp(-rate * it)})
+    hist = pd.DataFrame({"method": "m", "phase": "decoder", "iteration": [n], "seconds": [n * 0.01],
+                         "train_loss": [steps.loss.iloc[-1]], "val_loss": [steps.loss.iloc[-1]]})
+    return Run(hist, method="m", steps=steps, iterations=n)
+
+
+def test_the_unit_pixel_rows_read_each_threshold_in_their_own_units():
+    """The re-read row counts at t × 4 on [−1, 1] runs; the retrained row at t ÷ 4 on [0, 1] runs: both at the
+    reconstruction error the printed row means, so neither mixes the unit into its factor."""
+    import math
+
+    pair = {0: {"VAE": _decay_run(0.01), "GPE": _decay_run(0.04)}}
+    variants = {"as printed": pair, "thresholds in [0, 1] pixels": pair, protocol_map.PIXELS_01: pair}
+    t = tables.protocol_map_table(variants, [0.1], budget=400, window=1, factors=protocol_map.factors(variants),
+                                  threshold_scale=protocol_map.THRESHOLD_SCALE).set_index("variant")
+    count = lambda level, rate: math.ceil(-math.log(level) / rate)  # noqa: E731
+    assert t.loc["as printed", "vae_iterations"] == f"{count(0.1, 0.01)}"
+    assert t.loc["thresholds in [0, 1] pixels", "vae_iterations"] == f"{count(0.4, 0.01)}"
+    assert t.loc[protocol_map.PIXELS_01, "vae_iterations"] == f"{count(0.025, 0.01)}"
+    assert t.loc[protocol_map.PIXELS_01, "gpe_iterations"] == f"{count(0.025, 0.04)}"
+    assert t.loc[protocol_map.PIXELS_01, "factor"].startswith("pixel convention")

@@ -204,7 +204,10 @@ def _nb05(p: str) -> dict[str, Any]:
         runs = {k: v for k, v in MNIST_5K_RUNS.items() if k != "dataset"}
         mnist = {"mnist_5k": dict(latent=MNIST_5K["latent"], eps=min(MNIST_5K["eps"]),
                                   thresholds=MNIST_5K["thresholds"], paper="MNIST", load={})}
-        return dict(datasets=mnist, **runs, lrs=[3e-3, 1e-2], **common)
+        # lrs: one rate above the common 1e-3. With [3e-3, 1e-2] no seed of any method ended within 10 % of its loss
+        # at 1e-3 at either rate (reproduce/measurements/lr_sweep_05_two_rates.csv; 04's GPE fresh decoders at 1e-2
+        # too): 1e-2 cost 3 minutes of the suite for no decision
+        return dict(datasets=mnist, **runs, lrs=[3e-3], **common)
     # The paper's data sets, latent sizes and GPE encoder thresholds (Table 2)
     datasets = {}
     for k, (name, load) in _PAPER_IMAGES.items():

@@ -499,17 +499,21 @@ def protocol_effects(table: pd.DataFrame, *, baseline: str = "as printed", fold:
     """Each variant of a :func:`protocol_map_table` against ``baseline`` at the same threshold: ``side`` (the
     ratio's interval entirely above 1: "GPE faster", below: "VAE faster", else "undecided"), ``change`` (variant
     ratio ÷ baseline ratio, medians; NaN when censoring hides either), ``flips`` (the decided side differs from the
-    baseline's decided side), ``moves`` (the ratio changes by more than ``fold``× either way, or flips)."""
+    baseline's decided side), ``moves`` (the ratio changes by more than ``fold``× either way — for a censored ratio,
+    its bound already does — or flips) and ``change_text`` (``×k``, or ``× ≥ k`` / ``× ≤ k`` from a bound)."""
     base = table[table.variant == baseline].set_index("threshold")
     rows = []
     for _, r in table.iterrows():
         b = base.loc[r.threshold]
         side, bside = _side(r.low, r.high), _side(b.low, b.high)
         change = r.ratio / b.ratio if (r.ratio == r.ratio and b.ratio == b.ratio) else math.nan
+        lo, hi = (r.lower_bound / b.ratio, r.upper_bound / b.ratio) if b.ratio == b.ratio else (math.nan, math.nan)
+        bound = "" if change == change else f"× ≥ {lo:.3g}" if lo > fold else f"× ≤ {hi:.3g}" if hi < 1 / fold else ""
         flips = "undecided" not in (side, bside) and side != bside
         rows.append({"variant": r.variant, "factor": r.factor, "threshold": r.threshold, "ratio": r.ratio,
                      "text": r.text, "side": side, "baseline_side": bside, "change": change, "flips": flips,
-                     "moves": bool(flips or (change == change and max(change, 1 / change) > fold))})
+                     "moves": bool(flips or bound or (change == change and max(change, 1 / change) > fold)),
+                     "change_text": f"×{change:.3g}" if change == change else bound})
     return pd.DataFrame(rows)
 
 
@@ -521,7 +525,7 @@ def protocol_conclusion(effects: pd.DataFrame, *, baseline: str = "as printed") 
         b = g[g.variant == baseline].iloc[0]
         rest = g[g.variant != baseline]
         flip = [f"{r.variant} ({r.side}, {r.text})" for r in rest.itertuples() if r.flips]
-        move = [f"{r.variant} (×{r.change:.3g})" for r in rest.itertuples() if r.moves and not r.flips]
+        move = [f"{r.variant} ({r.change_text})" for r in rest.itertuples() if r.moves and not r.flips]
         stay = [r.variant for r in rest.itertuples() if not r.moves]
         unk = [r.variant for r in rest.itertuples() if not r.moves and r.change != r.change]
         stay = [v for v in stay if v not in unk]

@@ -161,3 +161,20 @@ def test_the_unit_pixel_rows_read_each_threshold_in_their_own_units():
     assert t.loc[protocol_map.PIXELS_01, "vae_iterations"] == f"{count(0.025, 0.01)}"
     assert t.loc[protocol_map.PIXELS_01, "gpe_iterations"] == f"{count(0.025, 0.04)}"
     assert t.loc[protocol_map.PIXELS_01, "factor"].startswith("pixel convention")
+
+
+def test_a_censored_ratio_moves_when_its_bound_already_does():
+    """A variant whose VAE never reaches the level within the budget has only a lower bound on its ratio; when that
+    bound is already more than 2× the paper's setting's ratio, the conclusion says the factor moves it (× ≥ k),
+    and a bound that says nothing leaves it open."""
+    printed = {0: {"VAE": _decay_run(0.01), "GPE": _decay_run(0.04)}}  # 231 / 58
+    far = {0: {"VAE": _decay_run(0.001), "GPE": _decay_run(0.1)}}  # > 400 / 24: ≥ 16.7, ≥ 4.18× the printed ratio
+    near = {0: {"VAE": _decay_run(0.001), "GPE": _decay_run(0.04)}}  # > 400 / 58: ≥ 6.9, only ≥ 1.73×
+    t = tables.protocol_map_table({"as printed": printed, "far": far, "near": near}, [0.1], budget=400, window=1)
+    e = tables.protocol_effects(t).set_index("variant")
+    assert e.loc["far", "moves"] and e.loc["far", "change_text"] == "× ≥ 4.18" and e.loc["far", "change"] != e.loc[
+        "far", "change"]
+    assert not e.loc["near", "moves"] and e.loc["near", "change_text"] == ""
+    assert e.loc["as printed", "change_text"] == "×1"
+    text = tables.protocol_conclusion(tables.protocol_effects(t))
+    assert "the ratio moves by more than 2× with far (× ≥ 4.18)" in text and "censoring leaves near open" in text

@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 import torch
+from test_recipes import _decay_run  # a run whose MSE is exp(−rate·it): known iterations to each level
 from torch import nn
 
 from gpelib import protocol_map, tables
@@ -130,20 +131,6 @@ def test_decoder_arch_variants_keep_the_old_variants_folders(tmp_path):
     assert variants["conv decoders"][0]["GPE"].decoder.config["arch"] == "conv"
     t = tables.protocol_map_table(variants, [10.0], budget=3, window=1, factors=protocol_map.factors(list(variants)))
     assert t.set_index("variant").loc["conv decoders", "factor"].startswith("decoder architecture")
-
-
-def _decay_run(rate: float, n: int = 400):
-    """A run whose training MSE is exp(−rate·it): it reaches level t at iteration ceil(−log t / rate)."""
-    import numpy as np
-    import pandas as pd
-
-    from gpelib.runs import Run
-
-    it = np.arange(1, n + 1)
-    steps = pd.DataFrame({"iteration": it, "seconds": it * 0.01, "loss": np.exp(-rate * it)})
-    hist = pd.DataFrame({"method": "m", "phase": "decoder", "iteration": [n], "seconds": [n * 0.01],
-                         "train_loss": [steps.loss.iloc[-1]], "val_loss": [steps.loss.iloc[-1]]})
-    return Run(hist, method="m", steps=steps, iterations=n)
 
 
 def test_the_unit_pixel_rows_read_each_threshold_in_their_own_units():
